@@ -1,0 +1,353 @@
+"""Loading and validating policy files (``config/policies/*.toml``).
+
+The file format is described in ``config/policies/README.md``. Every mistake is reported as a
+PolicyError naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from bot.errors import PolicyError
+from bot.model import EventKind
+from bot.priority import Priority
+from bot.schema import config_error, read_toml
+from bot.sla.calendar import Calendar, Window
+from bot.sla.closed_days import WEEKDAYS, ClosedDays, NamedDay
+from bot.sla.durations import WorkingDays, parse_duration
+from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy
+
+_SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_GROUPS = {
+    "weekdays": (0, 1, 2, 3, 4),
+    "weekend": (5, 6),
+    "daily": (0, 1, 2, 3, 4, 5, 6),
+    **{name: (i,) for i, name in enumerate(WEEKDAYS)},
+}
+
+
+def _span(text: str) -> Window:
+    m = _SPAN.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a window (expected 'HH:MM-HH:MM', e.g. '09:00-18:00')")
+    h1, m1, h2, m2 = map(int, m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 1440:
+        raise ValueError(f"{text!r}: not a time of day (24:00 is the latest end)")
+    if end <= start:
+        raise ValueError(f"{text!r}: the window ends before it starts")
+    return (start, end)
+
+
+def _duration(v: Any) -> timedelta:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a duration string such as '2h' or '30m' (got {v!r})")
+    d = parse_duration(v)
+    assert isinstance(d, timedelta)
+    return d
+
+
+def _deadline(v: Any) -> timedelta | WorkingDays:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a duration such as '10wd' or '72h' (got {v!r})")
+    return parse_duration(v, allow_working_days=True)
+
+
+def _priority(v: Any) -> Priority:
+    if isinstance(v, Priority):
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"expected P1, P2, P3 or P4 (got {v!r})")
+    return Priority.parse(v)
+
+
+def _event(v: Any) -> EventKind:
+    try:
+        return EventKind(v)
+    except ValueError:
+        known = ", ".join(e.value for e in EventKind)
+        raise ValueError(f"unknown event {v!r} (known: {known})") from None
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Deadline = Annotated[timedelta | WorkingDays, BeforeValidator(_deadline)]
+PriorityField = Annotated[Priority, BeforeValidator(_priority)]
+EventField = Annotated[EventKind, BeforeValidator(_event)]
+Share = Annotated[float, Field(gt=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class _Meta(_Strict):
+    name: str
+    title: str
+    document: str = ""
+    provider: str = ""
+
+
+class _NamedDay(_Strict):
+    name: str
+    date: str | None = Field(None, description="MM-DD of a fixed day")
+    easter: int | None = Field(None, description="days after Easter Sunday")
+    move: dict[str, int] = {}
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> _NamedDay:
+        if (self.date is None) == (self.easter is None):
+            raise ValueError(f"{self.name!r}: give exactly one of 'date' (MM-DD) or 'easter'")
+        if self.date is not None:
+            m = re.fullmatch(r"(\d{2})-(\d{2})", self.date)
+            if not m:
+                raise ValueError(f"{self.name!r}: date {self.date!r} is not MM-DD")
+            date(2024, int(m[1]), int(m[2]))  # raises ValueError for 02-30 and the like
+        for k in self.move:
+            if k not in WEEKDAYS:
+                raise ValueError(f"{self.name!r}: move key {k!r} is not a weekday (mon..sun)")
+        return self
+
+    def build(self) -> NamedDay:
+        move = tuple((WEEKDAYS.index(k), v) for k, v in sorted(self.move.items()))
+        if self.date is not None:
+            month, day = map(int, self.date.split("-"))
+            return NamedDay(self.name, month=month, day=day, move=move)
+        return NamedDay(self.name, easter_offset=self.easter, move=move)
+
+
+class _Closed(_Strict):
+    date: date
+    name: str = "closed"
+
+
+class _Holidays(_Strict):
+    country: str | None = None
+    subdivision: str | None = None
+    language: str = "en_US"
+    days: list[_NamedDay] = []
+
+    @model_validator(mode="after")
+    def _country_known(self) -> _Holidays:
+        if self.country:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.country, subdiv=self.subdivision, years=2024,
+                                          language=self.language)
+            except (NotImplementedError, KeyError, ValueError) as e:
+                raise ValueError(f"holidays package does not know {self.country!r}"
+                                 f"{f' / {self.subdivision!r}' if self.subdivision else ''}: {e}"
+                                 ) from None
+        return self
+
+
+class _Calendar(_Strict):
+    timezone: str
+    windows: dict[str, list[str]]
+    holidays: _Holidays = _Holidays()
+    closed: list[_Closed] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> _Calendar:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r} (expected an IANA name "
+                             "such as 'Europe/Brussels')") from None
+        for k, spans in self.windows.items():
+            if k not in _GROUPS:
+                raise ValueError(f"windows: {k!r} is not a day (mon..sun, weekdays, weekend, "
+                                 "daily)")
+            for s in spans:
+                _span(s)
+        return self
+
+    def build(self) -> Calendar:
+        per_day: dict[int, list[Window]] = {}
+        for k, spans in self.windows.items():
+            for wd in _GROUPS[k]:
+                per_day.setdefault(wd, []).extend(_span(s) for s in spans)
+        closed = ClosedDays(
+            country=self.holidays.country,
+            subdivision=self.holidays.subdivision,
+            language=self.holidays.language,
+            named=tuple(d.build() for d in self.holidays.days),
+            extra={c.date: c.name for c in self.closed},
+        )
+        return Calendar(self.timezone, per_day, closed)
+
+
+class _Clock(_Strict):
+    description: str = ""
+    start: list[EventField]
+    stop: list[EventField]
+    pause: list[EventField] = []
+    resume: list[EventField] = []
+    reopen: list[EventField] = []
+    targets: dict[PriorityField, Duration]
+
+    @model_validator(mode="after")
+    def _check(self) -> _Clock:
+        missing = [p.value for p in Priority if p not in self.targets]
+        if missing:
+            raise ValueError(f"targets: no target for {', '.join(missing)}")
+        if bool(self.pause) != bool(self.resume):
+            raise ValueError("pause and resume go together: give both or neither")
+        return self
+
+
+class _Priorities(_Strict):
+    set_by: Literal["client", "provider"] = "client"
+    default: PriorityField = Priority.P3
+    phone_followup: list[PriorityField] = [Priority.P1]
+
+
+class _Compliance(_Strict):
+    period: Literal["biweekly", "monthly", "quarterly", "yearly"]
+    anchor: date
+    targets: dict[str, Share]
+    open_at_period_end: Literal["breached-if-late-else-carried", "carried"] = \
+        "breached-if-late-else-carried"
+
+
+class _Credit(_Strict):
+    clock: str
+    priorities: list[PriorityField]
+    share_of_invoice: Share
+    free_breaches: int = Field(1, ge=0)
+
+
+class _Maintenance(_Strict):
+    notice: Duration | None = None
+
+
+class _Availability(_Strict):
+    target: Share | None = None
+
+
+class _PolicyFile(_Strict):
+    policy: _Meta
+    calendar: _Calendar
+    priorities: _Priorities = _Priorities()
+    clocks: dict[str, _Clock]
+    compliance: _Compliance
+    credits: list[_Credit] = []
+    deadlines: dict[str, Deadline] = {}
+    maintenance: _Maintenance = _Maintenance()
+    availability: _Availability = _Availability()
+    placeholders: list[str] = []
+
+    @model_validator(mode="after")
+    def _cross(self) -> _PolicyFile:
+        if not self.clocks:
+            raise ValueError("clocks: a policy needs at least one clock")
+        for name in self.compliance.targets:
+            if name not in self.clocks:
+                raise ValueError(f"compliance.targets: {name!r} is not one of the clocks "
+                                 f"({', '.join(self.clocks)})")
+        for i, c in enumerate(self.credits):
+            if c.clock not in self.clocks:
+                raise ValueError(f"credits[{i}].clock: {c.clock!r} is not one of the clocks")
+        return self
+
+
+def builtin_policy_dir() -> Path:
+    return Path(str(resources.files("config") / "policies"))
+
+
+def builtin_policies() -> list[str]:
+    return sorted(p.stem for p in builtin_policy_dir().glob("*.toml"))
+
+
+def resolve_policy_path(name_or_path: str | Path, search: tuple[Path, ...] = ()) -> Path:
+    """A path as given, or ``NAME`` looked up in ``search`` then among the built-in policies."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.parent != Path("."):
+        return p
+    for d in (*search, builtin_policy_dir()):
+        candidate = Path(d) / f"{name_or_path}.toml"
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(builtin_policies())
+    raise PolicyError(str(name_or_path), "", f"no such policy (built-in: {known})")
+
+
+_cache: dict[tuple[str, int, int], Policy] = {}
+_cache_lock = threading.Lock()
+
+
+def load_policy(name_or_path: str | Path, search: tuple[Path, ...] = ()) -> Policy:
+    """A built-in policy by name (``panenco``), or a policy file by path; cached per file version.
+
+    Raises PolicyError naming the file, the key and the reason when the file is not valid.
+    """
+    path = resolve_policy_path(name_or_path, search)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    policy = parse_policy(path.read_bytes(), str(path))
+    with _cache_lock:
+        _cache[key] = policy
+    return policy
+
+
+def parse_policy(content: bytes, source: str) -> Policy:
+    """Build a Policy from the bytes of a policy file; ``source`` names it in errors."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise PolicyError(source, "", f"not valid TOML: {e}") from None
+    try:
+        spec = _PolicyFile.model_validate(raw)
+        calendar = spec.calendar.build()
+    except ValidationError as e:
+        raise config_error(source, e, PolicyError) from None
+    except ValueError as e:
+        raise PolicyError(source, "calendar", str(e)) from None
+    clocks = {
+        name: ClockSpec(
+            name=name, description=c.description,
+            start=frozenset(c.start), stop=frozenset(c.stop), pause=frozenset(c.pause),
+            resume=frozenset(c.resume), reopen=frozenset(c.reopen), targets=dict(c.targets),
+        )
+        for name, c in spec.clocks.items()
+    }
+    return Policy(
+        name=spec.policy.name,
+        title=spec.policy.title,
+        document=spec.policy.document,
+        version=hashlib.sha256(content).hexdigest()[:12],
+        source=source,
+        calendar=calendar,
+        clocks=clocks,
+        compliance=Compliance(spec.compliance.period, spec.compliance.anchor,
+                              dict(spec.compliance.targets), spec.compliance.open_at_period_end),
+        priority_set_by=spec.priorities.set_by,
+        default_priority=spec.priorities.default,
+        phone_followup=frozenset(spec.priorities.phone_followup),
+        credits=tuple(CreditRule(c.clock, frozenset(c.priorities), c.share_of_invoice,
+                                 c.free_breaches) for c in spec.credits),
+        deadlines=dict(spec.deadlines),
+        maintenance_notice=spec.maintenance.notice,
+        availability_target=spec.availability.target,
+        placeholders=tuple(spec.placeholders),
+    )
+
+
+__all__ = ["builtin_policies", "load_policy", "parse_policy", "read_toml", "resolve_policy_path"]
