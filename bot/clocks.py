@@ -1,0 +1,126 @@
+"""Clock state derived from a ticket's events and its policy; never stored, so it cannot drift.
+
+Each clock of a policy is a small state machine over the events: a start event starts it, pause
+and resume events stop and restart counting, a stop event stops it, and a reopen event lets a
+stopped clock run on from the working time it had used. The target is the one for the ticket's
+*current* priority, so a priority change re-derives every clock.
+
+The clock is due when its counted working time reaches the target; that instant is found with the
+calendar's ``add``. It is breached when it stopped after that instant, or is still running past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.model import Event
+from bot.priority import Priority
+from bot.sla.policy import ClockSpec, Policy
+
+
+class ClockStatus(StrEnum):
+    NOT_STARTED = "not-started"
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """One clock of one ticket at one instant."""
+
+    name: str
+    status: ClockStatus
+    target: timedelta
+    used: timedelta  # working time counted so far
+    started_at: datetime | None = None
+    due: datetime | None = None  # when the target runs out; None while paused or not started
+    stopped_at: datetime | None = None
+    running: bool = False  # counting now (a breached clock can still be running)
+
+    @property
+    def left(self) -> timedelta:
+        """Working time left before the target runs out (negative once overrun)."""
+        return self.target - self.used
+
+    @property
+    def breached(self) -> bool:
+        return self.status == ClockStatus.BREACHED
+
+    @property
+    def open(self) -> bool:
+        """Started and not stopped: it still needs someone to act."""
+        return self.started_at is not None and self.stopped_at is None
+
+
+def _segments(spec: ClockSpec, events: Iterable[Event]) -> tuple[list[list[datetime | None]], str]:
+    """The running stretches of a clock as ``[start, end]`` pairs (end None while running)."""
+    segs: list[list[datetime | None]] = []
+    state = "idle"
+    for e in events:
+        k = e.kind
+        if state == "idle" and k in spec.start:
+            segs.append([e.at, None])
+            state = "running"
+        elif state == "running" and k in spec.stop:
+            segs[-1][1] = e.at
+            state = "stopped"
+        elif state == "running" and k in spec.pause:
+            segs[-1][1] = e.at
+            state = "paused"
+        elif state == "paused" and k in spec.resume:
+            segs.append([e.at, None])
+            state = "running"
+        elif state == "paused" and k in spec.stop:
+            state = "stopped"
+        elif state == "stopped" and k in spec.reopen:
+            segs.append([e.at, None])
+            state = "running"
+    return segs, state
+
+
+def derive_clock(spec: ClockSpec, policy: Policy, priority: Priority, events: Sequence[Event],
+                 now: datetime) -> ClockState:
+    """The state of clock ``spec`` at ``now``, from ``events`` in the order they happened."""
+    target = spec.targets[priority]
+    cal = policy.calendar
+    segs, state = _segments(spec, (e for e in events if e.at <= now))
+    if not segs:
+        return ClockState(spec.name, ClockStatus.NOT_STARTED, target, timedelta(0))
+    used = timedelta(0)
+    due: datetime | None = None
+    for i, (a, b) in enumerate(segs):
+        assert a is not None
+        end = b if b is not None else now
+        counted = cal.working_time(a, end)
+        last = i == len(segs) - 1
+        if due is None and (used + counted > target or (last and state != "paused")):
+            # the target runs out inside this stretch, or this is the stretch still counting
+            due = cal.add(a, target - used) if used < target else a
+        used += counted
+    started = segs[0][0]
+    stopped_at = segs[-1][1] if state == "stopped" else None
+    if due is not None and (stopped_at or now) > due:
+        status = ClockStatus.BREACHED
+    elif state == "stopped":
+        status = ClockStatus.MET
+    elif state == "paused":
+        status = ClockStatus.PAUSED
+    else:
+        status = ClockStatus.RUNNING
+    if state == "paused" and status == ClockStatus.PAUSED:
+        due = None
+    return ClockState(spec.name, status, target, used, started, due, stopped_at,
+                      running=state == "running")
+
+
+def derive_clocks(policy: Policy, priority: Priority, events: Sequence[Event],
+                  now: datetime) -> dict[str, ClockState]:
+    """Every clock of ``policy`` for a ticket, keyed by clock name."""
+    ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
+    return {name: derive_clock(spec, policy, priority, ordered, now)
+            for name, spec in policy.clocks.items()}

@@ -1,0 +1,142 @@
+"""The domain: clients, staff, tickets and the append-only event log that every clock derives from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.priority import Priority
+
+
+class EventKind(StrEnum):
+    """What can happen to a ticket. Policies name these as clock start/pause/resume/stop events."""
+
+    REGISTERED = "registered"
+    PRIORITY_SET = "priority_set"
+    ASSIGNED = "assigned"
+    RESPONDED = "responded"
+    CAUSE_CONFIRMED = "cause_confirmed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    NOTE = "note"
+    TIME_LOGGED = "time_logged"
+    MESSAGE_RECEIVED = "message_received"
+    PHONE_FOLLOWUP_REQUIRED = "phone_followup_required"
+    PHONE_FOLLOWUP_CONFIRMED = "phone_followup_confirmed"
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket stands: a projection of its events, kept on the row for listing."""
+
+    NEW = "new"            # registered, nobody has answered the client yet
+    OPEN = "open"          # answered, being worked on
+    PAUSED = "paused"      # waiting (on the client, a third party): paused clocks do not count
+    RESOLVED = "resolved"  # a fix or answer was delivered; can be reopened
+    CLOSED = "closed"      # final
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SLACK = "slack"
+    PHONE = "phone"
+    CLI = "cli"
+    WEB = "web"
+
+
+@dataclass(frozen=True)
+class Client:
+    """A customer under one policy (contract)."""
+
+    name: str
+    policy: str
+    email_domains: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    slack_channels: tuple[str, ...] = ()
+    invoice_amount: float = 0.0
+    currency: str = "EUR"
+    default_priority: Priority | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Someone at the provider who answers tickets."""
+
+    name: str
+    email: str | None = None
+    slack_user: str | None = None
+    phone: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One fact in a ticket's history. Never updated or deleted once stored."""
+
+    kind: EventKind
+    at: datetime
+    actor: str = "system"
+    data: dict[str, Any] = field(default_factory=dict)
+    ticket_id: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class Ticket:
+    """An incident (or request) of one client. Clock state is derived from ``events``, never stored."""
+
+    client_id: int
+    client_name: str
+    policy: str
+    subject: str
+    priority: Priority
+    channel: Channel
+    status: TicketStatus
+    created_at: datetime
+    requester: str | None = None
+    body: str = ""
+    kind: str = "incident"
+    assignee: str | None = None
+    id: int | None = None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str:
+        return reference_of(self.id) if self.id is not None else "T-?"
+
+    @property
+    def phone_followup(self) -> str | None:
+        """``pending`` or ``confirmed`` for tickets that need the P1 phone follow-up, else None."""
+        state = None
+        for e in self.events:
+            if e.kind == EventKind.PHONE_FOLLOWUP_REQUIRED and state is None:
+                state = "pending"
+            elif e.kind == EventKind.PHONE_FOLLOWUP_CONFIRMED:
+                state = "confirmed"
+        return state
+
+    def time_logged_hours(self) -> float:
+        return sum(float(e.data.get("hours", 0)) for e in self.events
+                   if e.kind == EventKind.TIME_LOGGED)
+
+
+REFERENCE_OFFSET = 1000
+"""Ticket ``id`` 42 is shown as ``T-1042``: references look established from the first ticket."""
+
+
+def reference_of(ticket_id: int) -> str:
+    return f"T-{ticket_id + REFERENCE_OFFSET}"
+
+
+def id_of_reference(reference: str) -> int:
+    """``T-1042`` (or ``1042``, ``t-1042``) -> 42; ValueError for anything else."""
+    text = reference.strip().upper().removeprefix("T-")
+    if not text.isdigit() or int(text) <= REFERENCE_OFFSET:
+        raise ValueError(f"not a ticket reference: {reference!r} (expected e.g. T-1042)")
+    return int(text) - REFERENCE_OFFSET
