@@ -1,0 +1,160 @@
+"""Engines, connection settings and schema versions for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a committed row survives power loss) and takes
+its write lock at ``BEGIN IMMEDIATE`` for write transactions, so two processes never both read a
+ticket's state and then both append to it. PostgreSQL uses row locks (``SELECT ... FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlmodel import Session, SQLModel, select
+
+from adapters.storage import tables
+from bot.errors import StorageError
+
+SCHEMA_VERSION = 1
+"""The schema this code needs. ``supportbot db upgrade`` brings a database up to it."""
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _create_all(conn: Connection) -> None:
+    SQLModel.metadata.create_all(conn)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_all}
+"""Version -> step that brings the schema from the version before to it. Append, never edit."""
+
+
+class Database:
+    """A configured database: engines plus schema management."""
+
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StorageError(f"storage.url {url!r} is not a database URL "
+                               "(expected e.g. sqlite:///supportbot.db)") from None
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in {"sqlite", "postgresql"}:
+            raise StorageError(f"storage.url: {self.dialect!r} is not supported "
+                               "(use sqlite:/// or postgresql://)")
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise StorageError(f"storage.schema {schema!r} is not a plain lower-case SQL name")
+        self.schema = schema
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        elif schema:
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        self.engine: Engine = create_engine(parsed, **kwargs)
+        if self.dialect == "sqlite":
+            _sqlite_setup(self.engine)
+        self.write_engine: Engine = self.engine.execution_options(supportbot_write=True)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    def session(self, *, write: bool = False) -> Session:
+        return Session(self.write_engine if write else self.engine, expire_on_commit=False)
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def current_version(self) -> int:
+        """The schema version stored in the database; 0 for an empty database."""
+        try:
+            with self.session() as s:
+                row = s.get(tables.SchemaVersionRow, 1)
+                return row.version if row else 0
+        except (OperationalError, ProgrammingError) as e:
+            if _is_missing_table(e):
+                return 0
+            raise StorageError(f"cannot read the database at {self!r}: {_first_line(e)}") from None
+
+    def upgrade(self, now: datetime | None = None) -> tuple[int, int]:
+        """Apply the missing migrations in one transaction; returns (from, to) versions."""
+        try:
+            with self.write_engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    if self.schema:
+                        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                    conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                tables.SchemaVersionRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+                row = conn.execute(select(tables.SchemaVersionRow.version)).first()
+                before = row[0] if row else 0
+                if before > SCHEMA_VERSION:
+                    raise StorageError(f"the database schema is at version {before}, newer than "
+                                       f"this supportbot ({SCHEMA_VERSION}): upgrade supportbot")
+                for version in range(before + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[version](conn)
+                stamp = now or datetime.now(UTC)
+                if row:
+                    conn.execute(tables.SchemaVersionRow.__table__.update().values(  # type: ignore[attr-defined]
+                        version=SCHEMA_VERSION, upgraded_at=stamp))
+                else:
+                    conn.execute(tables.SchemaVersionRow.__table__.insert().values(  # type: ignore[attr-defined]
+                        id=1, version=SCHEMA_VERSION, upgraded_at=stamp))
+                return before, SCHEMA_VERSION
+        except (OperationalError, ProgrammingError) as e:
+            raise StorageError(f"cannot upgrade the database at {self!r}: {_first_line(e)}") \
+                from None
+
+    def check(self) -> None:
+        """Raise StorageError unless the schema is the one this code needs."""
+        v = self.current_version()
+        if v != SCHEMA_VERSION:
+            raise StorageError(f"the database schema is at version {v}, this supportbot needs "
+                               f"{SCHEMA_VERSION}: run `supportbot db upgrade`")
+
+    def drop_schema(self) -> None:
+        """Remove every table (tests only: PostgreSQL drops the whole schema)."""
+        with self.write_engine.begin() as conn:
+            if self.dialect == "postgresql" and self.schema:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            else:
+                SQLModel.metadata.drop_all(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("supportbot_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _is_missing_table(e: Exception) -> bool:
+    msg = str(e).lower()
+    return "no such table" in msg or "does not exist" in msg or "undefinedtable" in msg
+
+
+def _first_line(e: Exception) -> str:
+    orig = getattr(e, "orig", None) or e
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def open_session(db: Database, *, write: bool = False) -> Session:
+    return db.session(write=write)

@@ -1,0 +1,88 @@
+"""The tables. Instants are stored aware UTC; lists and event data as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SchemaVersionRow(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+    upgraded_at: datetime
+
+
+class ClientRow(SQLModel, table=True):
+    __tablename__ = "client"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    policy: str
+    email_domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    slack_channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    invoice_amount: float = 0.0
+    currency: str = "EUR"
+    default_priority: str | None = None
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    email: str | None = None
+    slack_user: str | None = None
+    phone: str | None = None
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_status_created", "status", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    policy: str
+    kind: str = "incident"
+    subject: str
+    body: str = ""
+    priority: str
+    channel: str
+    status: str
+    requester: str | None = None
+    assignee: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventRow(SQLModel, table=True):
+    """The append-only log. Rows are inserted, never updated or deleted."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_ticket_at", "ticket_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    kind: str
+    at: datetime
+    actor: str
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MessageRow(SQLModel, table=True):
+    """A message as it arrived or left, raw bytes kept; the same message is stored once."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("message_id", "content_hash", name="uq_message_identity"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    direction: str  # "in" or "out"
+    channel: str
+    message_id: str = Field(index=True)
+    content_hash: str
+    sender: str | None = None
+    subject: str | None = None
+    text: str = ""
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    at: datetime

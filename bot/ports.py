@@ -1,0 +1,56 @@
+"""The ports the core needs from storage. Adapters implement them; tests may use real ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol
+
+from bot.model import Client, Event, Staff, Ticket, TicketStatus
+
+
+class TicketRepository(Protocol):
+    def add(self, ticket: Ticket) -> Ticket:
+        """Store a new ticket with its events; returns it with ``id`` set."""
+        ...
+
+    def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        """The ticket with all its events, oldest first (locked until commit if ``for_update``)."""
+        ...
+
+    def append(self, ticket: Ticket, *events: Event) -> None:
+        """Append events to the ticket's log and save its projection (status, priority, ...)."""
+        ...
+
+    def list(self, *, client: str | None = None, statuses: Sequence[TicketStatus] = (),
+             limit: int = 100) -> list[Ticket]:
+        """Tickets, newest first, with their events."""
+        ...
+
+
+class ClientRepository(Protocol):
+    def upsert(self, client: Client) -> Client: ...
+    def get(self, name: str) -> Client | None: ...
+    def get_by_id(self, client_id: int) -> Client | None: ...
+    def list(self) -> list[Client]: ...
+
+
+class StaffRepository(Protocol):
+    def upsert(self, staff: Staff) -> Staff: ...
+    def list(self) -> list[Staff]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything done through it is committed together or not at all."""
+
+    tickets: TicketRepository
+    clients: ClientRepository
+    staff: StaffRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...

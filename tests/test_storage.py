@@ -1,0 +1,168 @@
+"""The storage suite: runs unchanged on SQLite and on PostgreSQL (see conftest)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork
+from bot.errors import StorageError
+from bot.model import Channel, Client, Event, EventKind, Ticket, TicketStatus
+from bot.priority import Priority
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def _ticket(client_id: int | None, subject: str = "Checkout fails", at: datetime = T0) -> Ticket:
+    t = Ticket(client_id=client_id, client_name="", policy="panenco", subject=subject,
+               priority=Priority.P2, channel=Channel.EMAIL, status=TicketStatus.NEW,
+               created_at=at, requester="jo@acme.example", body="It fails.")
+    t.events = [Event(EventKind.REGISTERED, at, "system", {"channel": "email"})]
+    return t
+
+
+def test_schema_is_current_after_upgrade_and_upgrade_is_idempotent(database: Database) -> None:
+    assert database.current_version() == SCHEMA_VERSION
+    database.check()
+    assert database.upgrade() == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+def test_an_empty_database_is_reported_as_needing_upgrade(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert db.current_version() == 0
+        with pytest.raises(StorageError, match="supportbot db upgrade"):
+            db.check()
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://x@y/z"])
+def test_unsupported_urls_are_refused_with_the_key(url: str) -> None:
+    with pytest.raises(StorageError, match="storage.url"):
+        Database(url)
+
+
+def test_ticket_round_trip_keeps_aware_utc_instants_and_event_order(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        c = uow.clients.upsert(Client(name="acme", policy="panenco", emails=("a@acme.example",)))
+        t = _ticket(c.id)
+        # a later event first, then an earlier one: reading gives them in time order
+        t.events.append(Event(EventKind.NOTE, T0 + timedelta(hours=2), "alice", {"text": "later"}))
+        t.events.append(Event(EventKind.RESPONDED, T0 + timedelta(hours=1), "alice", {}))
+        uow.tickets.add(t)
+        uow.commit()
+    assert t.id is not None
+    with SqlUnitOfWork(database, write=False) as uow:
+        got = uow.tickets.get(t.id)
+    assert got is not None
+    assert got.client_name == "acme"
+    assert got.created_at == T0 and got.created_at.tzinfo is not None
+    assert got.created_at.utcoffset() == timedelta(0)
+    assert [e.kind for e in got.events] == [EventKind.REGISTERED, EventKind.RESPONDED,
+                                            EventKind.NOTE]
+    assert got.events[2].data == {"text": "later"}
+    assert all(e.at.tzinfo is not None for e in got.events)
+    assert got.reference == f"T-{1000 + t.id}"
+
+
+def test_instants_in_other_zones_are_stored_as_the_same_instant(database: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    with SqlUnitOfWork(database) as uow:
+        t = uow.tickets.add(_ticket(None, at=local))
+        uow.commit()
+    with SqlUnitOfWork(database, write=False) as uow:
+        got = uow.tickets.get(t.id or 0)
+    assert got is not None and got.created_at == T0  # 09:00 Brussels is 08:00 UTC
+
+
+def test_uncommitted_work_is_rolled_back(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        uow.tickets.add(_ticket(None))
+        # no commit
+    with SqlUnitOfWork(database, write=False) as uow:
+        assert uow.tickets.list() == []
+
+
+def test_list_filters_by_client_and_status_newest_first(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        acme = uow.clients.upsert(Client(name="acme", policy="panenco"))
+        other = uow.clients.upsert(Client(name="other", policy="panenco"))
+        a1 = uow.tickets.add(_ticket(acme.id, "a1"))
+        a2 = uow.tickets.add(_ticket(acme.id, "a2"))
+        uow.tickets.add(_ticket(other.id, "o1"))
+        a2.status = TicketStatus.RESOLVED
+        uow.tickets.append(a2, Event(EventKind.RESOLVED, T0 + timedelta(hours=1), "alice"))
+        uow.commit()
+    with SqlUnitOfWork(database, write=False) as uow:
+        assert [t.subject for t in uow.tickets.list()] == ["o1", "a2", "a1"]
+        assert [t.subject for t in uow.tickets.list(client="acme")] == ["a2", "a1"]
+        new_acme = uow.tickets.list(client="acme", statuses=[TicketStatus.NEW])
+        assert [t.subject for t in new_acme] == ["a1"]
+        assert [t.subject for t in uow.tickets.list(limit=1)] == ["o1"]
+        listed = uow.tickets.list(client="acme")
+        assert [len(t.events) for t in listed] == [2, 1]
+    assert a1.id is not None
+
+
+def test_client_upsert_updates_in_place(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        first = uow.clients.upsert(Client(name="acme", policy="panenco", phones=("+3216123456",)))
+        second = uow.clients.upsert(Client(name="acme", policy="spinpanel",
+                                           default_priority=Priority.P2))
+        uow.commit()
+    assert first.id == second.id
+    with SqlUnitOfWork(database, write=False) as uow:
+        got = uow.clients.get("acme")
+        assert [c.name for c in uow.clients.list()] == ["acme"]
+    assert got is not None
+    assert got.policy == "spinpanel" and got.default_priority == Priority.P2 and got.phones == ()
+
+
+def test_naive_instants_are_refused(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        t = uow.tickets.add(_ticket(None))
+        with pytest.raises(ValueError, match="aware"):
+            uow.tickets.append(t, Event(EventKind.NOTE, datetime(2026, 11, 23, 10, 0), "x"))
+
+
+def test_two_writers_on_one_ticket_are_serialised(database: Database) -> None:
+    """Both read the ticket and try to resolve it; only one may, the other sees it resolved."""
+    with SqlUnitOfWork(database) as uow:
+        t = uow.tickets.add(_ticket(None))
+        uow.commit()
+    assert t.id is not None
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def resolve() -> None:
+        with SqlUnitOfWork(database) as uow:
+            barrier.wait()
+            got = uow.tickets.get(t.id or 0, for_update=True)
+            assert got is not None
+            if got.status == TicketStatus.RESOLVED:
+                result = "refused"
+            else:
+                got.status = TicketStatus.RESOLVED
+                uow.tickets.append(got, Event(EventKind.RESOLVED, T0, "w"))
+                uow.commit()
+                result = "resolved"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=resolve) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "resolved"]
+    with SqlUnitOfWork(database, write=False) as uow:
+        got = uow.tickets.get(t.id)
+    assert got is not None
+    assert [e.kind for e in got.events].count(EventKind.RESOLVED) == 1
