@@ -1,4 +1,4 @@
-"""The domain: clients, staff, tickets and the append-only event log that every clock derives from."""
+"""The domain: clients, staff, tickets and the append-only event log that clocks derive from."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     MESSAGE_RECEIVED = "message_received"
     PHONE_FOLLOWUP_REQUIRED = "phone_followup_required"
     PHONE_FOLLOWUP_CONFIRMED = "phone_followup_confirmed"
+    PHONE_FOLLOWUP_WAIVED = "phone_followup_waived"
 
 
 class TicketStatus(StrEnum):
@@ -89,7 +90,7 @@ class Event:
 
 @dataclass
 class Ticket:
-    """An incident (or request) of one client. Clock state is derived from ``events``, never stored."""
+    """An incident (or request) of one client. Clocks derive from ``events``; never stored."""
 
     client_id: int
     client_name: str
@@ -112,13 +113,16 @@ class Ticket:
 
     @property
     def phone_followup(self) -> str | None:
-        """``pending`` or ``confirmed`` for tickets that need the P1 phone follow-up, else None."""
+        """The P1 phone follow-up step: ``pending``, ``confirmed``, ``waived`` (the ticket was
+        lowered out of the priorities that need it before the call), or None if never needed."""
         state = None
         for e in self.events:
-            if e.kind == EventKind.PHONE_FOLLOWUP_REQUIRED and state is None:
+            if e.kind == EventKind.PHONE_FOLLOWUP_REQUIRED and state in (None, "waived"):
                 state = "pending"
             elif e.kind == EventKind.PHONE_FOLLOWUP_CONFIRMED:
                 state = "confirmed"
+            elif e.kind == EventKind.PHONE_FOLLOWUP_WAIVED and state == "pending":
+                state = "waived"
         return state
 
     def time_logged_hours(self) -> float:
