@@ -1,0 +1,51 @@
+"""The README's configuration table stays in step with the settings the code accepts."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = prefix + (field.alias or name)
+        ann = field.annotation
+        inner = typing.get_args(ann)[0] if typing.get_origin(ann) is tuple else None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys |= _settings_keys(ann, key + ".")
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+            keys |= _settings_keys(inner, key + "[].")
+        else:
+            keys.add(key)
+    return keys
+
+
+def _readme_keys() -> set[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_\[\].]+)` \|", section, flags=re.M))
+
+
+def test_every_setting_is_documented_and_nothing_else() -> None:
+    code, readme = _settings_keys(Settings), _readme_keys()
+    assert readme, "the README has a configuration table"
+    assert code - readme == set(), "settings missing from the README table"
+    assert readme - code == set(), "README documents settings the code does not accept"
+
+
+def test_the_example_config_loads() -> None:
+    from config.settings import load_settings
+
+    s = load_settings(ROOT / "deploy" / "supportbot.toml.example", env={})
+    assert [c.name for c in s.clients] == ["acme"]
+    assert s.clients[0].phones == ("+3216123456",)
