@@ -1,12 +1,15 @@
-"""Turning pydantic validation errors into ConfigErrors that name the file, the key and the reason."""
+"""Turn pydantic validation errors into ConfigErrors naming the file, key and reason."""
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.errors import ConfigError
 
@@ -17,17 +20,47 @@ def key_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and part.startswith(("function-", "union[")):
-            continue
+        elif isinstance(part, str) and (part.startswith(("function-", "union[")) or
+                                        part == "[key]"):
+            continue  # pydantic's own markers (validator wrappers, "the dict key itself")
         else:
             out += ("." if out else "") + str(part)
     return out
 
 
-def _reason(err: dict[str, Any]) -> str:
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model that the location ``loc`` points into (through tables and arrays of tables)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = next((f for n, f in current.model_fields.items()
+                      if part in (n, f.alias)), None)
+        if field is None:
+            return None
+        current = field.annotation
+        while typing.get_origin(current) in (tuple, list, typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(current) if a not in (Ellipsis, type(None))]
+            current = args[0] if args else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    inner = _model_at(model, loc[:-1]) if model is not None else None
+    if inner is None:
+        return ""
+    names = [f.alias or n for n, f in inner.model_fields.items() if not f.exclude]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f" (known: {', '.join(names)}){hint}"
+
+
+def _reason(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        return "unknown key"
+        return "unknown key" + _known_keys(model, tuple(err.get("loc", ())))
     if kind == "missing":
         return "missing (required)"
     msg = str(err.get("msg", "invalid"))
@@ -39,13 +72,15 @@ def _reason(err: dict[str, Any]) -> str:
 
 
 def config_error(source: str, exc: ValidationError, error_cls: type[ConfigError] = ConfigError,
-                 prefix: str = "") -> ConfigError:
-    """The first problem of ``exc`` as ``error_cls`` (others are counted in the reason)."""
+                 model: type[BaseModel] | None = None) -> ConfigError:
+    """The first problem of ``exc`` as ``error_cls`` (others are counted in the reason).
+
+    With ``model``, an unknown key's reason lists the keys that are known at that place.
+    """
     errors = exc.errors()
     first = errors[0]
     key = key_path(tuple(first.get("loc", ())))
-    key = f"{prefix}.{key}" if prefix and key else (prefix or key)
-    reason = _reason(first)
+    reason = _reason(first, model)
     if len(errors) > 1:
         reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return error_cls(source, key, reason)

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from bot.errors import PolicyError
 from bot.model import EventKind
@@ -78,7 +86,30 @@ def _event(v: Any) -> EventKind:
         raise ValueError(f"unknown event {v!r} (known: {known})") from None
 
 
+def _window_key(v: str) -> str:
+    if v not in _GROUPS:
+        raise ValueError(f"{v!r} is not a day (mon..sun, weekdays, weekend, daily)")
+    return v
+
+
+def _span_text(v: str) -> str:
+    _span(v)
+    return v
+
+
+def _timezone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r} (expected an IANA name such as "
+                         "'Europe/Brussels')") from None
+    return v
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+WindowKey = Annotated[str, AfterValidator(_window_key)]
+Span = Annotated[str, AfterValidator(_span_text)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 Deadline = Annotated[timedelta | WorkingDays, BeforeValidator(_deadline)]
 PriorityField = Annotated[Priority, BeforeValidator(_priority)]
 EventField = Annotated[EventKind, BeforeValidator(_event)]
@@ -110,7 +141,11 @@ class _NamedDay(_Strict):
             m = re.fullmatch(r"(\d{2})-(\d{2})", self.date)
             if not m:
                 raise ValueError(f"{self.name!r}: date {self.date!r} is not MM-DD")
-            date(2024, int(m[1]), int(m[2]))  # raises ValueError for 02-30 and the like
+            try:
+                date(2024, int(m[1]), int(m[2]))
+            except ValueError:
+                raise ValueError(f"{self.name!r}: date {self.date!r} is not a day of the year "
+                                 "(MM-DD)") from None
         for k in self.move:
             if k not in WEEKDAYS:
                 raise ValueError(f"{self.name!r}: move key {k!r} is not a weekday (mon..sun)")
@@ -135,41 +170,12 @@ class _Holidays(_Strict):
     language: str = "en_US"
     days: list[_NamedDay] = []
 
-    @model_validator(mode="after")
-    def _country_known(self) -> _Holidays:
-        if self.country:
-            import holidays
-
-            try:
-                holidays.country_holidays(self.country, subdiv=self.subdivision, years=2024,
-                                          language=self.language)
-            except (NotImplementedError, KeyError, ValueError) as e:
-                raise ValueError(f"holidays package does not know {self.country!r}"
-                                 f"{f' / {self.subdivision!r}' if self.subdivision else ''}: {e}"
-                                 ) from None
-        return self
-
 
 class _Calendar(_Strict):
-    timezone: str
-    windows: dict[str, list[str]]
+    timezone: TimeZoneName
+    windows: dict[WindowKey, list[Span]]
     holidays: _Holidays = _Holidays()
     closed: list[_Closed] = []
-
-    @model_validator(mode="after")
-    def _check(self) -> _Calendar:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {self.timezone!r} (expected an IANA name "
-                             "such as 'Europe/Brussels')") from None
-        for k, spans in self.windows.items():
-            if k not in _GROUPS:
-                raise ValueError(f"windows: {k!r} is not a day (mon..sun, weekdays, weekend, "
-                                 "daily)")
-            for s in spans:
-                _span(s)
-        return self
 
     def build(self) -> Calendar:
         per_day: dict[int, list[Window]] = {}
@@ -197,9 +203,6 @@ class _Clock(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> _Clock:
-        missing = [p.value for p in Priority if p not in self.targets]
-        if missing:
-            raise ValueError(f"targets: no target for {', '.join(missing)}")
         if bool(self.pause) != bool(self.resume):
             raise ValueError("pause and resume go together: give both or neither")
         return self
@@ -246,18 +249,57 @@ class _PolicyFile(_Strict):
     availability: _Availability = _Availability()
     placeholders: list[str] = []
 
-    @model_validator(mode="after")
-    def _cross(self) -> _PolicyFile:
-        if not self.clocks:
-            raise ValueError("clocks: a policy needs at least one clock")
-        for name in self.compliance.targets:
-            if name not in self.clocks:
-                raise ValueError(f"compliance.targets: {name!r} is not one of the clocks "
-                                 f"({', '.join(self.clocks)})")
-        for i, c in enumerate(self.credits):
-            if c.clock not in self.clocks:
-                raise ValueError(f"credits[{i}].clock: {c.clock!r} is not one of the clocks")
-        return self
+
+def _check_holidays(h: _Holidays, source: str) -> None:
+    key = "calendar.holidays"
+    if h.subdivision and not h.country:
+        raise PolicyError(source, f"{key}.subdivision", "a subdivision needs a country")
+    if not h.country:
+        return
+    import holidays
+
+    try:
+        holidays.country_holidays(h.country, years=2024)
+    except (NotImplementedError, KeyError, ValueError):
+        raise PolicyError(source, f"{key}.country", f"the holidays package does not know "
+                          f"country {h.country!r} (ISO 3166 code, e.g. 'BE')") from None
+    if h.subdivision:
+        try:
+            holidays.country_holidays(h.country, subdiv=h.subdivision, years=2024)
+        except (NotImplementedError, KeyError, ValueError):
+            raise PolicyError(source, f"{key}.subdivision", f"the holidays package does not "
+                              f"know subdivision {h.subdivision!r} of {h.country}") from None
+
+
+def _cross_check(spec: _PolicyFile, source: str) -> None:
+    """Checks across sections, each reported at the key that is wrong."""
+    if not spec.clocks:
+        raise PolicyError(source, "clocks", "a policy needs at least one clock")
+    for name, c in spec.clocks.items():
+        missing = [p.value for p in Priority if p not in c.targets]
+        if missing:
+            raise PolicyError(source, f"clocks.{name}.targets",
+                              f"no target for {', '.join(missing)}")
+    clocks = ", ".join(spec.clocks)
+    for name in spec.compliance.targets:
+        if name not in spec.clocks:
+            raise PolicyError(source, "compliance.targets",
+                              f"{name!r} is not one of the clocks ({clocks})")
+    for i, c in enumerate(spec.credits):
+        if c.clock not in spec.clocks:
+            raise PolicyError(source, f"credits[{i}].clock",
+                              f"{c.clock!r} is not one of the clocks ({clocks})")
+    _check_holidays(spec.calendar.holidays, source)
+
+
+def _misplaced_placeholders(raw: dict[str, Any], source: str) -> None:
+    """The TOML pitfall: ``placeholders`` written after a ``[table]`` header lands inside it."""
+    for table, value in raw.items():
+        if isinstance(value, dict) and "placeholders" in value:
+            raise PolicyError(source, f"{table}.placeholders",
+                              "unknown key: `placeholders` belongs at the top of the file, "
+                              "before the first [table] (TOML puts keys written after a table "
+                              "header inside that table)")
 
 
 def builtin_policy_dir() -> Path:
@@ -281,25 +323,28 @@ def resolve_policy_path(name_or_path: str | Path, search: tuple[Path, ...] = ())
     raise PolicyError(str(name_or_path), "", f"no such policy (built-in: {known})")
 
 
-_cache: dict[tuple[str, int, int], Policy] = {}
+_cache: dict[tuple[str, str], Policy] = {}
 _cache_lock = threading.Lock()
 
 
 def load_policy(name_or_path: str | Path, search: tuple[Path, ...] = ()) -> Policy:
-    """A built-in policy by name (``panenco``), or a policy file by path; cached per file version.
+    """A built-in policy by name (``panenco``), or a policy file by path.
 
-    Raises PolicyError naming the file, the key and the reason when the file is not valid.
+    The file is read on every call and the parsed policy cached by its content, so an edited
+    file is picked up however its timestamps were kept. Raises PolicyError naming the file, the
+    key and the reason when the file is not valid.
     """
     path = resolve_policy_path(name_or_path, search)
     try:
-        st = path.stat()
+        content = path.read_bytes()
     except OSError as e:
         raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    key = (str(path.resolve()), hashlib.sha256(content).hexdigest())
     with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-    policy = parse_policy(path.read_bytes(), str(path))
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    policy = parse_policy(content, str(path))
     with _cache_lock:
         _cache[key] = policy
     return policy
@@ -313,13 +358,16 @@ def parse_policy(content: bytes, source: str) -> Policy:
         raw = tomllib.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise PolicyError(source, "", f"not valid TOML: {e}") from None
+    _misplaced_placeholders(raw, source)
     try:
         spec = _PolicyFile.model_validate(raw)
-        calendar = spec.calendar.build()
     except ValidationError as e:
-        raise config_error(source, e, PolicyError) from None
-    except ValueError as e:
-        raise PolicyError(source, "calendar", str(e)) from None
+        raise config_error(source, e, PolicyError, _PolicyFile) from None
+    _cross_check(spec, source)
+    try:
+        calendar = spec.calendar.build()
+    except ValueError as e:  # overlapping windows, or none at all
+        raise PolicyError(source, "calendar.windows", str(e)) from None
     clocks = {
         name: ClockSpec(
             name=name, description=c.description,

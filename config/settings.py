@@ -1,0 +1,241 @@
+"""Settings: one typed object, built once at start from a TOML file and ``SUPPORTBOT_*`` variables.
+
+Nothing here runs at import time. ``load_settings()`` reads the file named by ``--config`` (or
+``SUPPORTBOT_CONFIG``, or ``./supportbot.toml`` when present), then applies environment variables:
+``SUPPORTBOT_STORAGE__URL=...`` sets ``[storage] url``; a double underscore separates levels.
+Every mistake raises ConfigError naming the file or variable, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from bot.errors import ConfigError, PolicyError
+from bot.model import Client, Staff
+from bot.priority import Priority
+from bot.schema import config_error, read_toml
+from bot.sla.loader import load_policy
+
+ENV_PREFIX = "SUPPORTBOT_"
+NOT_SETTINGS = frozenset({"SUPPORTBOT_CONFIG", "SUPPORTBOT_ACTOR"})
+"""Variables with the prefix that are not settings (see the README)."""
+DEFAULT_FILE = "supportbot.toml"
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$|^localhost$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _phone(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a phone number string (got {v!r})")
+    compact = re.sub(r"\(0\)", "", v)  # '+32 (0)16 ...': the trunk 0 is not dialled from abroad
+    compact = re.sub(r"[\s().-]", "", compact)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not _E164.match(compact):
+        raise ValueError(f"{v!r} is not an international phone number (E.164, e.g. +3216123456)")
+    return compact
+
+
+def _domain(v: Any) -> str:
+    if not isinstance(v, str) or not _DOMAIN.match(v.strip().lower().lstrip("@")):
+        raise ValueError(f"{v!r} is not a mail domain (e.g. 'example.com')")
+    return v.strip().lower().lstrip("@")
+
+
+def _email(v: Any) -> str:
+    if not isinstance(v, str) or not _EMAIL.match(v.strip()):
+        raise ValueError(f"{v!r} is not a mail address")
+    return v.strip().lower()
+
+
+def _priority(v: Any) -> Priority:
+    if not isinstance(v, str):
+        raise ValueError(f"expected P1, P2, P3 or P4 (got {v!r})")
+    return Priority.parse(v)
+
+
+Phone = Annotated[str, BeforeValidator(_phone)]
+Domain = Annotated[str, BeforeValidator(_domain)]
+Email = Annotated[str, BeforeValidator(_email)]
+PriorityField = Annotated[Priority, BeforeValidator(_priority)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Section):
+    url: str = Field("sqlite:///supportbot.db", min_length=1,
+                     description="SQLAlchemy URL of the database")
+    schema_: str | None = Field(None, alias="schema", description="PostgreSQL schema to use")
+    auto_upgrade: bool = Field(True, description="bring the schema up to date at `run`")
+    echo: bool = Field(False, description="log every SQL statement")
+
+
+class PolicySettings(_Section):
+    default: str = Field("panenco", description="policy for tickets of no known client")
+    paths: tuple[Path, ...] = Field((), description="extra folders searched for NAME.toml")
+
+
+class ClientSettings(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    policy: str | None = None
+    email_domains: tuple[Domain, ...] = ()
+    emails: tuple[Email, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    slack_channels: tuple[str, ...] = ()
+    invoice_amount: Annotated[float, Field(ge=0)] = 0.0
+    currency: str = "EUR"
+    default_priority: PriorityField | None = None
+
+
+class StaffSettings(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    email: Email | None = None
+    slack_user: str | None = None
+    phone: Phone | None = None
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class SchedulerSettings(_Section):
+    enabled: bool = True
+    sweep_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+
+
+class Settings(_Section):
+    """Everything the bot is configured with. ``source`` says where it came from."""
+
+    storage: StorageSettings = StorageSettings()
+    policies: PolicySettings = PolicySettings()
+    clients: tuple[ClientSettings, ...] = ()
+    staff: tuple[StaffSettings, ...] = ()
+    log: LogSettings = LogSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    source: str = Field("defaults", exclude=True)
+
+    def client_objects(self) -> list[Client]:
+        return [Client(
+            name=c.name, policy=c.policy or self.policies.default,
+            email_domains=c.email_domains, emails=c.emails, phones=c.phones,
+            slack_channels=c.slack_channels, invoice_amount=c.invoice_amount,
+            currency=c.currency, default_priority=c.default_priority,
+        ) for c in self.clients]
+
+    def staff_objects(self) -> list[Staff]:
+        return [Staff(s.name, s.email, s.slack_user, s.phone) for s in self.staff]
+
+
+def _env_value(name: str, raw: str) -> Any:
+    """Arrays and tables in variables are written as TOML (``["a", "b"]``); the rest is text that
+    the field's type converts (``true``, ``8``)."""
+    if raw.strip().startswith(("[", "{")):
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(name, "", f"not a TOML array or table: {e}") from None
+    return raw
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Overlay ``SUPPORTBOT_A__B=v`` onto ``data``; returns dotted key -> variable name."""
+    origin: dict[str, str] = {}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        if not all(parts):
+            raise ConfigError(name, "", "empty level in the variable name (use A__B)")
+        node = data
+        for p in parts[:-1]:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                nxt = node[p] = {}  # replaced, so validation reports it at this variable
+            node = nxt
+        node[parts[-1]] = _env_value(name, env[name])
+        origin[".".join(parts)] = name
+    return origin
+
+
+def _variable_for(key: str, origin: Mapping[str, str]) -> str | None:
+    """The variable that set ``key`` or a table or array above it (``clients`` for
+    ``clients[0].phones[0]``), or that set something below it."""
+    for k, var in origin.items():
+        if key == k or key.startswith((k + ".", k + "[")) or k.startswith(key + "."):
+            return var
+    return None
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    return path if path.is_absolute() else base / path
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  cwd: Path | None = None) -> Settings:
+    """Build the settings. ``path`` None means ``$SUPPORTBOT_CONFIG`` or ``./supportbot.toml``
+    if present, else defaults only. A named file that does not exist is an error."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    explicit = path or env.get(ENV_PREFIX + "CONFIG")
+    file: Path | None = Path(explicit) if explicit else None
+    if file is None and (cwd / DEFAULT_FILE).is_file():
+        file = cwd / DEFAULT_FILE
+    if file is not None and not file.is_absolute():
+        file = cwd / file
+    data: dict[str, Any] = read_toml(file) if file is not None else {}
+    origin = _apply_env(data, env)
+    source = str(file) if file else "defaults"
+
+    def blame(err: ConfigError) -> ConfigError:
+        var = _variable_for(err.key, origin)
+        return ConfigError(var, err.key, err.reason) if var else err
+
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except ValidationError as e:
+        raise blame(config_error(source, e, model=Settings)) from None
+    for what, items in (("clients", settings.clients), ("staff", settings.staff)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise blame(ConfigError(source, f"{what}[{i}].name",
+                                        f"{item.name!r} appears twice"))
+            seen.add(item.name)
+    # relative folders and policy files are read from the settings file's folder (else cwd)
+    base = file.parent if file is not None else cwd
+    settings = settings.model_copy(update={
+        "policies": settings.policies.model_copy(update={
+            "paths": tuple(_resolve(p, base) for p in settings.policies.paths)}),
+        "clients": tuple(c.model_copy(update={"policy": str(_resolve(Path(c.policy), base))})
+                         if c.policy and _is_path(c.policy) else c for c in settings.clients),
+    })
+    for key, name in _named_policies(settings):
+        try:
+            load_policy(name, settings.policies.paths)
+        except PolicyError as e:
+            where = f"{name!r}: " if e.source == name else f"{name!r} ({e}): "
+            reason = e.reason if e.source == name else "the policy does not load"
+            raise blame(ConfigError(source, key, where + reason)) from None
+    return settings
+
+
+def _is_path(policy: str) -> bool:
+    return policy.endswith(".toml") or "/" in policy
+
+
+def _named_policies(s: Settings) -> list[tuple[str, str]]:
+    named = [("policies.default", s.policies.default)]
+    named += [(f"clients[{i}].policy", c.policy) for i, c in enumerate(s.clients) if c.policy]
+    return named
