@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.model import Event
@@ -38,7 +38,7 @@ class ClockState:
     target: timedelta
     used: timedelta  # working time counted so far
     started_at: datetime | None = None
-    due: datetime | None = None  # when the target runs out; None while paused or not started
+    due: datetime | None = None  # when the target runs out (UTC); None while paused/not started
     stopped_at: datetime | None = None
     running: bool = False  # counting now (a breached clock can still be running)
 
@@ -114,7 +114,8 @@ def derive_clock(spec: ClockSpec, policy: Policy, priority: Priority, events: Se
         status = ClockStatus.RUNNING
     if state == "paused" and status == ClockStatus.PAUSED:
         due = None
-    return ClockState(spec.name, status, target, used, started, due, stopped_at,
+    return ClockState(spec.name, status, target, used, started,
+                      due.astimezone(UTC) if due is not None else None, stopped_at,
                       running=state == "running")
 
 

@@ -42,7 +42,7 @@ def test_an_empty_database_is_reported_as_needing_upgrade(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("url", ["not a url", "mysql://x@y/z"])
 def test_unsupported_urls_are_refused_with_the_key(url: str) -> None:
-    with pytest.raises(StorageError, match="storage.url"):
+    with pytest.raises(StorageError, match=r"storage\.url"):
         Database(url)
 
 

@@ -108,7 +108,8 @@ class Calendar:
             for i, (s, e) in enumerate(ws):
                 nxt = ws[i + 1] if i + 1 < len(ws) else None
                 if not 0 <= s < e <= 1440:
-                    raise ValueError(f"{WEEKDAYS[wd]}: window {hhmm(s)}-{hhmm(e)} is not a time span")
+                    raise ValueError(f"{WEEKDAYS[wd]}: window {hhmm(s)}-{hhmm(e)} "
+                                     "is not a time span")
                 if nxt is not None and nxt[0] < e:
                     raise ValueError(f"{WEEKDAYS[wd]}: windows {hhmm(s)}-{hhmm(e)} and "
                                      f"{hhmm(nxt[0])}-{hhmm(nxt[1])} overlap")
@@ -129,21 +130,44 @@ class Calendar:
         return bool(self.windows[d.weekday()]) and self.closed_reason(d) is None
 
     def day_intervals(self, d: date) -> list[tuple[datetime, datetime]]:
-        """The service windows of local date ``d`` as aware instants (empty on closed days)."""
+        """The service windows of local date ``d`` as aware UTC instants (none on closed days).
+
+        UTC, because Python compares and subtracts datetimes that share a zone by wall clock.
+        """
         if not self.is_working_day(d):
             return []
         out = []
         for s, e in self.windows[d.weekday()]:
-            a = self._local(d, s)
-            b = self._local(d, e)
+            a = self._local(d, s).astimezone(UTC)
+            b = self._local(d, e).astimezone(UTC)
             if b > a:
                 out.append((a, b))
         return out
 
     def _local(self, d: date, minutes: int) -> datetime:
+        """The instant of wall time ``minutes`` on local date ``d`` (1440: the next midnight).
+
+        An ambiguous wall time (autumn) is its first occurrence; one that does not exist (in the
+        spring-forward gap) is the first instant after the gap.
+        """
         if minutes == 1440:
             d, minutes = d + timedelta(days=1), 0
-        return datetime(d.year, d.month, d.day, minutes // 60, minutes % 60, tzinfo=self.tz)
+        naive = datetime(d.year, d.month, d.day, minutes // 60, minutes % 60)  # noqa: DTZ001 (a wall time)
+        dt = naive.replace(tzinfo=self.tz)
+        if dt.astimezone(UTC).astimezone(self.tz).replace(tzinfo=None) == naive:
+            return dt
+        # In the gap: fold=1 reads it with the offset after the change (an instant before the
+        # gap), fold=0 with the offset before it (after the gap). Find the first whole second
+        # between them whose wall time has reached `naive`: that is the transition.
+        lo = int(dt.replace(fold=1).timestamp())
+        hi = int(dt.timestamp())
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, self.tz).replace(tzinfo=None) >= naive:
+                hi = mid
+            else:
+                lo = mid
+        return datetime.fromtimestamp(hi, self.tz)
 
     # -- the interval table ---------------------------------------------------------------
 
@@ -227,15 +251,17 @@ class Calendar:
         t = self._table_for(us, us)
         target = self._worked_until(t, us) + d
         while True:
-            j = bisect_left(t.cum, target, 1) - 1  # first interval whose running total reaches target
+            # the first interval whose running total reaches the target
+            j = bisect_left(t.cum, target, 1) - 1
             if j < len(t.starts):
                 return _from_us(t.starts[j] + (target - t.cum[j]), self.tz)
             if t.hi_us - us > _MAX_YEARS_AHEAD * 366 * _DAY_US:
-                raise ValueError(f"{duration} of working time does not fit in {_MAX_YEARS_AHEAD} years")
+                raise ValueError(f"{duration} of working time does not fit in "
+                                 f"{_MAX_YEARS_AHEAD} years")
             t = self._covering(t.first_year, t.last_year + 2)
 
     def add_working_days(self, start: datetime, wd: WorkingDays | int) -> datetime:
-        """Close of the n-th working day after the local date of ``start`` (that day not counted)."""
+        """Close of the n-th working day after the local date of ``start`` (not counted)."""
         n = wd.days if isinstance(wd, WorkingDays) else wd
         if n <= 0:
             raise ValueError("working days must be more than zero")
@@ -256,7 +282,8 @@ class Calendar:
 
     def explain(self, start: datetime, duration: timedelta) -> Explanation:
         """Why ``add(start, duration)`` is what it is: counted stretches and skipped days."""
-        due = self.add(start, duration)
+        due = self.add(start, duration).astimezone(UTC)
+        start = start.astimezone(UTC)
         steps: list[Step] = []
         d0 = start.astimezone(self.tz).date()
         d1 = due.astimezone(self.tz).date()

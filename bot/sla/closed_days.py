@@ -45,12 +45,17 @@ class NamedDay:
     easter_offset: int | None = None
     move: tuple[tuple[int, int], ...] = ()
 
-    def date_in(self, year: int) -> date:
+    def date_in(self, year: int) -> date | None:
+        """The day in ``year``, moved if it falls on a moving weekday; None for 29 February of
+        a common year."""
         if self.easter_offset is not None:
             d = easter_sunday(year) + timedelta(days=self.easter_offset)
         else:
             assert self.month is not None and self.day is not None
-            d = date(year, self.month, self.day)
+            try:
+                d = date(year, self.month, self.day)
+            except ValueError:
+                return None
         shift = dict(self.move).get(d.weekday())
         return d + timedelta(days=shift) if shift else d
 
@@ -89,9 +94,11 @@ def _closed_in_year(spec: ClosedDays, year: int) -> Mapping[date, str]:
         for d, name in sorted(table.items()):
             out.setdefault(d, name)
     for nd in spec.named:
-        d = nd.date_in(year)
-        if d.year == year:
-            out.setdefault(d, nd.name)
+        # a moved day can cross the year's edge (1 Jan on a Saturday observed on 31 Dec)
+        for y in (year - 1, year, year + 1):
+            d = nd.date_in(y)
+            if d is not None and d.year == year:
+                out.setdefault(d, nd.name)
     for d, name in spec.extra.items():
         if d.year == year:
             out.setdefault(d, name)

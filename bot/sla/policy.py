@@ -1,4 +1,4 @@
-"""A contract as the engine sees it: calendar, clocks with targets, compliance, credits, deadlines."""
+"""A contract as the engine sees it: calendar, clocks, compliance, credits, deadlines."""
 
 from __future__ import annotations
 
