@@ -385,7 +385,7 @@ def config_group() -> None:
 def config_check(state: Ctx) -> None:
     """Validate the settings and print them as loaded."""
     s = state.settings
-    click.echo(f"settings from {s.source}: ok")
+    click.echo(f"settings from {s.source}: ok", err=True)
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
 
 
@@ -396,8 +396,15 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e), err=True)
+        return 2
+    except click.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx else "supportbot"
+        click.echo(f"supportbot: error: {e.format_message()} (see '{cmd} --help')", err=True)
+        return 2
     except click.ClickException as e:
-        e.show()
+        click.echo(f"supportbot: error: {e.format_message()}", err=True)
         return 2
     except ConfigError as e:
         click.echo(f"supportbot: configuration error: {e}", err=True)

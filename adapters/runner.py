@@ -55,8 +55,8 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     if s.scheduler.enabled:
         sweep = ClockSweep(app)
-        scheduler.add_job(lambda: asyncio.get_running_loop().run_in_executor(None, sweep),
-                          "interval", seconds=s.scheduler.sweep_seconds, id="clock-sweep",
+        # a plain callable: the scheduler runs it in its thread pool, off the event loop
+        scheduler.add_job(sweep, "interval", seconds=s.scheduler.sweep_seconds, id="clock-sweep",
                           next_run_time=app.clock.now(), coalesce=True, max_instances=1)
         scheduler.start()
     log.info("supportbot running", extra={"storage": repr(app.db), "clients": len(s.clients),

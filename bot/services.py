@@ -125,7 +125,7 @@ class Helpdesk:
                     "rules": [r.rule for r in found.reasons],
                 }),
             ]
-            if priority is not None and priority != found.priority:
+            if priority is not None:  # staff decided: audited even when it agrees
                 ticket.events.append(Event(EventKind.PRIORITY_SET, now, actor, {
                     "priority": priority.value, "previous": found.priority.value,
                     "reason": reason or "set at registration"}))
@@ -287,6 +287,8 @@ class Helpdesk:
              limit: int = 100) -> list[TicketView]:
         now = self.clock.now()
         with self._uow() as uow:
+            if client is not None and uow.clients.get(client) is None:
+                raise NotFound(f"no client named {client!r}")
             tickets = uow.tickets.list(client=client, statuses=statuses,
                                        limit=limit if not (at_risk or assignee) else 100_000)
         views = [self._view(t, self.policies.get(t.policy), now) for t in tickets]

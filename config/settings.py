@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from bot.errors import ConfigError, PolicyError
 from bot.model import Client, Staff
@@ -24,7 +31,7 @@ from bot.schema import config_error, read_toml
 from bot.sla.loader import load_policy
 
 ENV_PREFIX = "SUPPORTBOT_"
-NOT_SETTINGS = frozenset({"SUPPORTBOT_CONFIG", "SUPPORTBOT_ACTOR"})
+NOT_SETTINGS = frozenset({"SUPPORTBOT_CONFIG", "SUPPORTBOT_ACTOR", "SUPPORTBOT_TEST_DATABASE"})
 """Variables with the prefix that are not settings (see the README)."""
 DEFAULT_FILE = "supportbot.toml"
 
@@ -73,8 +80,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _database_url(v: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(v).get_backend_name()
+    except ArgumentError:
+        raise ValueError(f"{v!r} is not a database URL (expected sqlite:///PATH or "
+                         "postgresql://USER@HOST:PORT/DB)") from None
+    if backend not in {"sqlite", "postgresql"}:
+        raise ValueError(f"{backend!r} databases are not supported (use sqlite:/// or "
+                         "postgresql://)")
+    return v
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+
+
 class StorageSettings(_Section):
-    url: str = Field("sqlite:///supportbot.db", min_length=1,
+    url: DatabaseUrl = Field("sqlite:///supportbot.db", min_length=1,
                      description="SQLAlchemy URL of the database")
     schema_: str | None = Field(None, alias="schema", description="PostgreSQL schema to use")
     auto_upgrade: bool = Field(True, description="bring the schema up to date at `run`")

@@ -78,9 +78,9 @@ def test_panenco_is_the_contract() -> None:
 
     response, resolution = p.clock("response"), p.clock("resolution")
     assert response.start == {EventKind.REGISTERED}
-    assert response.stop == {EventKind.RESPONDED}
+    assert response.stop == {EventKind.RESPONDED, EventKind.CLOSED}  # closing stops every clock
     assert resolution.start == {EventKind.CAUSE_CONFIRMED}  # not registration
-    assert resolution.stop == {EventKind.RESOLVED}
+    assert resolution.stop == {EventKind.RESOLVED, EventKind.CLOSED}
     assert resolution.reopen == {EventKind.REOPENED}
     assert response.pause == resolution.pause == frozenset()  # the contract names no pause
 

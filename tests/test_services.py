@@ -207,3 +207,28 @@ def test_sync_directory_refuses_a_client_with_an_unknown_policy(helpdesk: Helpde
 def test_clock_instants_are_aware_utc(helpdesk: Helpdesk, clock: ManualClock) -> None:
     v = helpdesk.register(subject="x", client="acme")
     assert v.ticket.created_at == clock.now() and v.ticket.created_at.tzinfo == UTC
+
+
+def test_closing_stops_every_running_clock(helpdesk: Helpdesk, clock: ManualClock) -> None:
+    ref = helpdesk.register(subject="Spam: cheap watches", client="acme").reference
+    helpdesk.confirm_cause(ref, actor="alice")
+    clock.advance(timedelta(minutes=10))
+    v = helpdesk.close(ref, actor="alice", note="not an incident")
+    assert {n: c.running for n, c in v.clocks.items()} == {"response": False,
+                                                           "resolution": False}
+    clock.advance(timedelta(days=30))
+    assert not any(c.breached for c in helpdesk.show(ref).clocks.values())
+
+
+def test_staff_priority_that_agrees_with_the_classifier_is_still_audited(
+        helpdesk: Helpdesk) -> None:
+    v = helpdesk.register(subject="Typo on the about page", client="acme",
+                          priority=Priority.P4, actor="alice", reason="caller said so")
+    sets = [(e.actor, e.data["priority"]) for e in v.ticket.events
+            if e.kind == EventKind.PRIORITY_SET]
+    assert sets == [("classifier", "P4"), ("alice", "P4")]
+
+
+def test_listing_an_unknown_client_is_an_error(helpdesk: Helpdesk) -> None:
+    with pytest.raises(NotFound, match="no client named 'acm'"):
+        helpdesk.list(client="acm")

@@ -1,0 +1,202 @@
+"""``supportbot run`` as a real process: it starts, sweeps the clocks on its schedule, logs each
+breach once, and stops cleanly on a signal; a store it cannot reach ends it with one line.
+
+Tickets are seeded through the real services with a clock set in the past (time cannot be moved
+inside the subprocess); the runner sees them as any other ticket in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import bootstrap
+from adapters.storage import Database
+from bot.clock import ManualClock
+from bot.priority import Priority
+from config.settings import load_settings
+
+SUPPORTBOT = Path(sys.executable).parent / "supportbot"
+WAIT = 20.0  # seconds: an upper bound for anything to show up in the log, never a measurement
+
+
+def clean_env() -> dict[str, str]:
+    """Our environment without any ``SUPPORTBOT_*`` (the settings come from the file alone)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
+
+
+@pytest.fixture
+def config(tmp_path: Path, database: Database) -> Path:
+    url = database.url.render_as_string(hide_password=False)
+    text = f"[storage]\nurl = {json.dumps(url)}\n"
+    if database.schema:
+        text += f"schema = {json.dumps(database.schema)}\n"
+    text += """
+[scheduler]
+sweep_seconds = 1
+
+[log]
+level = "INFO"
+
+[[clients]]
+name = "nightowl"
+policy = "demo247"
+email_domains = ["nightowl.example"]
+"""
+    path = tmp_path / "supportbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def register(config: Path, ago: timedelta, priority: Priority, subject: str) -> str:
+    """Register a nightowl ticket through the real services as if it had come in ``ago`` ago."""
+    app = bootstrap(load_settings(config, env={}, cwd=config.parent),
+                    clock=ManualClock(datetime.now(UTC) - ago))
+    try:
+        return app.helpdesk.register(subject=subject, client="nightowl", priority=priority,
+                                     actor="seed", reason="test").reference
+    finally:
+        app.close()
+
+
+def respond(config: Path, ref: str) -> None:
+    app = bootstrap(load_settings(config, env={}, cwd=config.parent))
+    try:
+        app.helpdesk.respond(ref, actor="alice")
+    finally:
+        app.close()
+
+
+class Running:
+    """A ``supportbot run`` subprocess whose stderr (the log) goes to a file we can poll."""
+
+    def __init__(self, config: Path) -> None:
+        self.log_path = config.parent / "run.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen([str(SUPPORTBOT), "--config", str(config), "run"],
+                                     cwd=config.parent, env=clean_env(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
+        """Poll the log until ``pattern`` matched ``count`` lines; fail early on a traceback or
+        if the process ends."""
+        rx = re.compile(pattern, re.MULTILINE)
+        deadline = time.monotonic() + WAIT
+        while True:
+            text = self.log()
+            found = list(rx.finditer(text))
+            if len(found) >= count:
+                return found
+            assert "Traceback" not in text, f"the runner logged a traceback:\n{text}"
+            assert self.proc.poll() is None, \
+                f"supportbot run ended ({self.proc.returncode}) before {pattern!r}:\n{text}"
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {pattern!r} (x{count}) in the log within {WAIT}s:\n{text}")
+            time.sleep(0.05)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"supportbot run did not stop within 10 s of {sig.name}:\n{self.log()}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def running(config: Path) -> Iterator[Running]:
+    r = Running(config)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def breached(ref: str, clock: str = "response") -> str:
+    return rf"^\S+ WARNING supportbot\.run: clock breached ticket={ref} clock={clock} priority=P1 "
+
+
+def swept(active: int, breached: int) -> str:
+    return rf"^\S+ INFO supportbot\.run: clocks swept active={active} breached={breached}$"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: Running,
+                                                  sig: signal.Signals) -> None:
+    (line,) = running.wait_for(r"^\S+ INFO supportbot\.run: supportbot running .*$")
+    assert "clients=1 default_policy=panenco scheduler=True" in line.group(0)
+    assert running.stop(sig) == 0, running.log()
+    log = running.log()
+    assert re.search(r"^\S+ INFO supportbot\.run: supportbot stopped$", log, re.MULTILINE), log
+    assert log.index("supportbot running") < log.index("supportbot stopped")
+
+
+def test_run_logs_each_breach_once_over_many_sweeps(config: Path, tmp_path: Path) -> None:
+    # registered an hour ago on the 24/7 policy: the 5-minute P1 response target is long gone
+    first = register(config, timedelta(hours=1), Priority.P1, "Site down")
+    running = Running(config)
+    try:
+        running.wait_for(r"supportbot running")
+        running.wait_for(breached(first))
+        running.wait_for(swept(1, 1))
+
+        # each change below shows in a new summary, so each proves one more sweep has run
+        second = register(config, timedelta(minutes=30), Priority.P1, "Checkout down")
+        running.wait_for(breached(second))
+        running.wait_for(swept(2, 2))
+        register(config, timedelta(0), Priority.P4, "A question")  # far from its 1h target
+        running.wait_for(swept(3, 2))
+        respond(config, first)  # late, but answered: nothing left to chase on that clock
+        running.wait_for(swept(3, 1))
+
+        assert running.stop() == 0
+        log = running.log()
+    finally:
+        running.close()
+    assert len(re.findall(breached(first), log, re.MULTILINE)) == 1, log
+    assert len(re.findall(breached(second), log, re.MULTILINE)) == 1, log
+    assert log.count("clock breached") == 2, log
+    assert re.search(r"^\S+ INFO supportbot\.run: supportbot stopped$", log, re.MULTILINE), log
+    assert " ERROR " not in log and "Traceback" not in log, log
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_with_an_unreachable_database_ends_with_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nobody listens there
+    config = tmp_path / "supportbot.toml"
+    config.write_text(f'[storage]\nurl = "postgresql://postgres@127.0.0.1:{port}/supportbot"\n',
+                      encoding="utf-8")
+    p = subprocess.run([str(SUPPORTBOT), "--config", str(config), "run"], cwd=tmp_path,
+                       env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert p.returncode == 1, p
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("supportbot: error: ")
+    assert f"127.0.0.1:{port}" in lines[0] or f"port {port}" in lines[0]
+    assert "supportbot running" not in p.stderr and p.stdout == ""
