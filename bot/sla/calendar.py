@@ -259,6 +259,8 @@ class Calendar:
                 raise ValueError(f"{duration} of working time does not fit in "
                                  f"{_MAX_YEARS_AHEAD} years")
             t = self._covering(t.first_year, t.last_year + 2)
+            # another thread may have grown the table backwards, shifting every running total
+            target = self._worked_until(t, us) + d
 
     def add_working_days(self, start: datetime, wd: WorkingDays | int) -> datetime:
         """Close of the n-th working day after the local date of ``start`` (not counted)."""
@@ -288,17 +290,16 @@ class Calendar:
         d0 = start.astimezone(self.tz).date()
         d1 = due.astimezone(self.tz).date()
         for d in _dates(d0, d1):
+            if not self.windows[d.weekday()]:
+                kind = "weekend" if d.weekday() >= 5 else "no-window"
+                text = "weekend" if kind == "weekend" else f"no service on {day_label(d)}"
+                if not (steps and steps[-1].text == text):
+                    steps.append(Step(kind, text))
+                continue
             reason = self.closed_reason(d)
-            if d0 < d < d1 or (reason is None and self.windows[d.weekday()]):
-                if not self.windows[d.weekday()]:
-                    kind = "weekend" if d.weekday() >= 5 else "no-window"
-                    text = "weekend" if kind == "weekend" else f"no service on {day_label(d)}"
-                    if not (steps and steps[-1].text == text):
-                        steps.append(Step(kind, text))
-                    continue
-                if reason is not None:
-                    steps.append(Step("holiday", f"skipped {reason} (holiday)"))
-                    continue
+            if reason is not None:
+                steps.append(Step("holiday", f"skipped {reason} (holiday)"))
+                continue
             for a, b in self.day_intervals(d):
                 lo, hi = max(a, start), min(b, due)
                 if hi > lo:
