@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -128,6 +129,27 @@ class Ticket:
     def time_logged_hours(self) -> float:
         return sum(float(e.data.get("hours", 0)) for e in self.events
                    if e.kind == EventKind.TIME_LOGGED)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as it arrived or left, raw bytes kept. The same message (Message-ID and content
+    hash) is stored once, whichever way it came in."""
+
+    direction: str  # "in" or "out"
+    channel: Channel
+    message_id: str
+    raw: bytes
+    at: datetime
+    sender: str | None = None
+    subject: str | None = None
+    text: str = ""
+    ticket_id: int | None = None
+    id: int | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
 
 
 REFERENCE_OFFSET = 1000

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol
 
-from bot.model import Client, Event, Staff, Ticket, TicketStatus
+from bot.model import Client, Event, Message, Staff, Ticket, TicketStatus
 
 
 class TicketRepository(Protocol):
@@ -40,12 +40,21 @@ class StaffRepository(Protocol):
     def list(self) -> list[Staff]: ...
 
 
+class MessageRepository(Protocol):
+    def add(self, message: Message) -> tuple[Message, bool]:
+        """Store ``message`` unless the same one is stored; returns (stored, newly_added)."""
+        ...
+
+    def for_ticket(self, ticket_id: int) -> list[Message]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it is committed together or not at all."""
 
     tickets: TicketRepository
     clients: ClientRepository
     staff: StaffRepository
+    messages: MessageRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

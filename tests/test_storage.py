@@ -166,3 +166,23 @@ def test_two_writers_on_one_ticket_are_serialised(database: Database) -> None:
         got = uow.tickets.get(t.id)
     assert got is not None
     assert [e.kind for e in got.events].count(EventKind.RESOLVED) == 1
+
+
+def test_messages_keep_raw_bytes_and_are_stored_once(database: Database) -> None:
+    from bot.model import Message
+
+    raw = b"From: jo@acme.example\r\nSubject: Down\r\n\r\n\xff\xfe not utf-8 \r\n"
+    msg = Message("in", Channel.EMAIL, "<a1@acme.example>", raw, T0, sender="jo@acme.example",
+                  subject="Down", text="not utf-8")
+    with SqlUnitOfWork(database) as uow:
+        t = uow.tickets.add(_ticket(None))
+        first, added = uow.messages.add(Message(**{**msg.__dict__, "ticket_id": t.id}))
+        again, added_again = uow.messages.add(msg)  # same Message-ID and bytes: no second row
+        other, added_other = uow.messages.add(Message(**{**msg.__dict__, "raw": raw + b"x"}))
+        uow.commit()
+    assert (added, added_again, added_other) == (True, False, True)
+    assert again.id == first.id and other.id != first.id
+    with SqlUnitOfWork(database, write=False) as uow:
+        stored = uow.messages.for_ticket(t.id or 0)
+    assert [m.raw for m in stored] == [raw]
+    assert stored[0].at == T0 and stored[0].content_hash == msg.content_hash

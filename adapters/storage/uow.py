@@ -11,9 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
-from adapters.storage.tables import ClientRow, EventRow, StaffRow, TicketRow
+from adapters.storage.tables import ClientRow, EventRow, MessageRow, StaffRow, TicketRow
 from bot.errors import StorageError
-from bot.model import Channel, Client, Event, EventKind, Staff, Ticket, TicketStatus
+from bot.model import Channel, Client, Event, EventKind, Message, Staff, Ticket, TicketStatus
 from bot.priority import Priority
 
 
@@ -172,6 +172,38 @@ class SqlStaffRepository:
                 for r in self.s.exec(select(StaffRow).order_by(col(StaffRow.name)))]
 
 
+def _message(row: MessageRow) -> Message:
+    return Message(direction=row.direction, channel=Channel(row.channel),
+                   message_id=row.message_id, raw=row.raw, at=_utc(row.at), sender=row.sender,
+                   subject=row.subject, text=row.text, ticket_id=row.ticket_id, id=row.id)
+
+
+class SqlMessageRepository:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def add(self, message: Message) -> tuple[Message, bool]:
+        digest = message.content_hash
+        q = select(MessageRow).where(MessageRow.message_id == message.message_id,
+                                     MessageRow.content_hash == digest)
+        found = self.s.exec(q).first()
+        if found is not None:
+            return _message(found), False
+        row = MessageRow(
+            ticket_id=message.ticket_id, direction=message.direction,
+            channel=message.channel.value, message_id=message.message_id, content_hash=digest,
+            sender=message.sender, subject=message.subject, text=message.text,
+            raw=message.raw, at=message.at.astimezone(UTC))
+        self.s.add(row)
+        self.s.flush()
+        return _message(row), True
+
+    def for_ticket(self, ticket_id: int) -> list[Message]:
+        q = select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(
+            col(MessageRow.at), col(MessageRow.id))
+        return [_message(r) for r in self.s.exec(q)]
+
+
 class SqlUnitOfWork:
     """``with SqlUnitOfWork(db, write=True) as uow: ...; uow.commit()``; rolls back otherwise."""
 
@@ -184,6 +216,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(self.session)
         self.clients = SqlClientRepository(self.session)
         self.staff = SqlStaffRepository(self.session)
+        self.messages = SqlMessageRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
