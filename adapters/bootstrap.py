@@ -23,11 +23,16 @@ class App:
         self.db.dispose()
 
 
+def open_database(settings: Settings) -> Database:
+    """The configured database, not yet checked or upgraded."""
+    s = settings.storage
+    return Database(s.url, schema=s.schema_, echo=s.echo)
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool | None = None,
               sync_directory: bool = True) -> App:
     """Open storage (upgrading the schema if allowed), build the services, sync clients/staff."""
-    db = Database(settings.storage.url, schema=settings.storage.schema_,
-                  echo=settings.storage.echo)
+    db = open_database(settings)
     if settings.storage.auto_upgrade if upgrade is None else upgrade:
         db.upgrade()
     db.check()

@@ -10,7 +10,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from adapters.bootstrap import App, bootstrap
+from adapters.bootstrap import App, bootstrap, open_database
 from adapters.render import ticket_json, ticket_row, ticket_text
+from adapters.storage import SCHEMA_VERSION, Database
 from bot.errors import ConfigError, SupportbotError
 from bot.model import Channel, TicketStatus
 from bot.priority import Priority
@@ -344,18 +346,21 @@ def db() -> None:
     """Database schema."""
 
 
+@contextmanager
+def _database(state: Ctx) -> Iterator[Database]:
+    database = open_database(state.settings)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 @db.command("upgrade")
 @click.pass_obj
 def db_upgrade(state: Ctx) -> None:
     """Create or upgrade the schema to what this version needs."""
-    from adapters.storage import Database
-
-    s = state.settings.storage
-    database = Database(s.url, schema=s.schema_)
-    try:
+    with _database(state) as database:
         before, after = database.upgrade()
-    finally:
-        database.dispose()
     click.echo(f"schema at version {after}" + (f" (was {before})" if before != after else
                                                 " (already up to date)"))
 
@@ -364,14 +369,8 @@ def db_upgrade(state: Ctx) -> None:
 @click.pass_obj
 def db_status(state: Ctx) -> None:
     """Show the schema version."""
-    from adapters.storage import SCHEMA_VERSION, Database
-
-    s = state.settings.storage
-    database = Database(s.url, schema=s.schema_)
-    try:
+    with _database(state) as database:
         v = database.current_version()
-    finally:
-        database.dispose()
     click.echo(f"{database!r}: schema version {v}, this supportbot needs {SCHEMA_VERSION}")
 
 

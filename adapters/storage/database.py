@@ -155,6 +155,3 @@ def _first_line(e: Exception) -> str:
     orig = getattr(e, "orig", None) or e
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
 
-
-def open_session(db: Database, *, write: bool = False) -> Session:
-    return db.session(write=write)
