@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork
 from bot.errors import StorageError
 from bot.model import Channel, Client, Event, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
+from tests.conftest import make_database
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -186,3 +188,38 @@ def test_messages_keep_raw_bytes_and_are_stored_once(database: Database) -> None
         stored = uow.messages.for_ticket(t.id or 0)
     assert [m.raw for m in stored] == [raw]
     assert stored[0].at == T0 and stored[0].content_hash == msg.content_hash
+
+
+def test_a_version_1_database_upgrades_to_the_fresh_schema(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from adapters.storage.database import MIGRATIONS
+    from adapters.storage.tables import SchemaVersionRow
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "fresh").mkdir()
+    old = make_database(tmp_path / "old")
+    fresh = make_database(tmp_path / "fresh")
+    try:
+        with old.write_engine.begin() as conn:  # what version 1 of supportbot created
+            if old.schema:
+                conn.execute(text(f'CREATE SCHEMA "{old.schema}"'))
+            SchemaVersionRow.__table__.create(conn)  # type: ignore[attr-defined]
+            MIGRATIONS[1](conn)
+            conn.execute(SchemaVersionRow.__table__.insert().values(  # type: ignore[attr-defined]
+                id=1, version=1, upgraded_at=T0))
+        assert old.current_version() == 1
+        assert old.upgrade() == (1, SCHEMA_VERSION)
+        fresh.upgrade()
+
+        def shape(db: Database) -> dict[str, list[str]]:
+            insp = inspect(db.engine)
+            return {t: sorted(c["name"] for c in insp.get_columns(t))
+                    for t in insp.get_table_names()}
+
+        assert shape(old) == shape(fresh)
+        assert "inbound" in shape(old) and "outbox" in shape(old)
+    finally:
+        for db in (old, fresh):
+            db.drop_schema()
+            db.dispose()

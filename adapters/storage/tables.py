@@ -86,3 +86,58 @@ class MessageRow(SQLModel, table=True):
     text: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     at: datetime
+
+
+class InboundRow(SQLModel, table=True):
+    """A message as an intake accepted it: stored (committed) before the intake says yes.
+
+    Processing (parse, classify, thread, register) reads it from here later and records the
+    outcome, so nothing accepted is lost if the process dies in between.
+    """
+
+    __tablename__ = "inbound"
+    __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime
+    channel: str  # "smtp", "imap", "pipe"
+    peer: str = ""  # SMTP client address, IMAP account/folder, "pipe"
+    mail_from: str = ""  # envelope sender
+    rcpt_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int = 0
+    state: str = "pending"  # pending, done, duplicate, ignored, quarantined
+    reason: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    attempts: int = 0
+    processed_at: datetime | None = None
+
+
+class MailboxStateRow(SQLModel, table=True):
+    """Where an IMAP poller is in a folder: advanced in the transaction that stores a message."""
+
+    __tablename__ = "mailbox_state"
+    key: str = Field(primary_key=True)  # account and folder
+    uidvalidity: int
+    last_uid: int
+    updated_at: datetime
+
+
+class OutboxRow(SQLModel, table=True):
+    """A mail to send, stored in the transaction that decided to send it; sent at most once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    purpose: str  # "ack", "reply", "notice", ...
+    sender: str
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message_id: str = Field(unique=True)
+    subject: str = ""
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = "pending"  # pending, sending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str = ""
+    sent_at: datetime | None = None
