@@ -152,6 +152,38 @@ class Message:
         return hashlib.sha256(self.raw).hexdigest()
 
 
+@dataclass(frozen=True)
+class InboundItem:
+    """A raw message an intake accepted, waiting to be processed."""
+
+    id: int
+    channel: str
+    raw: bytes
+    received_at: datetime
+    mail_from: str = ""
+    peer: str = ""
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class OutboundMail:
+    """A mail the bot decided to send; stored with that decision, sent later from the outbox."""
+
+    purpose: str  # "ack", "reply", "notice", "not-registered"
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+    subject: str
+    raw: bytes
+    ticket_id: int | None = None
+    id: int | None = None
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
 REFERENCE_OFFSET = 1000
 """Ticket ``id`` 42 is shown as ``T-1042``: references look established from the first ticket."""
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from bot.model import Client, Event, Message, Staff, Ticket, TicketStatus
+from bot.model import (
+    Client,
+    Event,
+    InboundItem,
+    Message,
+    OutboundMail,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
 
 
 class TicketRepository(Protocol):
@@ -34,6 +44,10 @@ class ClientRepository(Protocol):
     def get_by_id(self, client_id: int) -> Client | None: ...
     def list(self) -> list[Client]: ...
 
+    def for_address(self, address: str) -> Client | None:
+        """The client whose contact list has ``address``, else whose domains include its own."""
+        ...
+
 
 class StaffRepository(Protocol):
     def upsert(self, staff: Staff) -> Staff: ...
@@ -47,6 +61,35 @@ class MessageRepository(Protocol):
 
     def for_ticket(self, ticket_id: int) -> list[Message]: ...
 
+    def ticket_of(self, message_ids: Sequence[str]) -> int | None:
+        """The ticket any of these Message-IDs (received or sent) belongs to, newest first."""
+        ...
+
+
+class InboundRepository(Protocol):
+    def pending(self, limit: int = 100) -> list[InboundItem]:
+        """Accepted messages not yet processed, oldest first."""
+        ...
+
+    def get(self, inbound_id: int) -> InboundItem | None: ...
+
+    def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
+               ticket_id: int | None = None) -> None:
+        """Record the outcome: done, duplicate, ignored or quarantined (with a reason)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, mail: OutboundMail, *, at: datetime) -> bool:
+        """Queue ``mail``; False if a mail with its Message-ID is queued already."""
+        ...
+
+    def count_since(self, recipient: str, purposes: Sequence[str], since: datetime) -> int:
+        """How many mails of these purposes were queued for ``recipient`` since ``since``."""
+        ...
+
+    def sent_message_ids(self, ticket_id: int) -> list[str]: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: everything done through it is committed together or not at all."""
@@ -55,6 +98,8 @@ class UnitOfWork(Protocol):
     clients: ClientRepository
     staff: StaffRepository
     messages: MessageRepository
+    inbound: InboundRepository
+    outbox: OutboxRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -103,37 +103,49 @@ class Helpdesk:
 
         A ticket with no client goes to the unassigned queue under the default policy.
         """
-        now = self.clock.now()
         with self._uow() as uow:
             c = uow.clients.get(client) if client else None
             if client and c is None:
                 raise NotFound(f"no client named {client!r}")
-            policy = self.policies.get(c.policy if c else None)
-            found = self.classify(subject, body, headers, c)
-            ticket = Ticket(
-                client_id=c.id if c else None, client_name=c.name if c else "",
-                policy=policy.name, subject=subject.strip() or "(no subject)", body=body,
-                priority=priority or found.priority, channel=channel,
-                status=TicketStatus.NEW, created_at=now, requester=requester, kind=kind,
-            )
-            ticket.events = [
-                Event(EventKind.REGISTERED, now, actor, {"channel": channel.value}),
-                Event(EventKind.PRIORITY_SET, now, "classifier", {
-                    "priority": found.priority.value,
-                    "confidence": round(found.confidence, 2),
-                    "reasons": [r.text for r in found.reasons],
-                    "rules": [r.rule for r in found.reasons],
-                }),
-            ]
-            if priority is not None:  # staff decided: audited even when it agrees
-                ticket.events.append(Event(EventKind.PRIORITY_SET, now, actor, {
-                    "priority": priority.value, "previous": found.priority.value,
-                    "reason": reason or "set at registration"}))
-            if ticket.priority in policy.phone_followup:
-                ticket.events.append(Event(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {
-                    "reason": f"{ticket.priority} must be followed up by a phone call"}))
-            uow.tickets.add(ticket)
+            view = self.register_in(uow, subject=subject, body=body, client=c,
+                                    channel=channel, requester=requester, headers=headers,
+                                    priority=priority, actor=actor, reason=reason, kind=kind)
             uow.commit()
+        return view
+
+    def register_in(self, uow: UnitOfWork, *, subject: str, body: str, client: Client | None,
+                    channel: Channel, requester: str | None = None,
+                    headers: Mapping[str, str] | None = None,
+                    priority: Priority | None = None, actor: str = "system", reason: str = "",
+                    kind: str = "incident") -> TicketView:
+        """``register`` inside the caller's transaction (the caller commits)."""
+        now = self.clock.now()
+        c = client
+        policy = self.policies.get(c.policy if c else None)
+        found = self.classify(subject, body, headers, c)
+        ticket = Ticket(
+            client_id=c.id if c else None, client_name=c.name if c else "",
+            policy=policy.name, subject=subject.strip() or "(no subject)", body=body,
+            priority=priority or found.priority, channel=channel,
+            status=TicketStatus.NEW, created_at=now, requester=requester, kind=kind,
+        )
+        ticket.events = [
+            Event(EventKind.REGISTERED, now, actor, {"channel": channel.value}),
+            Event(EventKind.PRIORITY_SET, now, "classifier", {
+                "priority": found.priority.value,
+                "confidence": round(found.confidence, 2),
+                "reasons": [r.text for r in found.reasons],
+                "rules": [r.rule for r in found.reasons],
+            }),
+        ]
+        if priority is not None:  # staff decided: audited even when it agrees
+            ticket.events.append(Event(EventKind.PRIORITY_SET, now, actor, {
+                "priority": priority.value, "previous": found.priority.value,
+                "reason": reason or "set at registration"}))
+        if ticket.priority in policy.phone_followup:
+            ticket.events.append(Event(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {
+                "reason": f"{ticket.priority} must be followed up by a phone call"}))
+        uow.tickets.add(ticket)
         return self._view(ticket, policy, now)
 
     # -- staff actions ----------------------------------------------------------------------

@@ -21,7 +21,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
+    model_validator,
 )
 
 from bot.errors import ConfigError, PolicyError
@@ -130,6 +132,75 @@ class StaffSettings(_Section):
     phone: Phone | None = None
 
 
+class SmtpSettings(_Section):
+    """The SMTP listener clients' mail arrives at."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 2525
+    hostname: str | None = None
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 25 * 1024 * 1024
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_starttls: bool = False
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.require_starttls and self.tls_cert is None:
+            raise ValueError("require_starttls needs tls_cert and tls_key")
+        return self
+
+
+class MailSettings(_Section):
+    """How mail is answered."""
+
+    support_addresses: tuple[Email, ...] = ("support@localhost",)
+    from_address: Email | None = None
+    unknown_senders: Literal["accept", "reject"] = "accept"
+    phone_number: Phone | None = None
+    ack_limit_per_hour: Annotated[int, Field(ge=0)] = 5
+    reopen_within_hours: Annotated[int, Field(ge=0)] = 168
+    max_attachment_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
+
+    @property
+    def sender(self) -> str:
+        return self.from_address or self.support_addresses[0]
+
+
+class RelaySettings(_Section):
+    """The outbound relay acknowledgements and replies go through; none: they wait in the outbox."""
+
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    username: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "tls"] = "none"
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ImapSettings(_Section):
+    """An IMAP mailbox to poll, for installs where support@ lives on a mail server."""
+
+    enabled: bool = False
+    host: str = ""
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    security: Literal["tls", "starttls", "none"] = "tls"
+    move_to: str | None = None
+    poll_seconds: Annotated[int, Field(ge=1)] = 60
+    idle: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> ImapSettings:
+        if self.enabled and not (self.host and self.username):
+            raise ValueError("an enabled IMAP poller needs host and username")
+        return self
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -147,6 +218,10 @@ class Settings(_Section):
     policies: PolicySettings = PolicySettings()
     clients: tuple[ClientSettings, ...] = ()
     staff: tuple[StaffSettings, ...] = ()
+    smtp: SmtpSettings = SmtpSettings()
+    mail: MailSettings = MailSettings()
+    relay: RelaySettings = RelaySettings()
+    imap: ImapSettings = ImapSettings()
     log: LogSettings = LogSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     source: str = Field("defaults", exclude=True)

@@ -25,7 +25,7 @@ import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import main
-from adapters.storage import Database
+from adapters.storage import SCHEMA_VERSION, Database
 from bot.clock import ManualClock
 from bot.priority import Priority
 from config.settings import load_settings
@@ -459,11 +459,12 @@ def test_db_status_and_upgrade(blank_store: Store, tmp_path: Path,
     config = tmp_path / "blank.toml"
     config.write_text(blank_store.toml(), encoding="utf-8")
     cli = Cli(config, capsys)
-    assert cli.ok("db", "status").endswith(": schema version 0, this supportbot needs 1\n")
-    assert cli.ok("db", "upgrade") == "schema at version 1 (was 0)\n"
-    assert cli.ok("db", "upgrade") == "schema at version 1 (already up to date)\n"
+    v = SCHEMA_VERSION
+    assert cli.ok("db", "status").endswith(f": schema version 0, this supportbot needs {v}\n")
+    assert cli.ok("db", "upgrade") == f"schema at version {v} (was 0)\n"
+    assert cli.ok("db", "upgrade") == f"schema at version {v} (already up to date)\n"
     status = cli.ok("db", "status")
-    assert status.endswith(": schema version 1, this supportbot needs 1\n")
+    assert status.endswith(f": schema version {v}, this supportbot needs {v}\n")
     assert status.startswith("Database(")
 
 

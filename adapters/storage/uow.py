@@ -11,9 +11,28 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
-from adapters.storage.tables import ClientRow, EventRow, MessageRow, StaffRow, TicketRow
+from adapters.storage.tables import (
+    ClientRow,
+    EventRow,
+    InboundRow,
+    MessageRow,
+    OutboxRow,
+    StaffRow,
+    TicketRow,
+)
 from bot.errors import StorageError
-from bot.model import Channel, Client, Event, EventKind, Message, Staff, Ticket, TicketStatus
+from bot.model import (
+    Channel,
+    Client,
+    Event,
+    EventKind,
+    InboundItem,
+    Message,
+    OutboundMail,
+    Staff,
+    Ticket,
+    TicketStatus,
+)
 from bot.priority import Priority
 
 
@@ -154,6 +173,17 @@ class SqlClientRepository:
     def list(self) -> list[Client]:
         return [_client(r) for r in self.s.exec(select(ClientRow).order_by(col(ClientRow.name)))]
 
+    def for_address(self, address: str) -> Client | None:
+        addr = address.strip().lower()
+        domain = addr.rpartition("@")[2]
+        by_domain = None
+        for c in self.list():  # clients are few; their address lists live in JSON columns
+            if addr in (e.lower() for e in c.emails):
+                return c
+            if by_domain is None and domain in (d.lower() for d in c.email_domains):
+                by_domain = c
+        return by_domain
+
 
 class SqlStaffRepository:
     def __init__(self, session: Session) -> None:
@@ -203,6 +233,88 @@ class SqlMessageRepository:
             col(MessageRow.at), col(MessageRow.id))
         return [_message(r) for r in self.s.exec(q)]
 
+    def ticket_of(self, message_ids: Sequence[str]) -> int | None:
+        ids = [m for m in message_ids if m][:100]
+        if not ids:
+            return None
+        q = select(MessageRow.ticket_id).where(
+            col(MessageRow.message_id).in_(ids), col(MessageRow.ticket_id).is_not(None)
+        ).order_by(col(MessageRow.id).desc()).limit(1)
+        found = self.s.exec(q).first()
+        if found is not None:
+            return found
+        q2 = select(OutboxRow.ticket_id).where(
+            col(OutboxRow.message_id).in_(ids), col(OutboxRow.ticket_id).is_not(None)
+        ).order_by(col(OutboxRow.id).desc()).limit(1)
+        return self.s.exec(q2).first()
+
+
+def _inbound(row: InboundRow) -> InboundItem:
+    return InboundItem(id=row.id or 0, channel=row.channel, raw=row.raw,
+                       received_at=_utc(row.received_at), mail_from=row.mail_from,
+                       peer=row.peer, attempts=row.attempts)
+
+
+class SqlInboundRepository:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def pending(self, limit: int = 100) -> list[InboundItem]:
+        q = select(InboundRow).where(InboundRow.state == "pending").order_by(
+            col(InboundRow.id)).limit(limit)
+        return [_inbound(r) for r in self.s.exec(q)]
+
+    def get(self, inbound_id: int) -> InboundItem | None:
+        row = self.s.get(InboundRow, inbound_id)
+        return _inbound(row) if row else None
+
+    def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
+               ticket_id: int | None = None) -> None:
+        row = self.s.get(InboundRow, inbound_id)
+        if row is None:
+            raise StorageError(f"no inbound message {inbound_id}")
+        row.state, row.reason, row.ticket_id = state, reason[:2000], ticket_id
+        row.processed_at = at.astimezone(UTC)
+        row.attempts += 1
+        self.s.add(row)
+
+
+def _outbound(row: OutboxRow) -> OutboundMail:
+    return OutboundMail(
+        purpose=row.purpose, sender=row.sender, recipients=tuple(row.recipients),
+        message_id=row.message_id, subject=row.subject, raw=row.raw, ticket_id=row.ticket_id,
+        id=row.id, state=row.state, attempts=row.attempts, last_error=row.last_error,
+        created_at=_utc(row.created_at), sent_at=_utc(row.sent_at) if row.sent_at else None)
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def add(self, mail: OutboundMail, *, at: datetime) -> bool:
+        exists = self.s.exec(select(OutboxRow.id).where(
+            OutboxRow.message_id == mail.message_id)).first()
+        if exists is not None:
+            return False
+        when = at.astimezone(UTC)
+        self.s.add(OutboxRow(
+            created_at=when, ticket_id=mail.ticket_id, purpose=mail.purpose,
+            sender=mail.sender, recipients=list(mail.recipients), message_id=mail.message_id,
+            subject=mail.subject, raw=mail.raw, next_attempt_at=when))
+        self.s.flush()
+        return True
+
+    def count_since(self, recipient: str, purposes: Sequence[str], since: datetime) -> int:
+        q = select(OutboxRow.recipients).where(
+            col(OutboxRow.purpose).in_(list(purposes)),
+            col(OutboxRow.created_at) >= since.astimezone(UTC))
+        rcpt = recipient.lower()
+        return sum(1 for rs in self.s.exec(q) if rcpt in (r.lower() for r in rs))
+
+    def sent_message_ids(self, ticket_id: int) -> list[str]:
+        q = select(OutboxRow.message_id).where(OutboxRow.ticket_id == ticket_id)
+        return list(self.s.exec(q))
+
 
 class SqlUnitOfWork:
     """``with SqlUnitOfWork(db, write=True) as uow: ...; uow.commit()``; rolls back otherwise."""
@@ -217,6 +329,8 @@ class SqlUnitOfWork:
         self.clients = SqlClientRepository(self.session)
         self.staff = SqlStaffRepository(self.session)
         self.messages = SqlMessageRepository(self.session)
+        self.inbound = SqlInboundRepository(self.session)
+        self.outbox = SqlOutboxRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -1,0 +1,157 @@
+"""Mail the bot writes: acknowledgements, staff replies, notices. Pure: it builds bytes.
+
+No header is built from unchecked input: subjects and names from clients are reduced to one
+line of printable text, addresses must be plain addr-specs, and the Message-IDs the bot puts in
+threading headers are checked for shape. Every mail says ``Auto-Submitted: auto-replied`` (or
+``auto-generated``) so other robots do not answer it (RFC 3834).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from bot.model import OutboundMail
+from bot.services import TicketView
+from bot.sla.durations import format_duration
+
+_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}"
+                   r"[A-Za-z0-9])?$")
+_MSGID = re.compile(r"^<[^<>\s@]{1,200}@[^<>\s@]{1,200}>$")
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Printable text on one line: control characters (CR, LF included) become spaces."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned[:limit]
+
+
+def safe_address(address: str | None) -> str | None:
+    """``address`` if it is a plain ASCII addr-spec safe to put in a header, else None."""
+    if not address:
+        return None
+    a = address.strip()
+    return a if _ADDR.match(a) and ".." not in a else None
+
+
+def safe_message_ids(ids: Sequence[str], limit: int = 20) -> list[str]:
+    return [m for m in ids if _MSGID.match(m)][-limit:]
+
+
+def message_id(kind: str, key: str, sender: str) -> str:
+    """A deterministic Message-ID: retrying the same decision produces the same mail."""
+    domain = sender.rpartition("@")[2] or "supportbot.invalid"
+    token = re.sub(r"[^A-Za-z0-9.-]", "-", f"{kind}.{key}")
+    return f"<{token}@{domain}>"
+
+
+def _local(dt: datetime | None, view: TicketView) -> str:
+    if dt is None:
+        return "-"
+    return dt.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _base(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str | None,
+          references: Sequence[str], at: datetime, auto: str = "auto-replied") -> EmailMessage:
+    m = EmailMessage(policy=SMTP)
+    m["From"] = Address(display_name="Support", addr_spec=sender)
+    m["To"] = to
+    m["Subject"] = subject
+    m["Date"] = format_datetime(at)
+    m["Message-ID"] = msgid
+    if in_reply_to and _MSGID.match(in_reply_to):
+        m["In-Reply-To"] = in_reply_to
+    refs = safe_message_ids(references)
+    if refs:
+        m["References"] = " ".join(refs)
+    m["Auto-Submitted"] = auto
+    m["X-Auto-Response-Suppress"] = "All"
+    return m
+
+
+def subject_with_reference(reference: str, subject: str) -> str:
+    s = one_line(subject, 150) or "(no subject)"
+    return s if f"[{reference}]" in s else f"[{reference}] {s}"
+
+
+def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str | None,
+                    references: Sequence[str], key: str, at: datetime,
+                    phone_number: str | None) -> OutboundMail:
+    """The receipt for a new ticket: reference, priority and why, due instants, P1 phone step."""
+    t = view.ticket
+    ref = t.reference
+    lines = [
+        f"We have registered your report as {ref}.",
+        "",
+        f"Priority: {t.priority}",
+    ]
+    reasons = next((e.data.get("reasons", []) for e in t.events
+                    if e.kind == "priority_set" and e.actor == "classifier"), [])
+    lines += [f"  - {one_line(r, 300)}" for r in reasons[:5]]
+    for c in view.clocks.values():
+        spec = view.policy.clock(c.name)
+        what = spec.description or c.name
+        if c.due is not None:
+            lines.append(f"{what}: due {_local(c.due, view)} (within "
+                         f"{format_duration(c.target)} of working time)")
+        else:
+            lines.append(f"{what}: {format_duration(c.target)} of working time, counted from "
+                         f"when it starts")
+    if t.phone_followup == "pending":
+        lines += ["", f"This is a {t.priority} incident: the agreement requires it to be "
+                      "followed up by a phone call."]
+        if phone_number:
+            lines.append(f"Please call us now on {phone_number} and mention {ref}.")
+    lines += ["", f"Reply to this mail to add information; keep [{ref}] in the subject.", ""]
+    subject = subject_with_reference(ref, f"Re: {t.subject}")
+    msgid = message_id("ack", key, sender)
+    m = _base(sender, to, subject, msgid, in_reply_to=in_reply_to,
+              references=[*references, in_reply_to or ""], at=at)
+    m.set_content("\n".join(lines))
+    return OutboundMail("ack", sender, (to,), msgid, subject, m.as_bytes(), ticket_id=t.id)
+
+
+def staff_reply(view: TicketView, *, to: str, sender: str, text: str, thread: Sequence[str],
+                key: str, at: datetime, author: str) -> OutboundMail:
+    """A reply from staff to the client, in the ticket's mail thread."""
+    t = view.ticket
+    subject = subject_with_reference(t.reference, f"Re: {t.subject}")
+    msgid = message_id("reply", key, sender)
+    ids = safe_message_ids(thread)
+    m = _base(sender, to, subject, msgid, in_reply_to=ids[-1] if ids else None,
+              references=ids, at=at, auto="auto-generated")
+    del m["X-Auto-Response-Suppress"]  # a person wrote this: the client's autoresponder may
+    m.set_content(f"{text.rstrip()}\n\n-- \n{one_line(author, 80)}, support ({t.reference})\n")
+    return OutboundMail("reply", sender, (to,), msgid, subject, m.as_bytes(), ticket_id=t.id)
+
+
+def notice(view: TicketView, *, to: str, sender: str, text: str, thread: Sequence[str],
+           key: str, at: datetime) -> OutboundMail:
+    """A progress notice (priority changed, cause confirmed, resolved) in the ticket's thread."""
+    t = view.ticket
+    subject = subject_with_reference(t.reference, f"Re: {t.subject}")
+    msgid = message_id("notice", key, sender)
+    ids = safe_message_ids(thread)
+    m = _base(sender, to, subject, msgid, in_reply_to=ids[-1] if ids else None,
+              references=ids, at=at, auto="auto-generated")
+    m.set_content(text.rstrip() + "\n")
+    return OutboundMail("notice", sender, (to,), msgid, subject, m.as_bytes(), ticket_id=t.id)
+
+
+def not_registered(*, to: str, sender: str, subject: str, in_reply_to: str | None, key: str,
+                   at: datetime) -> OutboundMail:
+    """The answer to a sender who is not a contact of any client (when configured to reject)."""
+    msgid = message_id("unregistered", key, sender)
+    subj = f"Re: {one_line(subject, 150) or '(no subject)'}"
+    m = _base(sender, to, subj, msgid, in_reply_to=in_reply_to, references=[], at=at)
+    m.set_content("Your message was not registered: this address is not registered as a "
+                  "contact of any client.\nPlease write from your registered address, or ask "
+                  "your account manager to add this one.\n")
+    return OutboundMail("not-registered", sender, (to,), msgid, subj, m.as_bytes())
