@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.system_clock import SystemClock
 from bot.clock import Clock
+from bot.mail.intake import MailIntake, MailPolicy
+from bot.mail.notify import MailNotifier
+from bot.mail.parse import Limits
 from bot.policies import PolicyBook
 from bot.services import Helpdesk
 from config.settings import Settings
@@ -18,6 +22,7 @@ class App:
     db: Database
     helpdesk: Helpdesk
     clock: Clock
+    mail: MailIntake
 
     def close(self) -> None:
         self.db.dispose()
@@ -29,6 +34,17 @@ def open_database(settings: Settings) -> Database:
     return Database(s.url, schema=s.schema_, echo=s.echo)
 
 
+def mail_policy(settings: Settings) -> MailPolicy:
+    m = settings.mail
+    return MailPolicy(
+        own_addresses=frozenset(a.lower() for a in (*m.support_addresses, m.sender)),
+        sender=m.sender, unknown_senders=m.unknown_senders, phone_number=m.phone_number,
+        ack_limit_per_hour=m.ack_limit_per_hour,
+        reopen_within=timedelta(hours=m.reopen_within_hours),
+        limits=Limits(max_attachment_bytes=m.max_attachment_bytes),
+    )
+
+
 def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool | None = None,
               sync_directory: bool = True) -> App:
     """Open storage (upgrading the schema if allowed), build the services, sync clients/staff."""
@@ -37,8 +53,14 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         db.upgrade()
     db.check()
     clock = clock or SystemClock()
-    helpdesk = Helpdesk(lambda: SqlUnitOfWork(db), clock,
-                        PolicyBook(settings.policies.default, settings.policies.paths))
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(db)
+
+    notifier = MailNotifier(settings.mail.sender, settings.mail.reopen_within_hours)
+    helpdesk = Helpdesk(uow, clock, PolicyBook(settings.policies.default,
+                                               settings.policies.paths), [notifier])
     if sync_directory:
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
-    return App(settings, db, helpdesk, clock)
+    mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
+    return App(settings, db, helpdesk, clock, mail)

@@ -22,7 +22,7 @@ import click
 from adapters.bootstrap import App, bootstrap, open_database
 from adapters.render import ticket_json, ticket_row, ticket_text
 from adapters.storage import SCHEMA_VERSION, Database
-from bot.errors import ConfigError, SupportbotError
+from bot.errors import ConfigError, InvalidAction, NotFound, SupportbotError
 from bot.model import Channel, TicketStatus
 from bot.priority import Priority
 from bot.services import ACTIVE, TicketView
@@ -212,6 +212,9 @@ _action("set-priority", "Change the priority, with a reason for the audit trail.
 _action("respond", "Record a response to the client (stops the response clock).",
         lambda app, ref, **kw: app.helpdesk.respond(ref, **kw),
         click.option("--message", default="", help="what was said"))
+_action("reply", "Reply to the client in the ticket's mail thread (stops the response clock).",
+        lambda app, ref, **kw: app.helpdesk.respond(ref, **kw),
+        click.option("--message", required=True, help="the text of the reply"))
 _action("confirm-cause", "Record that both sides agree the cause is the software.",
         lambda app, ref, **kw: app.helpdesk.confirm_cause(ref, **kw),
         click.option("--note", default=""))
@@ -241,6 +244,166 @@ _action("confirm-phone", "Record the P1 phone follow-up as done.",
         click.option("--note", default=""))
 
 cli.add_command(tickets)
+
+
+# -- mail -------------------------------------------------------------------------------------
+
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+
+@cli.command()
+@click.argument("file", required=False, default="-", type=click.Path(allow_dash=True))
+@click.pass_obj
+def ingest(state: Ctx, file: str) -> None:
+    """Take one message from an MTA (Postfix/Exim pipe): FILE or standard input.
+
+    Exit 0 once the message is stored; 75 (EX_TEMPFAIL: the MTA retries) when it cannot be
+    stored; 65 (EX_DATAERR) for input that can never be taken, which is kept in quarantine.
+    """
+    from adapters.mail.inbound import Accepted, InboundStore
+
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as e:
+        click.echo(f"supportbot: error: cannot read {file}: {e.strerror or e}", err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    try:
+        app = state.app
+        store = InboundStore(app.db, app.clock)
+        inbound_id = store.accept_now(Accepted(raw=raw, channel="pipe", peer="pipe"))
+    except Exception as e:  # whatever the reason, the MTA must keep the message and retry
+        click.echo(f"supportbot: error: message not stored, try again later: {e}", err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    outcome = app.mail.process(inbound_id)
+    click.echo(f"stored as inbound {inbound_id}: {outcome.state}, {outcome.action}"
+               + (f" ({outcome.reference})" if outcome.reference else ""))
+    if outcome.state == "quarantined":
+        raise SystemExit(EX_DATAERR)
+
+
+@cli.group()
+def outbox() -> None:
+    """Mail waiting to go out, sent, or failed."""
+
+
+@outbox.command("list")
+@click.option("--state", type=click.Choice(["pending", "sending", "sent", "failed"]))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_app
+def outbox_list(app: App, state: str | None, limit: int, as_json: bool) -> None:
+    from adapters.mail.outbound import outbox_rows
+
+    rows = outbox_rows(app.db, state, limit)
+    if as_json:
+        click.echo(json.dumps([{
+            "id": r.id, "state": r.state, "purpose": r.purpose, "to": r.recipients,
+            "subject": r.subject, "message_id": r.message_id, "attempts": r.attempts,
+            "last_error": r.last_error} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("outbox empty")
+    for r in rows:
+        err = f"  ({r.last_error[:60]})" if r.last_error else ""
+        click.echo(f"{r.id:>6} {r.state:<8} {r.purpose:<14} {','.join(r.recipients)[:30]:<30} "
+                   f"{r.subject[:50]}{err}")
+
+
+@outbox.command("show")
+@click.argument("outbox_id", type=int)
+@pass_app
+def outbox_show(app: App, outbox_id: int) -> None:
+    """Print one outgoing mail as it will be (or was) sent."""
+    from adapters.storage.tables import OutboxRow
+
+    with app.db.session() as s:
+        row = s.get(OutboxRow, outbox_id)
+    if row is None:
+        raise NotFound(f"no outbox mail {outbox_id}")
+    click.echo(f"state: {row.state}, attempts: {row.attempts}"
+               + (f", last error: {row.last_error}" if row.last_error else ""))
+    click.echo(row.raw.decode("utf-8", "replace"))
+
+
+@cli.group()
+def quarantine() -> None:
+    """Mail that could not be taken, kept raw with the reason."""
+
+
+def _quarantined(app: App, inbound_id: int) -> Any:
+    with app.db.session() as s:
+        from adapters.storage.tables import InboundRow
+
+        row = s.get(InboundRow, inbound_id)
+    if row is None or row.state not in ("quarantined", "dropped"):
+        raise NotFound(f"no quarantined message {inbound_id}")
+    return row
+
+
+@quarantine.command("list")
+@json_option
+@pass_app
+def quarantine_list(app: App, as_json: bool) -> None:
+    from adapters.storage import SqlUnitOfWork
+
+    with SqlUnitOfWork(app.db, write=False) as uow:
+        items = uow.inbound.list("quarantined", limit=1000)
+    if as_json:
+        click.echo(json.dumps([{"id": i.id, "received_at": i.received_at.isoformat(),
+                                "channel": i.channel, "size": len(i.raw), "reason": i.reason}
+                               for i in items], indent=2))
+        return
+    if not items:
+        click.echo("quarantine empty")
+    for i in items:
+        click.echo(f"{i.id:>6} {i.received_at:%Y-%m-%d %H:%M} {i.channel:<5} "
+                   f"{len(i.raw):>8}B  {i.reason[:80]}")
+
+
+@quarantine.command("show")
+@click.argument("inbound_id", type=int)
+@pass_app
+def quarantine_show(app: App, inbound_id: int) -> None:
+    """The reason and the raw message."""
+    row = _quarantined(app, inbound_id)
+    click.echo(f"reason: {row.reason}")
+    click.echo(f"received: {row.received_at} via {row.channel}")
+    click.echo()
+    click.echo(row.raw.decode("utf-8", "replace"))
+
+
+@quarantine.command("retry")
+@click.argument("inbound_id", type=int)
+@pass_app
+def quarantine_retry(app: App, inbound_id: int) -> None:
+    """Process a quarantined message again (after a fix, say)."""
+    from adapters.storage import SqlUnitOfWork
+
+    _quarantined(app, inbound_id)
+    with SqlUnitOfWork(app.db) as uow:
+        if not uow.inbound.requeue(inbound_id):
+            raise InvalidAction(f"message {inbound_id} is not quarantined")
+        uow.commit()
+    o = app.mail.process(inbound_id)
+    click.echo(f"{inbound_id}: {o.state}, {o.action}" + (f" ({o.reference})" if o.reference
+                                                         else ""))
+
+
+@quarantine.command("drop")
+@click.argument("inbound_id", type=int)
+@actor_option
+@pass_app
+def quarantine_drop(app: App, inbound_id: int, actor: str) -> None:
+    """Give up on a message. Its raw bytes stay stored; it leaves the quarantine list."""
+    from adapters.storage import SqlUnitOfWork
+
+    _quarantined(app, inbound_id)
+    with SqlUnitOfWork(app.db) as uow:
+        uow.inbound.finish(inbound_id, "dropped", at=app.clock.now(),
+                           reason=f"dropped by {actor}")
+        uow.commit()
+    click.echo(f"{inbound_id}: dropped")
 
 
 # -- sla --------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     PHONE_FOLLOWUP_REQUIRED = "phone_followup_required"
     PHONE_FOLLOWUP_CONFIRMED = "phone_followup_confirmed"
     PHONE_FOLLOWUP_WAIVED = "phone_followup_waived"
+    AUTO_REPLY_RECEIVED = "auto_reply_received"  # a bounce or out-of-office about this ticket
+    MAIL_SENT = "mail_sent"  # an acknowledgement, reply or notice was queued for the client
 
 
 class TicketStatus(StrEnum):
@@ -146,10 +148,11 @@ class Message:
     text: str = ""
     ticket_id: int | None = None
     id: int | None = None
+    content_key: str | None = None  # what makes two copies the same message (default: raw)
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(self.raw).hexdigest()
+        return self.content_key or hashlib.sha256(self.raw).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ class InboundItem:
     mail_from: str = ""
     peer: str = ""
     attempts: int = 0
+    state: str = "pending"
+    reason: str = ""
+    ticket_id: int | None = None
 
 
 @dataclass(frozen=True)

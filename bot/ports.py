@@ -61,6 +61,10 @@ class MessageRepository(Protocol):
 
     def for_ticket(self, ticket_id: int) -> list[Message]: ...
 
+    def find(self, message_id: str, content_hash: str) -> Message | None:
+        """The stored message with this Message-ID and content, if any."""
+        ...
+
     def ticket_of(self, message_ids: Sequence[str]) -> int | None:
         """The ticket any of these Message-IDs (received or sent) belongs to, newest first."""
         ...
@@ -71,11 +75,25 @@ class InboundRepository(Protocol):
         """Accepted messages not yet processed, oldest first."""
         ...
 
-    def get(self, inbound_id: int) -> InboundItem | None: ...
+    def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
+        """One message (locked until commit if ``for_update``)."""
+        ...
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
+        """Newest first."""
+        ...
 
     def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
                ticket_id: int | None = None) -> None:
         """Record the outcome: done, duplicate, ignored or quarantined (with a reason)."""
+        ...
+
+    def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
+        """Count a failed attempt; quarantine after ``max_attempts``. Returns the new state."""
+        ...
+
+    def requeue(self, inbound_id: int) -> bool:
+        """Put a quarantined message back in the queue (``quarantine retry``)."""
         ...
 
 

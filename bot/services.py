@@ -32,6 +32,10 @@ from bot.sla.policy import Policy
 
 ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
 
+Listener = Callable[["UnitOfWork", "TicketView", "Sequence[Event]"], None]
+"""Told of every staff action's new events inside its transaction (before the commit), so
+what it queues (a mail to the client, say) commits or rolls back with the action."""
+
 
 @dataclass(frozen=True)
 class TicketView:
@@ -59,10 +63,12 @@ class TicketView:
 class Helpdesk:
     """Registers tickets and carries out staff actions on them."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, policies: PolicyBook) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, policies: PolicyBook,
+                 listeners: Sequence[Listener] = ()) -> None:
         self._uow = uow
         self.clock = clock
         self.policies = policies
+        self.listeners = list(listeners)
 
     # -- directory ------------------------------------------------------------------------
 
@@ -340,5 +346,10 @@ class Helpdesk:
             policy = self.policies.get(t.policy)
             events = act(t, policy, now)
             uow.tickets.append(t, *events)
+            if self.listeners:
+                view = self._view(t, policy, now)
+                stored = t.events[len(t.events) - len(events):]  # with their ids
+                for listener in self.listeners:
+                    listener(uow, view, stored)
             uow.commit()
         return self._view(t, policy, now)

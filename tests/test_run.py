@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -36,13 +37,25 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture
 def config(tmp_path: Path, database: Database) -> Path:
     url = database.url.render_as_string(hide_password=False)
     text = f"[storage]\nurl = {json.dumps(url)}\n"
     if database.schema:
         text += f"schema = {json.dumps(database.schema)}\n"
-    text += """
+    text += f"""
+[smtp]
+port = {free_port()}
+
+[mail]
+support_addresses = ["support@provider.example"]
+""" + """
 [scheduler]
 sweep_seconds = 1
 
@@ -179,12 +192,6 @@ def test_run_logs_each_breach_once_over_many_sweeps(config: Path, tmp_path: Path
     assert " ERROR " not in log and "Traceback" not in log, log
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_run_with_an_unreachable_database_ends_with_one_line(tmp_path: Path) -> None:
     port = free_port()  # nobody listens there
     config = tmp_path / "supportbot.toml"
@@ -200,3 +207,58 @@ def test_run_with_an_unreachable_database_ends_with_one_line(tmp_path: Path) -> 
     assert lines[0].startswith("supportbot: error: ")
     assert f"127.0.0.1:{port}" in lines[0] or f"port {port}" in lines[0]
     assert "supportbot running" not in p.stderr and p.stdout == ""
+
+
+def test_mail_sent_to_the_running_bot_becomes_an_acknowledged_ticket(config: Path) -> None:
+    settings = load_settings(config, env={}, cwd=config.parent)
+    running = Running(config)
+    try:
+        running.wait_for(r"SMTP intake listening")
+        with smtplib.SMTP("127.0.0.1", settings.smtp.port, timeout=30) as c:
+            c.sendmail("ops@nightowl.example", ["support@provider.example"],
+                       b"From: ops@nightowl.example\r\nTo: support@provider.example\r\n"
+                       b"Subject: Site down\r\nMessage-ID: <run-1@nightowl.example>\r\n\r\n"
+                       b"All users are blocked, no workaround.\r\n")
+        running.wait_for(r"mail processed .*state=done action=registered; acknowledged "
+                         r"ticket=T-1001")
+        assert running.stop() == 0
+        log = running.log()
+    finally:
+        running.close()
+    assert "no outbound relay configured" in log
+    out = subprocess.run([str(SUPPORTBOT), "--config", str(config), "outbox", "list", "--json"],
+                         cwd=config.parent, env=clean_env(), capture_output=True, text=True,
+                         timeout=60, check=True)
+    [ack] = json.loads(out.stdout)
+    assert (ack["state"], ack["purpose"], ack["to"]) == ("pending", "ack",
+                                                         ["ops@nightowl.example"])
+    assert ack["subject"].startswith("[T-1001] ")
+
+
+def ingest(config: Path, data: bytes, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SUPPORTBOT), "--config", str(config), "ingest", *extra],
+                          input=data.decode("latin-1"), cwd=config.parent, env=clean_env(),
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_mta_pipe_exit_codes(config: Path, tmp_path: Path) -> None:
+    ok = ingest(config, b"From: ops@nightowl.example\r\nSubject: Reports slow for some "
+                        b"users\r\nMessage-ID: <pipe-1@nightowl.example>\r\n\r\nslow\r\n")
+    assert ok.returncode == 0, ok
+    assert "registered; acknowledged (T-1001)" in ok.stdout
+    again = ingest(config, b"From: ops@nightowl.example\r\nSubject: Reports slow for some "
+                           b"users\r\nMessage-ID: <pipe-1@nightowl.example>\r\n\r\nslow\r\n")
+    assert again.returncode == 0 and "duplicate" in again.stdout
+    never = ingest(config, b"")  # nothing at all: it can never be taken
+    assert never.returncode == 65, never
+    listed = subprocess.run([str(SUPPORTBOT), "--config", str(config), "quarantine", "list"],
+                            cwd=config.parent, env=clean_env(), capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert len(listed.stdout.strip().splitlines()) == 1
+    # storage down: the MTA must keep the message and retry
+    down = tmp_path / "down.toml"
+    down.write_text(f'[storage]\nurl = "postgresql://postgres@127.0.0.1:{free_port()}/x"\n',
+                    encoding="utf-8")
+    failed = ingest(down, b"From: a@b.example\r\n\r\nx\r\n")
+    assert failed.returncode == 75, failed
+    assert "try again later" in failed.stderr

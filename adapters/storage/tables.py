@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -117,8 +117,9 @@ class MailboxStateRow(SQLModel, table=True):
 
     __tablename__ = "mailbox_state"
     key: str = Field(primary_key=True)  # account and folder
-    uidvalidity: int
-    last_uid: int
+    # IMAP's UIDVALIDITY and UIDs are unsigned 32-bit: beyond PostgreSQL's INTEGER
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime
 
 

@@ -233,6 +233,12 @@ class SqlMessageRepository:
             col(MessageRow.at), col(MessageRow.id))
         return [_message(r) for r in self.s.exec(q)]
 
+    def find(self, message_id: str, content_hash: str) -> Message | None:
+        q = select(MessageRow).where(MessageRow.message_id == message_id,
+                                     MessageRow.content_hash == content_hash)
+        row = self.s.exec(q).first()
+        return _message(row) if row else None
+
     def ticket_of(self, message_ids: Sequence[str]) -> int | None:
         ids = [m for m in message_ids if m][:100]
         if not ids:
@@ -252,7 +258,8 @@ class SqlMessageRepository:
 def _inbound(row: InboundRow) -> InboundItem:
     return InboundItem(id=row.id or 0, channel=row.channel, raw=row.raw,
                        received_at=_utc(row.received_at), mail_from=row.mail_from,
-                       peer=row.peer, attempts=row.attempts)
+                       peer=row.peer, attempts=row.attempts, state=row.state,
+                       reason=row.reason, ticket_id=row.ticket_id)
 
 
 class SqlInboundRepository:
@@ -264,9 +271,19 @@ class SqlInboundRepository:
             col(InboundRow.id)).limit(limit)
         return [_inbound(r) for r in self.s.exec(q)]
 
-    def get(self, inbound_id: int) -> InboundItem | None:
-        row = self.s.get(InboundRow, inbound_id)
+    def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
+        q = select(InboundRow).where(InboundRow.id == inbound_id)
+        if for_update:
+            q = q.with_for_update()
+        row = self.s.exec(q).first()
         return _inbound(row) if row else None
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
+        q = select(InboundRow)
+        if state:
+            q = q.where(InboundRow.state == state)
+        return [_inbound(r) for r in self.s.exec(q.order_by(col(InboundRow.id).desc())
+                                                  .limit(limit))]
 
     def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
                ticket_id: int | None = None) -> None:
@@ -277,6 +294,27 @@ class SqlInboundRepository:
         row.processed_at = at.astimezone(UTC)
         row.attempts += 1
         self.s.add(row)
+
+    def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
+        row = self.s.get(InboundRow, inbound_id)
+        if row is None:
+            raise StorageError(f"no inbound message {inbound_id}")
+        row.attempts += 1
+        row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
+        if row.attempts >= max_attempts:
+            row.state = "quarantined"
+            row.processed_at = at.astimezone(UTC)
+        self.s.add(row)
+        return row.state
+
+    def requeue(self, inbound_id: int) -> bool:
+        row = self.s.get(InboundRow, inbound_id)
+        if row is None or row.state != "quarantined":
+            return False
+        row.state, row.attempts, row.processed_at = "pending", 0, None
+        row.reason = f"retried after: {row.reason}"[:2000]
+        self.s.add(row)
+        return True
 
 
 def _outbound(row: OutboxRow) -> OutboundMail:

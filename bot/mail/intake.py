@@ -1,0 +1,283 @@
+"""From an accepted raw message to a ticket: parse, deduplicate, screen robots, thread, register,
+acknowledge. One transaction per message, so a crash anywhere leaves it pending and a retry
+reaches the same outcome; the acknowledgement's deterministic Message-ID makes it sent once.
+
+Outcomes: ``done`` (a ticket or a follow-up), ``duplicate`` (the same message came in before,
+by any intake), ``ignored`` (automatic mail recorded where it belongs, mail from the bot itself,
+or a refused unknown sender) and ``quarantined`` (cannot be parsed; kept raw with the reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.mail import compose
+from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
+from bot.mail.quotes import strip_quoted
+from bot.mail.threading import reference_tokens, thread_keys
+from bot.model import (
+    Channel,
+    Client,
+    Event,
+    EventKind,
+    Message,
+    OutboundMail,
+    Ticket,
+    TicketStatus,
+    id_of_reference,
+)
+from bot.ports import UnitOfWork
+from bot.services import Helpdesk
+
+log = logging.getLogger("supportbot.intake")
+
+MAX_ATTEMPTS = 3
+FOLLOWUP_TEXT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """How mail is handled (from the ``[mail]`` settings)."""
+
+    own_addresses: frozenset[str]
+    sender: str
+    unknown_senders: str = "accept"  # or "reject"
+    phone_number: str | None = None
+    ack_limit_per_hour: int = 5
+    reopen_within: timedelta = timedelta(days=7)
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    inbound_id: int
+    state: str  # done, duplicate, ignored, quarantined, pending (retry later)
+    action: str  # what happened, in a few words
+    reference: str | None = None
+
+
+def content_key(p: ParsedMail) -> str:
+    """What makes two copies one message: the same mail arriving by SMTP and by IMAP differs
+    in trace headers (Received, Delivered-To), not in these."""
+    h = hashlib.sha256()
+    for part in (p.from_addr or "", p.subject, p.date.isoformat() if p.date else "", p.text,
+                 *(a.sha256 for a in p.attachments)):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class MailIntake:
+    """Processes accepted mail into tickets."""
+
+    def __init__(self, helpdesk: Helpdesk, uow: Callable[[], UnitOfWork], clock: Clock,
+                 policy: MailPolicy) -> None:
+        self.helpdesk = helpdesk
+        self._uow = uow
+        self.clock = clock
+        self.policy = policy
+
+    def process_pending(self, limit: int = 100) -> list[Outcome]:
+        with self._uow() as uow:
+            ids = [i.id for i in uow.inbound.pending(limit)]
+        return [self.process(i) for i in ids]
+
+    def process(self, inbound_id: int) -> Outcome:
+        """Process one accepted message; safe to call again for the same id."""
+        try:
+            with self._uow() as uow:
+                outcome = self._process(uow, inbound_id)
+                uow.commit()
+        except Exception as e:  # a bug or an outage: count it, quarantine after a few tries
+            log.exception("processing inbound %s failed", inbound_id)
+            with self._uow() as uow:
+                state = uow.inbound.failed(inbound_id, f"{type(e).__name__}: {e}",
+                                           at=self.clock.now(), max_attempts=MAX_ATTEMPTS)
+                uow.commit()
+            return Outcome(inbound_id, state, f"processing failed: {e}")
+        if outcome.state != "pending":
+            log.info("mail processed", extra={"inbound": inbound_id, "state": outcome.state,
+                                              "action": outcome.action,
+                                              "ticket": outcome.reference or "-"})
+        return outcome
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _process(self, uow: UnitOfWork, inbound_id: int) -> Outcome:
+        now = self.clock.now()
+        item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
+        if item is None:
+            return Outcome(inbound_id, "pending", "no such inbound message")
+        if item.state != "pending":
+            return Outcome(inbound_id, item.state, "already processed", _ref(item.ticket_id))
+        try:
+            mail = parse_message(item.raw, self.policy.limits)
+        except Unparseable as e:
+            uow.inbound.finish(inbound_id, "quarantined", at=now, reason=str(e))
+            return Outcome(inbound_id, "quarantined", str(e))
+
+        key = content_key(mail)
+        seen = uow.messages.find(mail.message_id, key)
+        if seen is not None:
+            ref = _ref(seen.ticket_id)
+            uow.inbound.finish(inbound_id, "duplicate", at=now, ticket_id=seen.ticket_id,
+                               reason=f"same message as stored message {seen.id}")
+            return Outcome(inbound_id, "duplicate", "already received", ref)
+
+        sender = (mail.from_addr or "").lower()
+        if sender in self.policy.own_addresses:
+            self._store(uow, mail, key, item.raw, None, now)
+            uow.inbound.finish(inbound_id, "ignored", at=now,
+                               reason="sent from the bot's own address (a mail loop)")
+            return Outcome(inbound_id, "ignored", "from the bot itself")
+
+        if mail.auto is not None:
+            return self._automatic(uow, inbound_id, mail, key, item.raw, now)
+
+        client = uow.clients.for_address(sender) if sender else None
+        ticket = self._thread(uow, mail, sender, client)
+        if ticket is not None and ticket.status != TicketStatus.CLOSED:
+            return self._follow_up(uow, inbound_id, ticket, mail, key, item.raw, sender,
+                                   client, now)
+        if client is None and self.policy.unknown_senders == "reject":
+            return self._refuse_unknown(uow, inbound_id, mail, key, item.raw, sender, now)
+        return self._register(uow, inbound_id, mail, key, item.raw, sender, client, now,
+                              closed=ticket)
+
+    def _store(self, uow: UnitOfWork, mail: ParsedMail, key: str, raw: bytes,
+               ticket_id: int | None, now: datetime) -> None:
+        uow.messages.add(Message(
+            direction="in", channel=Channel.EMAIL, message_id=mail.message_id, raw=raw,
+            at=now, sender=mail.from_addr, subject=mail.subject[:500],
+            text=mail.text[:FOLLOWUP_TEXT_LIMIT], ticket_id=ticket_id, content_key=key))
+
+    def _automatic(self, uow: UnitOfWork, inbound_id: int, mail: ParsedMail, key: str,
+                   raw: bytes, now: datetime) -> Outcome:
+        auto = mail.auto
+        assert auto is not None
+        refs = [*([auto.original_message_id] if auto.original_message_id else []),
+                *thread_keys(mail)]
+        tid = uow.messages.ticket_of(refs)
+        self._store(uow, mail, key, raw, tid, now)
+        what = f"{auto.kind}: {auto.reason}"
+        ref = None
+        if tid is not None:
+            t = uow.tickets.get(tid, for_update=True)
+            if t is not None:
+                ref = t.reference
+                uow.tickets.append(t, Event(EventKind.AUTO_REPLY_RECEIVED, now, "mail", {
+                    "kind": auto.kind, "reason": auto.reason, "from": mail.from_addr or "",
+                    "recipients": list(auto.original_recipients)}))
+        uow.inbound.finish(inbound_id, "ignored", at=now, ticket_id=tid,
+                           reason=what + ("" if tid else " (no ticket matched)"))
+        return Outcome(inbound_id, "ignored", f"{auto.kind} recorded" if tid else
+                       f"{auto.kind}, no ticket matched", ref)
+
+    def _thread(self, uow: UnitOfWork, mail: ParsedMail, sender: str,
+                client: Client | None) -> Ticket | None:
+        """The ticket this mail continues: by its references, else by ``[T-1042]`` in the
+        subject when the sender may see that ticket."""
+        tid = uow.messages.ticket_of(list(thread_keys(mail)))
+        if tid is not None:
+            return uow.tickets.get(tid, for_update=True)
+        for token in reference_tokens(mail.subject):
+            try:
+                t = uow.tickets.get(id_of_reference(token), for_update=True)
+            except ValueError:
+                continue
+            if t is not None and _may_see(t, sender, client):
+                return t
+        return None
+
+    def _follow_up(self, uow: UnitOfWork, inbound_id: int, t: Ticket, mail: ParsedMail,
+                   key: str, raw: bytes, sender: str, client: Client | None,
+                   now: datetime) -> Outcome:
+        assert t.id is not None
+        self._store(uow, mail, key, raw, t.id, now)
+        events = [Event(EventKind.MESSAGE_RECEIVED, now, sender or "unknown", {
+            "from": sender, "message_id": mail.message_id,
+            "text": strip_quoted(mail.text)[:FOLLOWUP_TEXT_LIMIT]})]
+        action = "follow-up"
+        if t.status == TicketStatus.RESOLVED and _may_see(t, sender, client):
+            resolved_at = max((e.at for e in t.events if e.kind == EventKind.RESOLVED),
+                              default=now)
+            if now - resolved_at <= self.policy.reopen_within:
+                t.status = TicketStatus.OPEN
+                events.append(Event(EventKind.REOPENED, now, sender, {
+                    "reason": "the client replied after resolution"}))
+                action = "follow-up reopened the ticket"
+        uow.tickets.append(t, *events)
+        uow.inbound.finish(inbound_id, "done", at=now, ticket_id=t.id, reason=action)
+        return Outcome(inbound_id, "done", action, t.reference)
+
+    def _register(self, uow: UnitOfWork, inbound_id: int, mail: ParsedMail, key: str,
+                  raw: bytes, sender: str, client: Client | None, now: datetime,
+                  closed: Ticket | None) -> Outcome:
+        body = strip_quoted(mail.text)
+        if closed is not None:
+            body = f"(follow-up to closed ticket {closed.reference})\n\n{body}"
+        view = self.helpdesk.register_in(
+            uow, subject=mail.subject, body=body, client=client, channel=Channel.EMAIL,
+            requester=sender or None, headers=mail.headers, actor=sender or "mail")
+        t = view.ticket
+        assert t.id is not None
+        self._store(uow, mail, key, raw, t.id, now)
+        to = compose.safe_address(sender)
+        action = "registered"
+        if to is None:
+            action += "; not acknowledged: no usable sender address"
+        elif not self._ack_allowed(uow, to, now):
+            action += f"; not acknowledged: {to} reached {self.policy.ack_limit_per_hour}/hour"
+        else:
+            ack = compose.acknowledgement(
+                view, to=to, sender=self.policy.sender, in_reply_to=mail.message_id,
+                references=list(mail.references), key=f"{t.reference}.{inbound_id}", at=now,
+                phone_number=self.policy.phone_number)
+            self._queue(uow, t, ack, now)
+            action += "; acknowledged"
+        if action != "registered; acknowledged":
+            uow.tickets.append(t, Event(EventKind.NOTE, now, "mail", {"text": action}))
+        uow.inbound.finish(inbound_id, "done", at=now, ticket_id=t.id, reason=action)
+        return Outcome(inbound_id, "done", action, t.reference)
+
+    def _refuse_unknown(self, uow: UnitOfWork, inbound_id: int, mail: ParsedMail, key: str,
+                        raw: bytes, sender: str, now: datetime) -> Outcome:
+        self._store(uow, mail, key, raw, None, now)
+        to = compose.safe_address(sender)
+        reason = "sender is not a contact of any client"
+        if to and self._ack_allowed(uow, to, now):
+            uow.outbox.add(compose.not_registered(
+                to=to, sender=self.policy.sender, subject=mail.subject,
+                in_reply_to=mail.message_id, key=str(inbound_id), at=now), at=now)
+            reason += "; told so by mail"
+        uow.inbound.finish(inbound_id, "ignored", at=now, reason=reason)
+        return Outcome(inbound_id, "ignored", reason)
+
+    def _ack_allowed(self, uow: UnitOfWork, to: str, now: datetime) -> bool:
+        sent = uow.outbox.count_since(to, ["ack", "not-registered"], now - timedelta(hours=1))
+        return sent < self.policy.ack_limit_per_hour
+
+    @staticmethod
+    def _queue(uow: UnitOfWork, t: Ticket, mail: OutboundMail, now: datetime) -> None:
+        if uow.outbox.add(mail, at=now):
+            uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
+                "purpose": mail.purpose, "to": list(mail.recipients),
+                "message_id": mail.message_id}))
+
+
+def _may_see(t: Ticket, sender: str, client: Client | None) -> bool:
+    """Whether ``sender`` is a contact of the ticket's client (or its requester)."""
+    if t.client_id is not None:
+        return client is not None and client.id == t.client_id
+    return bool(sender) and sender == (t.requester or "").lower()
+
+
+def _ref(ticket_id: int | None) -> str | None:
+    from bot.model import reference_of
+
+    return reference_of(ticket_id) if ticket_id is not None else None

@@ -1,0 +1,421 @@
+"""Automatic mail (RFC 3834): bounces, auto-replies, list and bulk mail, never to be answered.
+
+Each rule yields a signal. Strong signals decide alone; weak ones (a subject or body phrase,
+a postmaster sender, ``X-Auto-Response-Suppress``) need a second weak signal of another kind,
+so a person who writes "Mail delivery failed" in a subject, or forwards a bounce, is not
+taken for a machine. Bounces also say which message bounced and for whom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
+
+from bot.mail.headers import address_list, message_id_of, return_path_of
+from bot.mail.mime import (
+    children,
+    content_type,
+    header_map,
+    iter_parts,
+    param,
+    part_text,
+    raw_header,
+)
+from bot.mail.model import DEFAULT_LIMITS, AutoKind, AutoReply, Limits
+
+# --- lexicons -------------------------------------------------------------------------------
+
+DAEMON_LOCALPARTS = frozenset(
+    {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon"}
+)
+POSTMASTER_LOCALPARTS = frozenset({"postmaster"})
+
+AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
+"""Headers whose presence (with any value but no/false) marks an automatic reply."""
+
+LOOP_HEADERS = ("x-ms-exchange-inbox-rules-loop",)
+"""Exchange sets this on mail its inbox rules (out-of-office among them) generate."""
+
+PRECEDENCE_KINDS: dict[str, AutoKind] = {
+    "bulk": "bulk", "junk": "bulk", "list": "list", "auto_reply": "auto-reply",
+    "auto-reply": "auto-reply",
+}  # fmt: skip
+
+LIST_HEADERS = ("list-id", "list-unsubscribe")
+
+BOUNCE_SUBJECTS_STRONG = re.compile(
+    r"^\s*(undeliverable\s*:|undelivered mail returned to sender|delivery status notification\b"
+    r"|mail delivery failed\b|returned mail\s*:|failure notice\s*$|delivery notification\s*:"
+    r"|delivery report \(failure\)|mail system error - returned mail"
+    r"|warning: could not send message for past|non[- ]?delivery( report)?\s*:"
+    r"|unzustellbar\s*:|onbestelbaar\s*:|non remis\s*:|non distribuable\s*:"
+    r"|delivery status notification \((failure|delay)\))",
+    re.I,
+)
+BOUNCE_SUBJECTS_WEAK = re.compile(
+    r"^\s*((mail )?delivery (failure|failed|problem|delayed|error)|failure delivery"
+    r"|failed mail\b|delayed mail\b|undeliverable\b|undelivered\b|returned mail\b"
+    r"|message (not delivered|delivery failure)|non[- ]?delivery\b|delivery has failed)",
+    re.I,
+)
+AUTO_SUBJECTS_STRONG = re.compile(
+    r"^\s*(automatic reply|auto[- ]?reply|auto[- ]?response|automatic response|autosvar"
+    r"|automatisk svar|automatische antwort|automatisch antwoord|r[ée]ponse automatique"
+    r"|risposta automatica|respuesta autom[áa]tica|resposta autom[áa]tica|abwesenheitsnotiz"
+    r"|out of (the )?office( auto ?reply)?)\s*:|^\s*out of office auto ?reply\b",
+    re.I,
+)
+AUTO_SUBJECTS_WEAK = re.compile(
+    r"^\s*(auto\s*:|afwezig\b|abwesend\b|out of (the )?office\b(?!\s+hours))", re.I
+)
+DELAY_SUBJECTS = re.compile(
+    r"delayed mail|could not send message for past|\(delay\)|delivery delayed|still being retried",
+    re.I,
+)
+
+BOUNCE_BODY = re.compile(
+    r"this is the qmail-send program|this is the mail system at host"
+    r"|created automatically by mail delivery software|wasn'?t able to deliver your message"
+    r"|unable to deliver (the |your )?message to the following"
+    r"|could not be delivered to (one or more|the following|all of its)"
+    r"|following address(\(es\)|es)? failed|delivery to the following recipients?"
+    r"|the original message was received at|did not reach some or all of the intended"
+    r"|the message that you sent was undeliverable|delivery has failed to these recipients"
+    r"|(below|after) (this|the next) line is a copy of the message|original message follows"
+    r"|machine generated message from mail service|non-delivery report"
+    r"|delivery failed \d+ attempts|message could not be delivered"
+    r"|automatically generated delivery status notification|your message was not delivered",
+    re.I,
+)
+"""Phrases of non-standard bounces (qmail, Postfix, Exim, Exchange, GroupWise, Yahoo...)."""
+
+COPY_MARKERS = re.compile(
+    r"^.*(copy of (the|your) message|original message (follows|as received)|message follows"
+    r"|original message -|returned message|^[>\s]*(received|return-path):).*$",
+    re.I | re.M,
+)
+"""Where a plain-text bounce starts quoting the message that bounced."""
+
+RETURNED_TYPES = frozenset(
+    {"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
+     "message/global-headers"}
+)  # fmt: skip
+BODY_MESSAGE_ID = re.compile(r"^[>\s]*message-id:\s*(<[^<>\r\n]+>)", re.I | re.M)
+HEADER_MESSAGE_ID = re.compile(r"^message-id:[ \t]*(.*(?:\n[ \t].*)*)", re.I | re.M)
+LINE_ANGLE_ADDR = re.compile(r"^[ \t]*<([^<>\s@]+@[^<>\s@]+)>", re.M)
+NAMED_ADDR = re.compile(
+    r"(?:delivery failed \d+ attempts|recipient address|addressed|mailbox|address)[\s:,]+"
+    r"<?([A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    re.I,
+)
+RECIPIENT_INTRO = re.compile(
+    r"(following (recipients?|address(es|\(es\))?|users?)|recipient\(s\)|failed permanently)"
+    r"[^\n]{0,60}:[ \t]*$",
+    re.I | re.M,
+)
+X400_PREFIX = re.compile(r"^(smtp|rfc822)[=:]", re.I)
+ANY_ADDR = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+BODY_SCAN_CHARS = 4000
+MAX_RECIPIENTS = 50
+
+
+@dataclass(frozen=True)
+class _Signal:
+    kind: AutoKind
+    strong: bool
+    reason: str
+    group: str
+
+
+def _local_part(addr: str | None) -> str:
+    return (addr or "").rpartition("@")[0] or (addr or "")
+
+
+def _header_signals(headers: Mapping[str, str], from_addr: str | None) -> list[_Signal]:
+    out: list[_Signal] = []
+    auto_submitted = headers.get("auto-submitted")
+    if auto_submitted is not None:
+        token = auto_submitted.split("(", 1)[0].strip().lower()
+        if token != "no":
+            out.append(_Signal("auto-reply", True, f"Auto-Submitted: {token or '(empty)'}", "h"))
+    for name in AUTO_REPLY_HEADERS:
+        value = headers.get(name)
+        if value is not None and value.strip().lower() not in ("no", "false", "0"):
+            out.append(_Signal("auto-reply", True, f"{name} header", "h"))
+    for name in LOOP_HEADERS:
+        if name in headers:
+            out.append(_Signal("auto-reply", True, f"{name} header (Exchange rule)", "h"))
+    precedence = headers.get("precedence", "").strip().lower()
+    if precedence in PRECEDENCE_KINDS:
+        out.append(_Signal(PRECEDENCE_KINDS[precedence], True, f"Precedence: {precedence}", "h"))
+    for name in LIST_HEADERS:
+        if name in headers:
+            out.append(_Signal("list", True, f"{name} header", "h"))
+    if headers.get("x-failed-recipients"):
+        out.append(_Signal("bounce", True, "X-Failed-Recipients header", "h"))
+    if "x-auto-response-suppress" in headers:
+        out.append(_Signal("auto-reply", False, "X-Auto-Response-Suppress header", "suppress"))
+    if "x-loop" in headers:
+        out.append(_Signal("auto-reply", False, "X-Loop header", "loop"))
+
+    return_path = return_path_of(headers.get("return-path"))
+    if return_path == "":
+        out.append(_Signal("auto-reply", True, "null Return-Path <>", "h"))
+    elif _local_part(return_path) in DAEMON_LOCALPARTS:
+        out.append(_Signal("bounce", True, f"Return-Path {return_path}", "h"))
+    elif _local_part(return_path) in POSTMASTER_LOCALPARTS:
+        out.append(_Signal("auto-reply", True, f"Return-Path {return_path}", "h"))
+    if _local_part(from_addr) in DAEMON_LOCALPARTS:
+        out.append(_Signal("bounce", True, f"sent by {from_addr}", "h"))
+    elif _local_part(from_addr) in POSTMASTER_LOCALPARTS:
+        out.append(_Signal("bounce", False, f"sent by {from_addr}", "sender"))
+    return out
+
+
+def _subject_signals(subject: str) -> list[_Signal]:
+    if BOUNCE_SUBJECTS_STRONG.search(subject):
+        return [_Signal("bounce", True, f"bounce subject {subject[:60]!r}", "subject")]
+    if AUTO_SUBJECTS_STRONG.search(subject):
+        return [_Signal("auto-reply", True, f"auto-reply subject {subject[:60]!r}", "subject")]
+    if BOUNCE_SUBJECTS_WEAK.search(subject):
+        return [_Signal("bounce", False, f"bounce-like subject {subject[:60]!r}", "subject")]
+    if AUTO_SUBJECTS_WEAK.search(subject):
+        return [_Signal("auto-reply", False, f"auto-reply-like subject {subject[:60]!r}",
+                        "subject")]
+    return []
+
+
+REPORT_KINDS: dict[str, tuple[AutoKind, str]] = {
+    "delivery-status": ("bounce", "delivery status report (DSN)"),
+    "disposition-notification": ("auto-reply", "read receipt (disposition notification)"),
+    "feedback-report": ("bounce", "abuse complaint (feedback report)"),
+}
+REPORT_PART_KINDS = {f"message/{k}": v for k, v in REPORT_KINDS.items()}
+
+
+def _mime_signals(msg: Message, limits: Limits) -> list[_Signal]:
+    """Reports in the message's own MIME tree (not inside an attached message)."""
+    out: list[_Signal] = []
+    for part, _, _ in iter_parts(msg, limits.max_depth, limits.max_parts):
+        ctype = content_type(part)
+        report_type = (param(part, "report-type") or "").strip().lower()
+        if ctype.startswith("multipart/") and report_type:
+            kind, reason = REPORT_KINDS.get(report_type, ("auto-reply", f"{report_type} report"))
+            out.append(_Signal(kind, True, reason, "mime"))
+        elif ctype == "multipart/report":
+            out.append(_Signal("auto-reply", True, "multipart/report", "mime"))
+        elif ctype in REPORT_PART_KINDS:
+            kind, reason = REPORT_PART_KINDS[ctype]
+            out.append(_Signal(kind, True, f"{ctype} part", "mime"))
+    return out
+
+
+def _body_signals(text: str) -> list[_Signal]:
+    found = BOUNCE_BODY.search(text[:BODY_SCAN_CHARS])
+    if found:
+        return [_Signal("bounce", False, f"bounce text {found.group(0)!r}", "body")]
+    return []
+
+
+def _decide(signals: list[_Signal]) -> tuple[AutoKind, list[_Signal]] | None:
+    strong = [s for s in signals if s.strong]
+    weak_groups = {s.group for s in signals if not s.strong}
+    bounce_any = any(s.kind == "bounce" for s in signals)
+    if any(s.kind == "bounce" for s in strong) or (
+        len({s.group for s in signals if s.kind == "bounce" and not s.strong}) >= 2
+    ):
+        return "bounce", [s for s in signals if s.kind == "bounce"] + strong
+    if any(s.kind == "auto-reply" for s in strong) or len(weak_groups) >= 2:
+        kind: AutoKind = "bounce" if bounce_any else "auto-reply"
+        return kind, sorted(signals, key=lambda s: (not s.strong, s.kind != kind))
+    for kind in ("list", "bulk"):
+        chosen = [s for s in strong if s.kind == kind]
+        if chosen:
+            return kind, chosen  # type: ignore[return-value]
+    return None
+
+
+def detect_auto(
+    msg: Message,
+    headers: Mapping[str, str] | None = None,
+    text: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> AutoReply | None:
+    """Why ``msg`` is automatic mail, or None for mail a person wrote.
+
+    ``headers`` (decoded, lower-cased names) and ``text`` (the body text) are taken from
+    ``msg`` when not given.
+    """
+    if headers is None:
+        headers = header_map(msg)
+    if text is None:
+        from bot.mail.parts import collect_parts
+
+        text = collect_parts(msg, limits).text
+    senders = address_list(raw_header(msg, "from"), "from", 1)
+    from_addr = senders[0][1] if senders else None
+    subject = headers.get("subject", "")
+    signals = (
+        _header_signals(headers, from_addr)
+        + _mime_signals(msg, limits)
+        + _subject_signals(subject)
+        + _body_signals(text)
+    )
+    decided = _decide(signals)
+    if decided is None:
+        return None
+    kind, reasons = decided
+    reason = "; ".join(dict.fromkeys(s.reason for s in reasons[:4]))
+    if kind != "bounce":
+        return AutoReply(kind=kind, reason=reason)
+    own = _own_addresses(msg)
+    report = _find_report(msg, limits)
+    original = _original_message_id(msg, report, text, limits, headers.get("message-id"))
+    recipients, delayed = _failed_recipients(msg, report, headers, text, own, limits)
+    if not recipients or delayed is None:
+        delayed = bool(DELAY_SUBJECTS.search(subject))
+    return AutoReply(
+        kind="bounce",
+        reason=reason,
+        original_message_id=original,
+        original_recipients=recipients,
+        delayed=delayed,
+    )
+
+
+# --- bounce details ------------------------------------------------------------------------
+
+
+def _find_report(msg: Message, limits: Limits) -> Message | None:
+    """The first multipart/report, looking inside attached messages too (wrapped bounces)."""
+    for part, _, _ in iter_parts(msg, limits.max_depth, limits.max_parts, into_messages=True):
+        if content_type(part) == "multipart/report":
+            return part
+    return None
+
+
+def _returned_id(part: Message) -> str | None:
+    ctype = content_type(part)
+    inner = children(part)
+    if inner:
+        return message_id_of(raw_header(inner[0], "message-id"))
+    if ctype in RETURNED_TYPES:
+        text, _ = part_text(part)
+        found = HEADER_MESSAGE_ID.search(text.replace("\r\n", "\n"))
+        return message_id_of(found.group(1)) if found else None
+    return None
+
+
+def _original_message_id(
+    msg: Message, report: Message | None, text: str, limits: Limits, own_raw: str | None
+) -> str | None:
+    own = message_id_of(own_raw)
+    if report is not None:
+        for part in children(report):
+            if content_type(part) in RETURNED_TYPES:
+                found = _returned_id(part)
+                if found and found != own:
+                    return found
+    for part, depth, _ in iter_parts(msg, limits.max_depth, limits.max_parts):
+        if depth and content_type(part) in RETURNED_TYPES:
+            found = _returned_id(part)
+            if found and found != own:
+                return found
+    status_root = report if report is not None else msg
+    for part, _, _ in iter_parts(status_root, limits.max_depth, limits.max_parts):
+        if content_type(part) == "message/delivery-status":
+            for block in children(part):  # some MTAs put the returned headers here
+                found = message_id_of(raw_header(block, "message-id"))
+                if found and found != own:
+                    return found
+    for match in BODY_MESSAGE_ID.finditer(text):
+        found = message_id_of(match.group(1))
+        if found and found != own:
+            return found
+    return None
+
+
+def _own_addresses(msg: Message) -> set[str]:
+    own: set[str] = set()
+    for name in ("from", "to", "cc", "reply-to", "sender", "delivered-to"):
+        own.update(addr for _, addr in address_list(raw_header(msg, name), name, 20))
+    return own
+
+
+def _status_address(value: str | None) -> str | None:
+    if not value:
+        return None
+    addr = value.split(";", 1)[-1].strip().strip("<>").strip().lower()
+    return addr if "@" in addr and " " not in addr else None
+
+
+def _failed_recipients(
+    msg: Message,
+    report: Message | None,
+    headers: Mapping[str, str],
+    text: str,
+    own: set[str],
+    limits: Limits,
+) -> tuple[tuple[str, ...], bool | None]:
+    found: list[str] = []
+    actions: list[str] = []
+    root = report if report is not None else msg
+    for part, _, _ in iter_parts(root, limits.max_depth, limits.max_parts):
+        if content_type(part) != "message/delivery-status":
+            continue
+        for block in children(part):
+            addr = _status_address(raw_header(block, "original-recipient")) or _status_address(
+                raw_header(block, "final-recipient")
+            )
+            action = (raw_header(block, "action") or "").strip().lower()
+            if addr and action not in ("delivered", "relayed", "expanded"):
+                found.append(addr)
+                actions.append(action)
+    for addr in (headers.get("x-failed-recipients") or "").replace(";", ",").split(","):
+        if "@" in addr:
+            found.append(addr.strip().strip("<>").lower())
+    if not found:
+        found = _body_recipients(text, own)
+    recipients = tuple(dict.fromkeys(found))[:MAX_RECIPIENTS]
+    delayed = all(a == "delayed" for a in actions) if actions else None
+    return recipients, delayed
+
+
+def _clean_addr(addr: str) -> str:
+    return X400_PREFIX.sub("", addr.strip().strip("<>").rstrip(".:,;")).lower()
+
+
+def _listed_after_intro(preamble: str) -> list[str]:
+    """Addresses on the lines that follow "did not reach the following recipient(s):" etc."""
+    found: list[str] = []
+    for intro in RECIPIENT_INTRO.finditer(preamble):
+        lines = preamble[intro.end() :].split("\n")[1:12]
+        for line in lines:
+            addrs = ANY_ADDR.findall(line)
+            if addrs:
+                found.extend(addrs)
+            elif found and line.strip():
+                break
+    return found
+
+
+def _body_recipients(text: str, own: set[str]) -> list[str]:
+    """Recipients named in the human-readable part of a non-standard bounce."""
+    head = text[:BODY_SCAN_CHARS]
+    marker = COPY_MARKERS.search(head)
+    preamble = head[: marker.start()] if marker else head
+
+    def usable(addr: str) -> bool:
+        clean = _clean_addr(addr)
+        local = _local_part(clean)
+        return clean not in own and local not in DAEMON_LOCALPARTS | POSTMASTER_LOCALPARTS
+
+    specific = _listed_after_intro(preamble)
+    specific += [m.group(1) for m in LINE_ANGLE_ADDR.finditer(preamble)]
+    specific += [m.group(1) for m in NAMED_ADDR.finditer(preamble)]
+    chosen = [a for a in specific if usable(a)] or [
+        m.group(0) for m in ANY_ADDR.finditer(preamble) if usable(m.group(0))
+    ]
+    return [_clean_addr(a) for a in chosen]

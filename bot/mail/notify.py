@@ -1,0 +1,80 @@
+"""Keeping the client informed by mail: staff replies and progress notices, in the ticket's
+thread. Runs as a Helpdesk listener, inside the action's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.clocks import ClockState
+from bot.mail import compose
+from bot.model import Channel, Event, EventKind
+from bot.ports import UnitOfWork
+from bot.services import TicketView
+from bot.sla.durations import format_duration
+
+
+class MailNotifier:
+    """Queues mail to the requester of an email ticket when staff act on it."""
+
+    def __init__(self, sender: str, reopen_hours: int = 168) -> None:
+        self.sender = sender
+        self.reopen_hours = reopen_hours
+
+    def __call__(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
+        t = view.ticket
+        to = compose.safe_address(t.requester)
+        if t.channel != Channel.EMAIL or to is None or t.id is None:
+            return
+        thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
+        thread += uow.outbox.sent_message_ids(t.id)
+        for e in events:
+            mail = self._mail_for(e, view, to, thread)
+            if mail is not None and uow.outbox.add(mail, at=e.at):
+                thread.append(mail.message_id)
+                uow.tickets.append(t, Event(EventKind.MAIL_SENT, e.at, "mail", {
+                    "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
+
+    def _mail_for(self, e: Event, view: TicketView, to: str,
+                  thread: list[str]) -> compose.OutboundMail | None:
+        key = f"{view.reference}.{e.id}"
+        if e.kind == EventKind.RESPONDED and e.data.get("message"):
+            return compose.staff_reply(view, to=to, sender=self.sender,
+                                       text=str(e.data["message"]), thread=thread, key=key,
+                                       at=e.at, author=e.actor)
+        text = self._notice_text(e, view)
+        if text is None:
+            return None
+        return compose.notice(view, to=to, sender=self.sender, text=text, thread=thread,
+                              key=key, at=e.at)
+
+    def _notice_text(self, e: Event, view: TicketView) -> str | None:
+        ref = view.reference
+        if e.kind == EventKind.PRIORITY_SET and e.actor != "classifier":
+            lines = [f"We changed the priority of {ref} from {e.data.get('previous')} to "
+                     f"{e.data.get('priority')}.", f"Reason: {e.data.get('reason', '')}"]
+            lines += [_due_line(c, view) for c in view.clocks.values() if c.running]
+            return "\n".join(lines)
+        if e.kind == EventKind.CAUSE_CONFIRMED:
+            c = view.clocks.get("resolution")
+            lines = [f"We have confirmed that the cause of {ref} lies in the software; "
+                     "the resolution time runs from now."]
+            if c is not None and c.running:
+                lines.append(_due_line(c, view))
+            return "\n".join(lines)
+        if e.kind == EventKind.RESOLVED:
+            note = e.data.get("note")
+            lines = [f"We consider {ref} resolved."]
+            if note:
+                lines.append(f"Resolution: {note}")
+            lines.append(f"If it is not, reply to this mail within {self.reopen_hours // 24} "
+                         "days and the ticket reopens.")
+            return "\n".join(lines)
+        return None
+
+
+def _due_line(c: ClockState, view: TicketView) -> str:
+    spec = view.policy.clock(c.name)
+    due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z") \
+        if c.due else "-"
+    return f"{spec.description or c.name}: due {due} ({format_duration(c.left)} of working " \
+           f"time left)"

@@ -1,0 +1,298 @@
+"""Mail end to end: a real SMTP intake, processing from storage, the outbox sent to a real
+relay (an aiosmtpd sink). Time comes from a manual clock; both storage backends."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+
+import pytest
+
+from adapters.bootstrap import App, bootstrap
+from adapters.mail.inbound import InboundStore
+from adapters.mail.outbound import OutboxSender, Relay
+from adapters.mail.smtp import SmtpIntake, SupportHandler
+from adapters.storage import Database, SqlUnitOfWork
+from bot.clock import ManualClock
+from bot.mail.intake import Outcome
+from bot.model import EventKind, TicketStatus
+from bot.priority import Priority
+from config.settings import Settings
+from tests.mailpeers import LoopThread, Sink, loop_thread
+
+SUPPORT = "support@provider.example"
+PHONE = "+3216000000"
+
+
+@dataclass
+class Bot:
+    app: App
+    clock: ManualClock
+    intake: SmtpIntake
+    store: InboundStore
+    sender: OutboxSender
+    sink: Sink
+
+    def send(self, msg: EmailMessage | bytes, rcpt: str = SUPPORT) -> None:
+        # smtplib fixes line ends of str messages only: bytes must already be CRLF
+        raw = msg if isinstance(msg, bytes) else msg.as_bytes(policy=SMTP)
+        with smtplib.SMTP("127.0.0.1", self.intake.port, timeout=30) as c:
+            c.sendmail("bounce-me@client.example", [rcpt], raw)
+
+    def process(self) -> list[Outcome]:
+        return self.app.mail.process_pending()
+
+    def deliver(self) -> list[EmailMessage]:
+        """Send the outbox to the sink; the mails sent this time."""
+        before = len(self.sink.handler.received)
+        self.sender.send_due()
+        return self.sink.handler.messages()[before:]
+
+    def roundtrip(self, msg: EmailMessage | bytes) -> tuple[Outcome, list[EmailMessage]]:
+        self.send(msg)
+        outcomes = self.process()
+        assert len(outcomes) == 1, outcomes
+        return outcomes[0], self.deliver()
+
+
+def mail(sender: str, subject: str, body: str, **headers: str) -> EmailMessage:
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = SUPPORT
+    m["Subject"] = subject
+    m["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    m["Date"] = "Mon, 23 Nov 2026 08:55:00 +0100"
+    for k, v in headers.items():
+        m[k.replace("_", "-")] = v
+    m.set_content(body)
+    return m
+
+
+def reply_to(original: EmailMessage, sender: str, body: str, **headers: str) -> EmailMessage:
+    m = mail(sender, f"Re: {original['Subject']}", body, **headers)
+    m["In-Reply-To"] = original["Message-ID"]
+    m["References"] = original["Message-ID"]
+    return m
+
+
+def settings_for(database: Database, sink_port: int, **mail: object) -> Settings:
+    return Settings.model_validate({
+        "storage": {"url": database.url.render_as_string(hide_password=False),
+                    "schema": database.schema},
+        "clients": [{"name": "acme", "policy": "panenco", "email_domains": ["acme.example"]},
+                    {"name": "globex", "policy": "panenco", "emails": ["cto@globex.example"]}],
+        "mail": {"support_addresses": [SUPPORT], "phone_number": PHONE, **mail},
+        "relay": {"host": "127.0.0.1", "port": sink_port},
+    })
+
+
+@pytest.fixture
+def loop() -> Iterator[LoopThread]:
+    with loop_thread() as lt:
+        yield lt
+
+
+@pytest.fixture
+def make_bot(database: Database, loop: LoopThread) -> Iterator[object]:
+    made: list[Bot] = []
+
+    def make(**mail_settings: object) -> Bot:
+        sink = Sink(loop)
+        clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # Mon 09:00 Brussels
+        app = bootstrap(settings_for(database, sink.port, **mail_settings), clock=clock)
+        store = InboundStore(app.db, clock)
+        store.start()
+        intake = SmtpIntake(SupportHandler(store, [SUPPORT]), "127.0.0.1", 0,
+                            max_message_bytes=5_000_000)
+        loop.run(intake.start())
+        sender = OutboxSender(app.db, clock, Relay("127.0.0.1", sink.port))
+        bot = Bot(app, clock, intake, store, sender, sink)
+        made.append(bot)
+        return bot
+
+    yield make
+    for b in made:
+        loop.run(b.intake.stop())
+        b.store.stop()
+        b.sink.close()
+        b.app.close()
+
+
+@pytest.fixture
+def bot(make_bot) -> Bot:  # type: ignore[no-untyped-def]
+    return make_bot()
+
+
+def test_new_mail_registers_a_classified_ticket_and_acknowledges_it(bot: Bot) -> None:
+    m = mail("Jo Peeters <jo@acme.example>", "Production down",
+             "Since 08:30 all users get errors on checkout. No workaround.")
+    outcome, sent = bot.roundtrip(m)
+    assert outcome.state == "done" and outcome.action == "registered; acknowledged"
+    view = bot.app.helpdesk.show(outcome.reference or "")
+    t = view.ticket
+    assert (t.client_name, t.priority, t.requester, t.channel) == (
+        "acme", Priority.P1, "jo@acme.example", "email")
+    assert t.phone_followup == "pending"
+    [ack] = sent
+    assert ack["To"] == "jo@acme.example"
+    assert ack["Subject"] == f"[{t.reference}] Re: Production down"
+    assert ack["In-Reply-To"] == m["Message-ID"] and m["Message-ID"] in ack["References"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    body = ack.get_content()
+    assert f"registered your report as {t.reference}" in body
+    assert "Priority: P1" in body and "all users" in body.lower()
+    assert "due Mon 23 Nov 2026 11:00 CET" in body  # response: 09:00 + 2 working hours
+    assert f"call us now on {PHONE}" in body
+    # the raw message is kept on the ticket
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        [stored] = uow.messages.for_ticket(t.id or 0)
+    def lines(raw: bytes) -> bytes:  # SMTP carries CRLF and ends the data with one
+        return raw.replace(b"\r\n", b"\n").rstrip(b"\n")
+
+    assert lines(stored.raw) == lines(m.as_bytes())
+    assert [e.kind for e in t.events][-1] == EventKind.MAIL_SENT
+
+
+def test_a_reply_threads_into_its_ticket_with_quoted_history_stripped(bot: Bot) -> None:
+    first = mail("jo@acme.example", "Export broken", "The CSV export fails for my account.")
+    outcome, [ack] = bot.roundtrip(first)
+    ref = outcome.reference
+    answer = reply_to(ack, "jo@acme.example",
+                      "It also fails on Firefox.\n\nOn Mon, 23 Nov 2026, Support wrote:\n"
+                      "> We have registered your report\n")
+    o2, sent = bot.roundtrip(answer)
+    assert (o2.state, o2.action, o2.reference) == ("done", "follow-up", ref)
+    assert sent == []  # follow-ups are not acknowledged
+    t = bot.app.helpdesk.show(ref or "").ticket
+    received = [e for e in t.events if e.kind == EventKind.MESSAGE_RECEIVED]
+    assert received[0].data["text"].strip() == "It also fails on Firefox."
+
+
+def test_the_subject_token_threads_only_for_the_clients_own_contacts(bot: Bot) -> None:
+    outcome, _ = bot.roundtrip(mail("jo@acme.example", "Slow reports", "Reports are slow."))
+    ref = outcome.reference
+    colleague = mail("an@acme.example", f"Re: [{ref}] Slow reports", "Same here.")
+    o2, _ = bot.roundtrip(colleague)
+    assert (o2.action, o2.reference) == ("follow-up", ref)
+    stranger = mail("cto@globex.example", f"[{ref}] what is this?", "Tell me about it")
+    o3, [ack] = bot.roundtrip(stranger)
+    assert o3.reference != ref and o3.action == "registered; acknowledged"
+    assert "Slow reports" not in ack.as_string()  # nothing of acme's ticket is disclosed
+
+
+def test_the_same_mail_twice_changes_nothing(bot: Bot) -> None:
+    m = mail("jo@acme.example", "Login broken", "Nobody can log in.")
+    o1, sent1 = bot.roundtrip(m)
+    o2, sent2 = bot.roundtrip(m)
+    # a copy with different trace headers (as IMAP would deliver it) is the same message too
+    copy = b"Received: from mx.example by imap.example; Mon, 23 Nov 2026 09:00:00 +0100\r\n" \
+           + m.as_bytes(policy=SMTP)
+    o3, sent3 = bot.roundtrip(copy)
+    assert o1.state == "done" and len(sent1) == 1
+    assert (o2.state, o2.reference, sent2) == ("duplicate", o1.reference, [])
+    assert (o3.state, o3.reference, sent3) == ("duplicate", o1.reference, [])
+    assert len(bot.app.helpdesk.list()) == 1
+
+
+def test_out_of_office_and_bounces_are_recorded_never_answered(bot: Bot) -> None:
+    outcome, [ack] = bot.roundtrip(mail("jo@acme.example", "Bug", "Button misaligned."))
+    ref = outcome.reference
+    ooo = reply_to(ack, "jo@acme.example", "I am out of the office until Monday.",
+                   Auto_Submitted="auto-replied")
+    ooo.replace_header("Subject", "Automatic reply: " + str(ack["Subject"]))
+    o2, sent = bot.roundtrip(ooo)
+    assert (o2.state, o2.reference, sent) == ("ignored", ref, [])
+    bounce = EmailMessage()
+    bounce["From"] = "MAILER-DAEMON@mx.acme.example"
+    bounce["To"] = SUPPORT
+    bounce["Subject"] = "Undelivered Mail Returned to Sender"
+    bounce["Message-ID"] = "<bounce1@mx.acme.example>"
+    bounce.set_content("This is the mail system at host mx.acme.example.\n\n"
+                       "I'm sorry to have to inform you that your message could not\n"
+                       "be delivered to one or more recipients.\n")
+    bounce.add_attachment(ack)  # message/rfc822: the returned mail
+    o3, sent3 = bot.roundtrip(bounce)
+    assert (o3.state, o3.reference, sent3) == ("ignored", ref, [])
+    kinds = [e.data["kind"] for e in bot.app.helpdesk.show(ref or "").ticket.events
+             if e.kind == EventKind.AUTO_REPLY_RECEIVED]
+    assert kinds == ["auto-reply", "bounce"]
+    assert len(bot.app.helpdesk.list()) == 1  # neither opened a ticket
+
+
+def test_mail_from_the_bots_own_address_is_never_a_requester(bot: Bot) -> None:
+    o, sent = bot.roundtrip(mail(SUPPORT, "loop?", "hello"))
+    assert (o.state, sent) == ("ignored", [])
+    assert bot.app.helpdesk.list() == []
+
+
+def test_unknown_senders_are_accepted_or_told_as_configured(make_bot) -> None:  # type: ignore[no-untyped-def]
+    accepting = make_bot()
+    o, [_ack] = accepting.roundtrip(mail("someone@nowhere.example", "Help", "It broke."))
+    assert o.action == "registered; acknowledged"
+    assert accepting.app.helpdesk.show(o.reference or "").ticket.client_name == ""
+    rejecting = make_bot(unknown_senders="reject")
+    o2, [answer] = rejecting.roundtrip(mail("other@nowhere.example", "Help", "It broke."))
+    assert o2.state == "ignored" and "not a contact" in o2.action
+    assert "not registered" in answer.get_content()
+    assert answer["Auto-Submitted"] == "auto-replied"
+
+
+def test_acknowledgements_are_rate_limited_per_sender(bot: Bot) -> None:
+    acks = 0
+    for i in range(7):
+        o, sent = bot.roundtrip(mail("flood@acme.example", f"Issue {i}", f"Problem {i}"))
+        assert o.state == "done"
+        acks += len(sent)
+    assert acks == 5  # mail.ack_limit_per_hour
+    bot.clock.advance(timedelta(hours=1, minutes=1))
+    _, sent = bot.roundtrip(mail("flood@acme.example", "Issue 8", "Problem 8"))
+    assert len(sent) == 1
+
+
+def test_staff_reply_and_notices_go_to_the_client_in_the_thread(bot: Bot) -> None:
+    first = mail("jo@acme.example", "Checkout down", "All users blocked, no workaround.")
+    o, [ack] = bot.roundtrip(first)
+    ref = o.reference or ""
+    bot.clock.advance(timedelta(minutes=20))
+    view = bot.app.helpdesk.respond(ref, actor="alice", message="We are on it.")
+    assert view.clocks["response"].status == "met"
+    [reply] = bot.deliver()
+    assert reply["To"] == "jo@acme.example" and reply["Subject"] == f"[{ref}] Re: Checkout down"
+    assert reply["In-Reply-To"] in (ack["Message-ID"], first["Message-ID"])
+    assert first["Message-ID"] in reply["References"] and ack["Message-ID"] in reply["References"]
+    assert "We are on it." in reply.get_content()
+    bot.app.helpdesk.set_priority(ref, Priority.P2, actor="alice", reason="only checkout")
+    bot.app.helpdesk.confirm_cause(ref, actor="alice")
+    bot.app.helpdesk.resolve(ref, actor="alice", note="hotfix 1.2.3")
+    notices = [m.get_content() for m in bot.deliver()]
+    assert len(notices) == 3
+    assert "from P1 to P2" in notices[0] and "only checkout" in notices[0]
+    assert "cause" in notices[1] and "due" in notices[1]
+    assert "resolved" in notices[2] and "hotfix 1.2.3" in notices[2]
+    # the client answers within the reopen window: the ticket reopens
+    bot.clock.advance(timedelta(hours=2))
+    o2, _ = bot.roundtrip(reply_to(ack, "jo@acme.example", "Still broken for me."))
+    assert o2.action == "follow-up reopened the ticket"
+    assert bot.app.helpdesk.show(ref).ticket.status == TicketStatus.OPEN
+
+
+def test_outbox_retries_until_the_relay_takes_it_and_sends_once(bot: Bot) -> None:
+    bot.sink.handler.refuse = True
+    _, sent = bot.roundtrip(mail("jo@acme.example", "Bug", "Something."))
+    assert sent == []
+    from adapters.mail.outbound import outbox_rows
+
+    [row] = outbox_rows(bot.app.db)
+    assert row.state == "pending" and row.attempts == 1 and "451" in row.last_error
+    assert bot.deliver() == []  # not due yet: backoff
+    bot.sink.handler.refuse = False
+    bot.clock.advance(timedelta(minutes=2))
+    assert len(bot.deliver()) == 1
+    bot.clock.advance(timedelta(hours=1))
+    assert bot.deliver() == []  # sent once
+    assert outbox_rows(bot.app.db)[0].state == "sent"
