@@ -28,6 +28,8 @@ from bot.priority import Priority
 if TYPE_CHECKING:
     from bot.services import Helpdesk
 
+pytest_plugins = ["tests.mailbot"]
+
 TEST_DATABASE = os.environ.get("SUPPORTBOT_TEST_DATABASE", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

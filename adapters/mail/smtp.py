@@ -44,8 +44,9 @@ class SupportHandler:
         if isinstance(raw, str):  # only with decode_data=True, which we never set
             raw = raw.encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
+        reverse_path = envelope.mail_from or ""
         item = Accepted(raw=raw, channel="smtp", peer=peer,
-                        mail_from=envelope.mail_from or "",
+                        mail_from="" if reverse_path == "<>" else reverse_path,  # null path
                         rcpt_to=tuple(envelope.rcpt_tos))
         try:
             inbound_id = await self.store.accept(item)
@@ -55,6 +56,17 @@ class SupportHandler:
             return "451 4.3.0 Could not store the message; please try again later"
         self.accepted += 1
         return f"250 2.0.0 OK: queued as {inbound_id}"
+
+
+class TolerantSMTP(SMTP):
+    """aiosmtpd's server with room for long lines.
+
+    RFC 5321 caps a line at 1000 octets, but real clients (Outlook's HTML, long quoted links)
+    send longer ones and MTAs such as Postfix accept them; refusing would bounce a client's
+    report. Lines up to 64 KiB are taken; the message size limit still applies.
+    """
+
+    line_length_limit = 64 * 1024
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -80,7 +92,7 @@ class SmtpIntake:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: SMTP(self.handler, **self._kw),
+        self._server = await loop.create_server(lambda: TolerantSMTP(self.handler, **self._kw),
                                                 self.host, self.port)
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]

@@ -41,6 +41,17 @@ def safe_address(address: str | None) -> str | None:
     return a if _ADDR.match(a) and ".." not in a else None
 
 
+MAIL_SYSTEM_LOCAL_PARTS = frozenset({
+    "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply",
+    "bounce", "bounces", "mail-daemon", "auto-reply", "autoreply",
+})
+"""Role addresses of mail systems and robots: never answered automatically (RFC 3834 §2)."""
+
+
+def is_mail_system(address: str) -> bool:
+    return address.partition("@")[0].lower() in MAIL_SYSTEM_LOCAL_PARTS
+
+
 def safe_message_ids(ids: Sequence[str], limit: int = 20) -> list[str]:
     return [m for m in ids if _MSGID.match(m)][-limit:]
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.mail import compose
+from bot.mail.model import AutoReply
 from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
 from bot.mail.quotes import strip_quoted
 from bot.mail.threading import reference_tokens, thread_keys
@@ -136,6 +137,9 @@ class MailIntake:
                                reason="sent from the bot's own address (a mail loop)")
             return Outcome(inbound_id, "ignored", "from the bot itself")
 
+        if mail.auto is None and item.channel == "smtp" and not item.mail_from:
+            # MAIL FROM:<> - the null reverse-path only delivery reports use (RFC 5321 4.5.5)
+            mail = replace(mail, auto=AutoReply("bounce", "null envelope sender (MAIL FROM:<>)"))
         if mail.auto is not None:
             return self._automatic(uow, inbound_id, mail, key, item.raw, now)
 
@@ -231,6 +235,8 @@ class MailIntake:
         action = "registered"
         if to is None:
             action += "; not acknowledged: no usable sender address"
+        elif compose.is_mail_system(to):
+            action += f"; not acknowledged: {to} is a mail-system address"
         elif not self._ack_allowed(uow, to, now):
             action += f"; not acknowledged: {to} reached {self.policy.ack_limit_per_hour}/hour"
         else:
@@ -250,7 +256,7 @@ class MailIntake:
         self._store(uow, mail, key, raw, None, now)
         to = compose.safe_address(sender)
         reason = "sender is not a contact of any client"
-        if to and self._ack_allowed(uow, to, now):
+        if to and not compose.is_mail_system(to) and self._ack_allowed(uow, to, now):
             uow.outbox.add(compose.not_registered(
                 to=to, sender=self.policy.sender, subject=mail.subject,
                 in_reply_to=mail.message_id, key=str(inbound_id), at=now), at=now)
