@@ -34,7 +34,10 @@ FALLBACK_CODECS = ("utf-8", "cp1252", "latin-1")
 """Tried in turn for undeclared or unknown charsets; latin-1 never fails."""
 
 ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+CONTROL_CHARS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+"""Control characters, zero-width space, bidi overrides and marks: never shown in one line."""
 WHITESPACE = re.compile(r"\s+")
 
 
@@ -82,16 +85,17 @@ def unescape_surrogates(value: str, hint: str | None = None) -> str:
     if not any("\udc80" <= ch <= "\udcff" for ch in value):
         return value
     data = value.encode("utf-8", "surrogateescape")
-    for charset in ("utf-8", hint):
-        codec = codec_for(charset)
-        if codec is not None and codec != "ascii":
-            try:
-                return data.decode(codec)
-            except UnicodeError:
-                continue
-    text = data.decode("utf-8", "replace")
-    if text.count("\ufffd") <= max(1, len(text) // 50):
-        return text  # UTF-8 with a byte or two lost (cut-off names)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data" and error.end == len(data):
+            return data[: error.start].decode("utf-8", "replace")  # a value cut mid-character
+    codec = codec_for(hint)
+    if codec is not None and codec not in ("ascii", "utf-8"):
+        try:
+            return data.decode(codec)
+        except UnicodeError:
+            pass
     return decode_bytes(data)[0]
 
 

@@ -19,6 +19,9 @@ BLOCKS = frozenset(
 """Elements that start and end a line."""
 
 CELLS = frozenset({"td", "th"})
+WHITESPACE = re.compile(r"\s+")
+NOT_A_TAG = re.compile(r"<(?![A-Za-z/!?])")
+MAX_QUOTE_DEPTH = 10
 MAX_TAG_CHARS = 16 * 1024
 """A ``<`` with no ``>`` this close is text: keeps the stdlib parser linear on broken markup."""
 VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base"})
@@ -29,23 +32,34 @@ class _TextBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self.current: list[str] = []
+        self.has_text = False  # the current line holds more than whitespace
+        self.tail = ""  # the last characters appended to the current line
         self.skip_stack: list[str] = []
         self.quote_depth = 0
         self.line_depth = 0
         self.pre = 0
 
+    def _append(self, text: str) -> None:
+        self.current.append(text)
+        self.has_text = self.has_text or bool(text.strip())
+        self.tail = (self.tail + text)[-2:]
+
     def _newline(self) -> None:
         text = "".join(self.current).rstrip()
-        prefix = "> " * self.line_depth if text else ">" * self.line_depth
+        depth = min(self.line_depth, MAX_QUOTE_DEPTH)
+        prefix = "> " * depth if text else ">" * depth
         self.lines.append(prefix + text if self.line_depth else text)
         self.current = []
+        self.has_text = False
+        self.tail = ""
         self.line_depth = self.quote_depth
 
     def _block(self) -> None:
-        if "".join(self.current).strip():
+        if self.has_text:
             self._newline()
         elif self.current:
             self.current = []
+            self.tail = ""
         self.line_depth = self.quote_depth
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -58,10 +72,10 @@ class _TextBuilder(HTMLParser):
             self._newline()
         elif tag == "li":
             self._block()
-            self.current.append("- ")
+            self._append("- ")
         elif tag in CELLS:
-            if "".join(self.current).strip():
-                self.current.append("  ")
+            if self.has_text:
+                self._append("  ")
         elif tag in BLOCKS:
             self._block()
             if tag == "blockquote":
@@ -101,13 +115,13 @@ class _TextBuilder(HTMLParser):
             for i, part in enumerate(parts):
                 if i:
                     self._newline()
-                self.current.append(part)
+                self._append(part)
             return
-        text = re.sub(r"\s+", " ", data)
-        if not self.current or "".join(self.current).endswith((" ", "- ")):
+        text = WHITESPACE.sub(" ", data)
+        if not self.current or self.tail.endswith(" "):
             text = text.lstrip()
         if text:
-            self.current.append(text)
+            self._append(text)
 
     def text(self) -> str:
         if self.current:
@@ -119,6 +133,7 @@ class _TextBuilder(HTMLParser):
 def _defuse(html: str) -> str:
     """Escape every ``<`` that cannot start a tag (no ``>`` within ``MAX_TAG_CHARS``); the
     stdlib parser rescans the rest of the input for each such ``<``."""
+    html = NOT_A_TAG.sub("&lt;", html)
     out: list[str] = []
     pos = 0
     close = -1

@@ -24,6 +24,7 @@ from bot.mail.mime import (
     raw_header,
 )
 from bot.mail.model import DEFAULT_LIMITS, AutoKind, AutoReply, Limits
+from bot.mail.parts import collect_parts
 
 # --- lexicons -------------------------------------------------------------------------------
 
@@ -46,20 +47,23 @@ PRECEDENCE_KINDS: dict[str, AutoKind] = {
 LIST_HEADERS = ("list-id", "list-unsubscribe")
 
 BOUNCE_SUBJECTS_STRONG = re.compile(
-    r"^\s*(undeliverable\s*:|undelivered mail returned to sender|delivery status notification\b"
-    r"|mail delivery failed\b|returned mail\s*:|failure notice\s*$|delivery notification\s*:"
+    r"^\s*(undeliverable\s*:|undelivered mail returned to sender"
+    r"|delivery status notification \((failure|delay)\)|mail delivery failed\s*:"
+    r"|returned mail\s*:|failure notice\s*$|delivery notification\s*:\s*delivery has failed"
     r"|delivery report \(failure\)|mail system error - returned mail"
     r"|warning: could not send message for past|non[- ]?delivery( report)?\s*:"
-    r"|unzustellbar\s*:|onbestelbaar\s*:|non remis\s*:|non distribuable\s*:"
-    r"|delivery status notification \((failure|delay)\))",
+    r"|unzustellbar\s*:|onbestelbaar\s*:|non remis\s*:|non distribuable\s*:)",
     re.I,
 )
+"""Subjects MTAs write: enough alone."""
 BOUNCE_SUBJECTS_WEAK = re.compile(
     r"^\s*((mail )?delivery (failure|failed|problem|delayed|error)|failure delivery"
     r"|failed mail\b|delayed mail\b|undeliverable\b|undelivered\b|returned mail\b"
-    r"|message (not delivered|delivery failure)|non[- ]?delivery\b|delivery has failed)",
+    r"|message (not delivered|delivery failure)|non[- ]?delivery\b|delivery has failed"
+    r"|delivery status notification\b)",
     re.I,
 )
+"""Subjects a person might also write ("Mail delivery failed for our domain"): weak."""
 AUTO_SUBJECTS_STRONG = re.compile(
     r"^\s*(automatic reply|auto[- ]?reply|auto[- ]?response|automatic response|autosvar"
     r"|automatisk svar|automatische antwort|automatisch antwoord|r[ée]ponse automatique"
@@ -67,9 +71,11 @@ AUTO_SUBJECTS_STRONG = re.compile(
     r"|out of (the )?office( auto ?reply)?)\s*:|^\s*out of office auto ?reply\b",
     re.I,
 )
+"""Auto-reply prefixes (Outlook, Exchange, Gmail, Apple, Lotus... in EN/NL/FR/DE/...)."""
 AUTO_SUBJECTS_WEAK = re.compile(
     r"^\s*(auto\s*:|afwezig\b|abwesend\b|out of (the )?office\b(?!\s+hours))", re.I
 )
+"""Also plausible from a person ("Auto: lease contract" in Dutch): weak."""
 DELAY_SUBJECTS = re.compile(
     r"delayed mail|could not send message for past|\(delay\)|delivery delayed|still being retried",
     re.I,
@@ -221,20 +227,26 @@ def _body_signals(text: str) -> list[_Signal]:
 
 def _decide(signals: list[_Signal]) -> tuple[AutoKind, list[_Signal]] | None:
     strong = [s for s in signals if s.strong]
+    reports = [s for s in strong if s.group == "mime"]
+    if reports:  # a report's declared type is authoritative
+        kind: AutoKind = "bounce" if any(s.kind == "bounce" for s in reports) else "auto-reply"
+        return kind, reports + [s for s in signals if s.kind == kind and s not in reports]
     weak_groups = {s.group for s in signals if not s.strong}
     bounce_any = any(s.kind == "bounce" for s in signals)
     if any(s.kind == "bounce" for s in strong) or (
         len({s.group for s in signals if s.kind == "bounce" and not s.strong}) >= 2
     ):
-        return "bounce", [s for s in signals if s.kind == "bounce"] + strong
+        return "bounce", [s for s in signals if s.kind == "bounce"] + [
+            s for s in strong if s.kind != "bounce"
+        ]
     if any(s.kind == "auto-reply" for s in strong) or len(weak_groups) >= 2:
-        kind: AutoKind = "bounce" if bounce_any else "auto-reply"
+        kind = "bounce" if bounce_any else "auto-reply"
         return kind, sorted(signals, key=lambda s: (not s.strong, s.kind != kind))
-    for kind in ("list", "bulk"):
-        chosen = [s for s in strong if s.kind == kind]
-        if chosen:
-            return kind, chosen  # type: ignore[return-value]
-    return None
+    listed = [s for s in strong if s.kind == "list"]
+    if listed:
+        return "list", listed
+    bulk = [s for s in strong if s.kind == "bulk"]
+    return ("bulk", bulk) if bulk else None
 
 
 def detect_auto(
@@ -251,8 +263,6 @@ def detect_auto(
     if headers is None:
         headers = header_map(msg)
     if text is None:
-        from bot.mail.parts import collect_parts
-
         text = collect_parts(msg, limits).text
     senders = address_list(raw_header(msg, "from"), "from", 1)
     from_addr = senders[0][1] if senders else None

@@ -86,6 +86,7 @@ def _prepare(raw: bytes, limits: Limits) -> _Prepared:
 
     kept: list[bytes] = []
     seen_field = False
+    dropped: list[bytes] = []
     for i, line in enumerate(lines):
         if i == 0 and line.startswith(b"From ") and not HEADER_FIELD.match(line):
             kept.append(line)  # mbox "From " line: the parser knows it
@@ -105,12 +106,15 @@ def _prepare(raw: bytes, limits: Limits) -> _Prepared:
         else:
             following = lines[i + 1] if i + 1 < len(lines) else b""
             if HEADER_FIELD.match(following) or (_is_continuation(following) and following.strip()):
-                _note(out.defects, f"malformed header line dropped: {_show(line)}")
+                dropped.append(line)
                 continue
             out.defects.append("no blank line between header and body")
             out.body_prefix = b"\n".join(lines[i:]) + b"\n" + (b"\n" if out.separated else b"")
             break
         kept.append(line)
+    if dropped:
+        first = repr(dropped[0][:60].decode("ascii", "replace"))
+        out.defects.append(f"{len(dropped)} malformed header line(s) dropped, first {first}")
     if capped:
         size = sum(len(line) + 1 for line in kept)
         out.defects.append(
@@ -124,10 +128,6 @@ def _prepare(raw: bytes, limits: Limits) -> _Prepared:
 def _note(defects: list[str], text: str) -> None:
     if text not in defects:
         defects.append(text)
-
-
-def _show(line: bytes) -> str:
-    return repr(line[:60].decode("ascii", "replace"))
 
 
 def _feed(raw: bytes, prepared: _Prepared, limits: Limits, defects: list[str]) -> Message:
@@ -147,7 +147,7 @@ def _feed(raw: bytes, prepared: _Prepared, limits: Limits, defects: list[str]) -
 
 
 def _check_takeable(raw: bytes, prepared: _Prepared) -> None:
-    if not raw.strip():
+    if LEADING_SPACE.match(raw).end() == len(raw):  # type: ignore[union-attr]
         raise Unparseable("empty message")
     head = raw[:4096]
     binary = sum(1 for b in head if b < 9 or 13 < b < 32 or b == 127)
@@ -199,8 +199,8 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
         reply_to=_addrs(msg, "reply-to", hint),
         to=_addrs(msg, "to", hint),
         cc=_addrs(msg, "cc", hint),
-        in_reply_to=tuple(ids_in(raw_header(msg, "in-reply-to"))[:MAX_IDS]),
-        references=tuple(ids_in(raw_header(msg, "references"))[:MAX_IDS]),
+        in_reply_to=_ids(msg, "in-reply-to"),
+        references=_ids(msg, "references"),
         date=date,
         return_path=return_path_of(raw_header(msg, "return-path")),
         headers=MappingProxyType(headers),
@@ -208,6 +208,14 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
         defects=tuple(defects),
         auto=detect_auto(msg, headers, parts.text, limits),
     )
+
+
+def _ids(msg: Message, name: str) -> tuple[str, ...]:
+    """Message ids of a header; past ``MAX_IDS`` the first (thread root) and the latest."""
+    found = ids_in(raw_header(msg, name))
+    if len(found) > MAX_IDS:
+        found = found[:1] + found[-(MAX_IDS - 1) :]
+    return tuple(found)
 
 
 def _addrs(msg: Message, name: str, hint: str | None) -> tuple[str, ...]:
