@@ -199,3 +199,26 @@ def test_mail_system_addresses_get_a_ticket_but_no_acknowledgement(bot: Bot) -> 
     assert o.state == "done" and sent == []
     assert o.action == "registered; not acknowledged: postmaster@acme.example is a mail-system " \
                        "address"
+
+
+def test_list_mail_from_a_client_opens_a_ticket_but_is_not_answered(bot: Bot) -> None:
+    via_group = mail("jo@acme.example", "Checkout errors", "Errors since the release.",
+                     List_Id="<ops.acme.example>", Precedence="list")
+    o, sent = bot.roundtrip(via_group)
+    assert (o.state, sent) == ("done", [])
+    assert o.action.endswith("list or bulk mail is never answered (RFC 3834)")
+    newsletter = mail("news@vendor.example", "Our autumn offers", "Buy now.",
+                      List_Unsubscribe="<mailto:unsubscribe@vendor.example>",
+                      Precedence="bulk")
+    o2, sent2 = bot.roundtrip(newsletter)
+    assert (o2.state, sent2) == ("ignored", [])
+    assert len(bot.app.helpdesk.list()) == 1
+
+
+def test_a_forwarded_report_keeps_its_forwarded_text(bot: Bot) -> None:
+    fwd = mail("jo@acme.example", "FW: Error in the portal",
+               "See below.\n\nFrom: Portal <noreply@portal.acme.example>\n"
+               "Sent: Monday, 23 November 2026 08:40\nTo: Jo\nSubject: Error\n\n"
+               "Error 500 on /checkout for all users.\n")
+    o, _ = bot.roundtrip(fwd)
+    assert "Error 500 on /checkout" in bot.app.helpdesk.show(o.reference or "").ticket.body

@@ -140,10 +140,13 @@ class MailIntake:
         if mail.auto is None and item.channel == "smtp" and not item.mail_from:
             # MAIL FROM:<> - the null reverse-path only delivery reports use (RFC 5321 4.5.5)
             mail = replace(mail, auto=AutoReply("bounce", "null envelope sender (MAIL FROM:<>)"))
-        if mail.auto is not None:
+        client = uow.clients.for_address(sender) if sender else None
+        bulk = mail.auto is not None and mail.auto.kind in ("list", "bulk")
+        if mail.auto is not None and not (bulk and client is not None):
+            # bounces and auto-replies never open a ticket; list or bulk mail only does when a
+            # client's contact sent it (a report through a group or a ticketing tool)
             return self._automatic(uow, inbound_id, mail, key, item.raw, now)
 
-        client = uow.clients.for_address(sender) if sender else None
         ticket = self._thread(uow, mail, sender, client)
         if ticket is not None and ticket.status != TicketStatus.CLOSED:
             return self._follow_up(uow, inbound_id, ticket, mail, key, item.raw, sender,
@@ -151,7 +154,7 @@ class MailIntake:
         if client is None and self.policy.unknown_senders == "reject":
             return self._refuse_unknown(uow, inbound_id, mail, key, item.raw, sender, now)
         return self._register(uow, inbound_id, mail, key, item.raw, sender, client, now,
-                              closed=ticket)
+                              closed=ticket, answer=not bulk)
 
     def _store(self, uow: UnitOfWork, mail: ParsedMail, key: str, raw: bytes,
                ticket_id: int | None, now: datetime) -> None:
@@ -221,8 +224,9 @@ class MailIntake:
 
     def _register(self, uow: UnitOfWork, inbound_id: int, mail: ParsedMail, key: str,
                   raw: bytes, sender: str, client: Client | None, now: datetime,
-                  closed: Ticket | None) -> Outcome:
-        body = strip_quoted(mail.text)
+                  closed: Ticket | None, answer: bool = True) -> Outcome:
+        # the whole text: a new report is often a forward, which looks like quoted history
+        body = mail.text
         if closed is not None:
             body = f"(follow-up to closed ticket {closed.reference})\n\n{body}"
         view = self.helpdesk.register_in(
@@ -233,7 +237,9 @@ class MailIntake:
         self._store(uow, mail, key, raw, t.id, now)
         to = compose.safe_address(sender)
         action = "registered"
-        if to is None:
+        if not answer:
+            action += "; not acknowledged: list or bulk mail is never answered (RFC 3834)"
+        elif to is None:
             action += "; not acknowledged: no usable sender address"
         elif compose.is_mail_system(to):
             action += f"; not acknowledged: {to} is a mail-system address"
