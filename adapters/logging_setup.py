@@ -44,5 +44,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "sqlalchemy"):
+    # aiosmtpd's "mail.log" logs every SMTP command (envelope addresses included) at INFO
+    for noisy in ("apscheduler", "sqlalchemy", "mail.log", "imapclient"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -151,6 +151,7 @@ def test_staff_reply_and_notices_go_to_the_client_in_the_thread(bot: Bot) -> Non
     assert reply["In-Reply-To"] in (ack["Message-ID"], first["Message-ID"])
     assert first["Message-ID"] in reply["References"] and ack["Message-ID"] in reply["References"]
     assert "We are on it." in reply.get_content()
+    assert reply["Auto-Submitted"] is None  # a person wrote it: the client's systems may answer
     bot.app.helpdesk.set_priority(ref, Priority.P2, actor="alice", reason="only checkout")
     bot.app.helpdesk.confirm_cause(ref, actor="alice")
     bot.app.helpdesk.resolve(ref, actor="alice", note="hotfix 1.2.3")

@@ -70,7 +70,8 @@ def _local(dt: datetime | None, view: TicketView) -> str:
 
 
 def _base(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str | None,
-          references: Sequence[str], at: datetime, auto: str = "auto-replied") -> EmailMessage:
+          references: Sequence[str], at: datetime,
+          auto: str | None = "auto-replied") -> EmailMessage:
     m = EmailMessage(policy=SMTP)
     m["From"] = Address(display_name="Support", addr_spec=sender)
     m["To"] = to
@@ -82,8 +83,9 @@ def _base(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str | 
     refs = safe_message_ids(references)
     if refs:
         m["References"] = " ".join(refs)
-    m["Auto-Submitted"] = auto
-    m["X-Auto-Response-Suppress"] = "All"
+    if auto is not None:  # None: a person wrote it (RFC 3834: no Auto-Submitted, or "no")
+        m["Auto-Submitted"] = auto
+        m["X-Auto-Response-Suppress"] = "All"
     return m
 
 
@@ -137,8 +139,7 @@ def staff_reply(view: TicketView, *, to: str, sender: str, text: str, thread: Se
     msgid = message_id("reply", key, sender)
     ids = safe_message_ids(thread)
     m = _base(sender, to, subject, msgid, in_reply_to=ids[-1] if ids else None,
-              references=ids, at=at, auto="auto-generated")
-    del m["X-Auto-Response-Suppress"]  # a person wrote this: the client's autoresponder may
+              references=ids, at=at, auto=None)  # a person wrote it: not automatic mail
     m.set_content(f"{text.rstrip()}\n\n-- \n{one_line(author, 80)}, support ({t.reference})\n")
     return OutboundMail("reply", sender, (to,), msgid, subject, m.as_bytes(), ticket_id=t.id)
 
