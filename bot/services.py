@@ -123,8 +123,10 @@ class Helpdesk:
                     channel: Channel, requester: str | None = None,
                     headers: Mapping[str, str] | None = None,
                     priority: Priority | None = None, actor: str = "system", reason: str = "",
-                    kind: str = "incident") -> TicketView:
-        """``register`` inside the caller's transaction (the caller commits)."""
+                    kind: str = "incident",
+                    details: Mapping[str, Any] | None = None) -> TicketView:
+        """``register`` inside the caller's transaction (the caller commits). ``details`` go
+        into the ``registered`` event (the message's id and attachments, say)."""
         now = self.clock.now()
         c = client
         policy = self.policies.get(c.policy if c else None)
@@ -136,7 +138,7 @@ class Helpdesk:
             status=TicketStatus.NEW, created_at=now, requester=requester, kind=kind,
         )
         ticket.events = [
-            Event(EventKind.REGISTERED, now, actor, {"channel": channel.value}),
+            Event(EventKind.REGISTERED, now, actor, {"channel": channel.value, **(details or {})}),
             Event(EventKind.PRIORITY_SET, now, "classifier", {
                 "priority": found.priority.value,
                 "confidence": round(found.confidence, 2),

@@ -223,3 +223,17 @@ def test_a_forwarded_report_keeps_its_forwarded_text(bot: Bot) -> None:
                "Error 500 on /checkout for all users.\n")
     o, _ = bot.roundtrip(fwd)
     assert "Error 500 on /checkout" in bot.app.helpdesk.show(o.reference or "").ticket.body
+
+
+def test_attachments_are_listed_on_the_ticket_within_limits(make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = make_bot(max_attachment_bytes=1000)
+    m = mail("jo@acme.example", "Invoice export wrong", "See the attached files.")
+    m.add_attachment(b"date,amount\n2026-11-01,12.50\n", maintype="text", subtype="csv",
+                     filename="export.csv")
+    m.add_attachment(b"x" * 5000, maintype="application", subtype="octet-stream",
+                     filename="../../etc/big.bin")
+    o, _ = bot.roundtrip(m)
+    registered = bot.app.helpdesk.show(o.reference or "").ticket.events[0]
+    small, big = registered.data["attachments"]
+    assert (small["filename"], small["size"], "skipped" in small) == ("export.csv", 29, False)
+    assert "/" not in big["filename"] and big["size"] == 5000 and big["skipped"]

@@ -207,8 +207,8 @@ class MailIntake:
         assert t.id is not None
         self._store(uow, mail, key, raw, t.id, now)
         events = [Event(EventKind.MESSAGE_RECEIVED, now, sender or "unknown", {
-            "from": sender, "message_id": mail.message_id,
-            "text": strip_quoted(mail.text)[:FOLLOWUP_TEXT_LIMIT]})]
+            "from": sender, "text": strip_quoted(mail.text)[:FOLLOWUP_TEXT_LIMIT],
+            **_details(mail)})]
         action = "follow-up"
         if t.status == TicketStatus.RESOLVED and _may_see(t, sender, client):
             resolved_at = max((e.at for e in t.events if e.kind == EventKind.RESOLVED),
@@ -231,7 +231,8 @@ class MailIntake:
             body = f"(follow-up to closed ticket {closed.reference})\n\n{body}"
         view = self.helpdesk.register_in(
             uow, subject=mail.subject, body=body, client=client, channel=Channel.EMAIL,
-            requester=sender or None, headers=mail.headers, actor=sender or "mail")
+            requester=sender or None, headers=mail.headers, actor=sender or "mail",
+            details=_details(mail))
         t = view.ticket
         assert t.id is not None
         self._store(uow, mail, key, raw, t.id, now)
@@ -280,6 +281,18 @@ class MailIntake:
             uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
                 "purpose": mail.purpose, "to": list(mail.recipients),
                 "message_id": mail.message_id}))
+
+
+def _details(mail: ParsedMail) -> dict[str, object]:
+    """What the event log keeps of a message besides its text: its id and its attachments
+    (their bytes stay in the stored raw message; over-limit ones say why they were skipped)."""
+    out: dict[str, object] = {"message_id": mail.message_id}
+    if mail.attachments:
+        out["attachments"] = [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size,
+             "sha256": a.sha256, **({"skipped": a.skipped} if a.skipped else {})}
+            for a in mail.attachments[:50]]
+    return out
 
 
 def _may_see(t: Ticket, sender: str, client: Client | None) -> bool:
