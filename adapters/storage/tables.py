@@ -127,13 +127,15 @@ class OutboxRow(SQLModel, table=True):
     """A mail to send, stored in the transaction that decided to send it; sent at most once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),
+                      Index("ix_outbox_recipient_created", "recipient_key", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     purpose: str  # "ack", "reply", "notice", ...
     sender: str
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    recipient_key: str = ""  # the first recipient, lower-cased: for per-sender rate limits
     message_id: str = Field(unique=True)
     subject: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

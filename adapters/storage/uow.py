@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
+from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
@@ -110,15 +111,17 @@ class SqlTicketRepository:
     def append(self, ticket: Ticket, *events: Event) -> None:
         assert ticket.id is not None, "add the ticket before appending to it"
         last = ticket.created_at
+        rows = []
         for e in events:
             if e.at.tzinfo is None:
                 raise ValueError("event instants must be aware")
-            row = EventRow(ticket_id=ticket.id, kind=e.kind.value, at=e.at.astimezone(UTC),
-                           actor=e.actor, data=dict(e.data))
-            self.s.add(row)
-            self.s.flush()
-            ticket.events.append(Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, row.id))
+            rows.append(EventRow(ticket_id=ticket.id, kind=e.kind.value,
+                                 at=e.at.astimezone(UTC), actor=e.actor, data=dict(e.data)))
             last = max(last, e.at)
+        self.s.add_all(rows)
+        self.s.flush()  # one round for all the events; their ids come back with it
+        for e, row in zip(events, rows, strict=True):
+            ticket.events.append(Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, row.id))
         row_t = self.s.get(TicketRow, ticket.id)
         assert row_t is not None
         row_t.priority = ticket.priority.value
@@ -337,17 +340,19 @@ class SqlOutboxRepository:
         when = at.astimezone(UTC)
         self.s.add(OutboxRow(
             created_at=when, ticket_id=mail.ticket_id, purpose=mail.purpose,
-            sender=mail.sender, recipients=list(mail.recipients), message_id=mail.message_id,
+            sender=mail.sender, recipients=list(mail.recipients),
+            recipient_key=(mail.recipients[0] if mail.recipients else "").lower(),
+            message_id=mail.message_id,
             subject=mail.subject, raw=mail.raw, next_attempt_at=when))
         self.s.flush()
         return True
 
     def count_since(self, recipient: str, purposes: Sequence[str], since: datetime) -> int:
-        q = select(OutboxRow.recipients).where(
+        q = select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.recipient_key == recipient.lower(),
             col(OutboxRow.purpose).in_(list(purposes)),
             col(OutboxRow.created_at) >= since.astimezone(UTC))
-        rcpt = recipient.lower()
-        return sum(1 for rs in self.s.exec(q) if rcpt in (r.lower() for r in rs))
+        return int(self.s.exec(q).one())
 
     def sent_message_ids(self, ticket_id: int) -> list[str]:
         q = select(OutboxRow.message_id).where(OutboxRow.ticket_id == ticket_id)
