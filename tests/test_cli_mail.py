@@ -9,6 +9,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.storage import Database
+from tests.procs import storage_toml
 
 GOOD = (b"From: jo@acme.example\r\nTo: support@localhost\r\nSubject: Export fails\r\n"
         b"Message-ID: <q1@acme.example>\r\n\r\nThe export fails for some users.\r\n")
@@ -16,11 +17,7 @@ GOOD = (b"From: jo@acme.example\r\nTo: support@localhost\r\nSubject: Export fail
 
 @pytest.fixture
 def config(tmp_path: Path, database: Database) -> Path:
-    url = database.url.render_as_string(hide_password=False)
-    text = f"[storage]\nurl = {json.dumps(url)}\n"
-    if database.schema:
-        text += f"schema = {json.dumps(database.schema)}\n"
-    text += '[[clients]]\nname = "acme"\nemail_domains = ["acme.example"]\n'
+    text = storage_toml(database) + '[[clients]]\nname = "acme"\nemail_domains = ["acme.example"]\n'
     path = tmp_path / "supportbot.toml"
     path.write_text(text, encoding="utf-8")
     return path

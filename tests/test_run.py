@@ -8,14 +8,10 @@ inside the subprocess); the runner sees them as any other ticket in the store.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import smtplib
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,29 +23,12 @@ from adapters.storage import Database
 from bot.clock import ManualClock
 from bot.priority import Priority
 from config.settings import load_settings
-
-SUPPORTBOT = Path(sys.executable).parent / "supportbot"
-WAIT = 20.0  # seconds: an upper bound for anything to show up in the log, never a measurement
-
-
-def clean_env() -> dict[str, str]:
-    """Our environment without any ``SUPPORTBOT_*`` (the settings come from the file alone)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.procs import SUPPORTBOT, BotProcess, clean_env, free_port, storage_toml
 
 
 @pytest.fixture
 def config(tmp_path: Path, database: Database) -> Path:
-    url = database.url.render_as_string(hide_password=False)
-    text = f"[storage]\nurl = {json.dumps(url)}\n"
-    if database.schema:
-        text += f"schema = {json.dumps(database.schema)}\n"
-    text += f"""
+    text = storage_toml(database) + f"""
 [smtp]
 port = {free_port()}
 
@@ -91,53 +70,16 @@ def respond(config: Path, ref: str) -> None:
         app.close()
 
 
-class Running:
-    """A ``supportbot run`` subprocess whose stderr (the log) goes to a file we can poll."""
-
-    def __init__(self, config: Path) -> None:
-        self.log_path = config.parent / "run.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([str(SUPPORTBOT), "--config", str(config), "run"],
-                                     cwd=config.parent, env=clean_env(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._log)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
-        """Poll the log until ``pattern`` matched ``count`` lines; fail early on a traceback or
-        if the process ends."""
-        rx = re.compile(pattern, re.MULTILINE)
-        deadline = time.monotonic() + WAIT
-        while True:
-            text = self.log()
-            found = list(rx.finditer(text))
-            if len(found) >= count:
-                return found
-            assert "Traceback" not in text, f"the runner logged a traceback:\n{text}"
-            assert self.proc.poll() is None, \
-                f"supportbot run ended ({self.proc.returncode}) before {pattern!r}:\n{text}"
-            if time.monotonic() > deadline:
-                pytest.fail(f"no {pattern!r} (x{count}) in the log within {WAIT}s:\n{text}")
-            time.sleep(0.05)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"supportbot run did not stop within 10 s of {sig.name}:\n{self.log()}")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+def start_bot(config: Path) -> BotProcess:
+    """``supportbot run`` started; the test waits for what it needs in the log."""
+    bot = BotProcess(config, "run")
+    bot.start(wait=False)
+    return bot
 
 
 @pytest.fixture
-def running(config: Path) -> Iterator[Running]:
-    r = Running(config)
+def running(config: Path) -> Iterator[BotProcess]:
+    r = start_bot(config)
     try:
         yield r
     finally:
@@ -153,7 +95,7 @@ def swept(active: int, breached: int) -> str:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: Running,
+def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: BotProcess,
                                                   sig: signal.Signals) -> None:
     (line,) = running.wait_for(r"^\S+ INFO supportbot\.run: supportbot running .*$")
     assert "clients=1 default_policy=panenco scheduler=True" in line.group(0)
@@ -166,7 +108,7 @@ def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: Running
 def test_run_logs_each_breach_once_over_many_sweeps(config: Path, tmp_path: Path) -> None:
     # registered an hour ago on the 24/7 policy: the 5-minute P1 response target is long gone
     first = register(config, timedelta(hours=1), Priority.P1, "Site down")
-    running = Running(config)
+    running = start_bot(config)
     try:
         running.wait_for(r"supportbot running")
         running.wait_for(breached(first))
@@ -211,7 +153,7 @@ def test_run_with_an_unreachable_database_ends_with_one_line(tmp_path: Path) -> 
 
 def test_mail_sent_to_the_running_bot_becomes_an_acknowledged_ticket(config: Path) -> None:
     settings = load_settings(config, env={}, cwd=config.parent)
-    running = Running(config)
+    running = start_bot(config)
     try:
         running.wait_for(r"SMTP intake listening")
         with smtplib.SMTP("127.0.0.1", settings.smtp.port, timeout=30) as c:
