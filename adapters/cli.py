@@ -23,7 +23,7 @@ from adapters.bootstrap import App, bootstrap, open_database
 from adapters.render import ticket_json, ticket_row, ticket_text
 from adapters.storage import SCHEMA_VERSION, Database
 from bot.errors import ConfigError, InvalidAction, NotFound, SupportbotError
-from bot.model import Channel, TicketStatus
+from bot.model import Channel, InboundItem, TicketStatus
 from bot.priority import Priority
 from bot.services import ACTIVE, TicketView
 from bot.sla import builtin_policies, load_policy
@@ -331,14 +331,14 @@ def quarantine() -> None:
     """Mail that could not be taken, kept raw with the reason."""
 
 
-def _quarantined(app: App, inbound_id: int) -> Any:
-    with app.db.session() as s:
-        from adapters.storage.tables import InboundRow
+def _quarantined(app: App, inbound_id: int) -> InboundItem:
+    from adapters.storage import SqlUnitOfWork
 
-        row = s.get(InboundRow, inbound_id)
-    if row is None or row.state not in ("quarantined", "dropped"):
+    with SqlUnitOfWork(app.db, write=False) as uow:
+        item = uow.inbound.get(inbound_id)
+    if item is None or item.state not in ("quarantined", "dropped"):
         raise NotFound(f"no quarantined message {inbound_id}")
-    return row
+    return item
 
 
 @quarantine.command("list")

@@ -356,6 +356,18 @@ def test_reload_after_edit(tmp_path: Path) -> None:
     assert third.version == first.version
 
 
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
+    # deploy tools that preserve timestamps: only the content (and the inode's ctime) changed
+    path = write(tmp_path / "kept.toml", BASE)
+    before = path.stat()
+    assert load_policy(path).target("P1", "response") == hours(2)
+    write(path, BASE.replace('P1 = "2h"', 'P1 = "3h"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert load_policy(path).target("P1", "response") == hours(3)
+
+
 def later(mtime_ns: int, seconds: int = 1) -> int:
     """An mtime ``seconds`` after ``mtime_ns``, so the edit is visible however coarse the clock."""
     return mtime_ns + seconds * 1_000_000_000

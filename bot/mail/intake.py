@@ -31,6 +31,7 @@ from bot.model import (
     Ticket,
     TicketStatus,
     id_of_reference,
+    reference_of,
 )
 from bot.ports import UnitOfWork
 from bot.services import Helpdesk
@@ -303,6 +304,4 @@ def _may_see(t: Ticket, sender: str, client: Client | None) -> bool:
 
 
 def _ref(ticket_id: int | None) -> str | None:
-    from bot.model import reference_of
-
     return reference_of(ticket_id) if ticket_id is not None else None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.clocks import ClockState
 from bot.mail import compose
-from bot.model import Channel, Event, EventKind
+from bot.model import Channel, Event, EventKind, OutboundMail
 from bot.ports import UnitOfWork
 from bot.services import TicketView
 from bot.sla.durations import format_duration
@@ -35,7 +35,7 @@ class MailNotifier:
                     "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
 
     def _mail_for(self, e: Event, view: TicketView, to: str,
-                  thread: list[str]) -> compose.OutboundMail | None:
+                  thread: list[str]) -> OutboundMail | None:
         key = f"{view.reference}.{e.id}"
         if e.kind == EventKind.RESPONDED and e.data.get("message"):
             return compose.staff_reply(view, to=to, sender=self.sender,

@@ -6,7 +6,9 @@ PolicyError naming the file, the key and what was expected.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
 import threading
 from datetime import date, timedelta
@@ -302,7 +304,9 @@ def _misplaced_placeholders(raw: dict[str, Any], source: str) -> None:
                               "header inside that table)")
 
 
+@functools.cache
 def builtin_policy_dir() -> Path:
+    """Where the built-in policies are installed (fixed for the life of the process)."""
     return Path(str(resources.files("config") / "policies"))
 
 
@@ -324,27 +328,47 @@ def resolve_policy_path(name_or_path: str | Path, search: tuple[Path, ...] = ())
 
 
 _cache: dict[tuple[str, str], Policy] = {}
+_by_stat: dict[str, tuple[tuple[int, int, int, int], Policy]] = {}
 _cache_lock = threading.Lock()
 
 
 def load_policy(name_or_path: str | Path, search: tuple[Path, ...] = ()) -> Policy:
     """A built-in policy by name (``panenco``), or a policy file by path.
 
-    The file is read on every call and the parsed policy cached by its content, so an edited
-    file is picked up however its timestamps were kept. Raises PolicyError naming the file, the
-    key and the reason when the file is not valid.
+    Cheap to call often (every ticket view does): the file is read again only when its stat
+    signature changes. The signature includes ``st_ctime_ns``, which every write moves and no
+    tool can set back, so an edit is seen even when the file's mtime was preserved. Parsed
+    policies are cached by content. Raises PolicyError naming the file, the key and the reason
+    when the file is not valid.
     """
     path = resolve_policy_path(name_or_path, search)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
+    where = os.path.abspath(path)
+    signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _cache_lock:
+        seen = _by_stat.get(where)
+    if seen is not None and seen[0] == signature:
+        return seen[1]
     try:
         content = path.read_bytes()
     except OSError as e:
         raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
-    key = (str(path.resolve()), hashlib.sha256(content).hexdigest())
+    policy = _parse_cached(content, str(path), where)
+    with _cache_lock:
+        _by_stat[where] = (signature, policy)
+    return policy
+
+
+def _parse_cached(content: bytes, source: str, where: str) -> Policy:
+    key = (where, hashlib.sha256(content).hexdigest())
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    policy = parse_policy(content, str(path))
+    policy = parse_policy(content, source)
     with _cache_lock:
         _cache[key] = policy
     return policy
