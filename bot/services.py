@@ -33,8 +33,10 @@ from bot.sla.policy import Policy
 ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
 
 Listener = Callable[["UnitOfWork", "TicketView", "Sequence[Event]"], None]
-"""Told of every staff action's new events inside its transaction (before the commit), so
-what it queues (a mail to the client, say) commits or rolls back with the action."""
+"""Told of a ticket's new events inside their transaction (before the commit): a registration,
+every staff action, and what intakes append through ``Helpdesk.announce``. What a listener
+queues (a mail to the client, a Slack post) commits or rolls back with the events; a listener
+never does network I/O itself."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,20 @@ class Helpdesk:
             ticket.events.append(Event(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {
                 "reason": f"{ticket.priority} must be followed up by a phone call"}))
         uow.tickets.add(ticket)
-        return self._view(ticket, policy, now)
+        view = self._view(ticket, policy, now)
+        self._tell(uow, view, ticket.events)
+        return view
+
+    def announce(self, uow: UnitOfWork, ticket: Ticket, events: Sequence[Event]) -> None:
+        """Tell the listeners of ``events`` just appended to ``ticket`` by someone other than
+        a staff action (a client's follow-up by mail, say), inside the caller's transaction."""
+        if self.listeners:
+            now = self.clock.now()
+            self._tell(uow, self._view(ticket, self.policies.get(ticket.policy), now), events)
+
+    def _tell(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
+        for listener in self.listeners:
+            listener(uow, view, events)
 
     # -- staff actions ----------------------------------------------------------------------
 
@@ -349,9 +364,7 @@ class Helpdesk:
             events = act(t, policy, now)
             uow.tickets.append(t, *events)
             if self.listeners:
-                view = self._view(t, policy, now)
                 stored = t.events[len(t.events) - len(events):]  # with their ids
-                for listener in self.listeners:
-                    listener(uow, view, stored)
+                self._tell(uow, self._view(t, policy, now), stored)
             uow.commit()
         return self._view(t, policy, now)

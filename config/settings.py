@@ -211,6 +211,24 @@ class SchedulerSettings(_Section):
     sweep_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
 
+class WebSettings(_Section):
+    """The bot's web app: Slack and Twilio webhooks, ``/healthz`` and ``/metrics``."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: str | None = None
+    """The URL the outside world reaches the app at (``https://bot.example.com``); webhook
+    signatures are checked against it, so it must be exact behind a proxy."""
+
+    @model_validator(mode="after")
+    def _public_url(self) -> WebSettings:
+        if self.public_url is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$",
+                                                        self.public_url):
+            raise ValueError(f"public_url {self.public_url!r} is not an http(s) URL")
+        return self
+
+
 class Settings(_Section):
     """Everything the bot is configured with. ``source`` says where it came from."""
 
@@ -224,6 +242,7 @@ class Settings(_Section):
     imap: ImapSettings = ImapSettings()
     log: LogSettings = LogSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    web: WebSettings = WebSettings()
     source: str = Field("defaults", exclude=True)
 
     def client_objects(self) -> list[Client]:

@@ -178,9 +178,11 @@ class MailIntake:
             t = uow.tickets.get(tid, for_update=True)
             if t is not None:
                 ref = t.reference
-                uow.tickets.append(t, Event(EventKind.AUTO_REPLY_RECEIVED, now, "mail", {
+                recorded = Event(EventKind.AUTO_REPLY_RECEIVED, now, "mail", {
                     "kind": auto.kind, "reason": auto.reason, "from": mail.from_addr or "",
-                    "recipients": list(auto.original_recipients)}))
+                    "recipients": list(auto.original_recipients)})
+                uow.tickets.append(t, recorded)
+                self.helpdesk.announce(uow, t, [recorded])
         uow.inbound.finish(inbound_id, "ignored", at=now, ticket_id=tid,
                            reason=what + ("" if tid else " (no ticket matched)"))
         return Outcome(inbound_id, "ignored", f"{auto.kind} recorded" if tid else
@@ -220,6 +222,7 @@ class MailIntake:
                     "reason": "the client replied after resolution"}))
                 action = "follow-up reopened the ticket"
         uow.tickets.append(t, *events)
+        self.helpdesk.announce(uow, t, events)
         uow.inbound.finish(inbound_id, "done", at=now, ticket_id=t.id, reason=action)
         return Outcome(inbound_id, "done", action, t.reference)
 

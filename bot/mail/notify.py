@@ -25,6 +25,8 @@ class MailNotifier:
         to = compose.safe_address(t.requester)
         if t.channel != Channel.EMAIL or to is None or t.id is None:
             return
+        if any(e.kind == EventKind.REGISTERED for e in events):
+            return  # the intake acknowledges a new ticket itself
         thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
         thread += uow.outbox.sent_message_ids(t.id)
         for e in events:
