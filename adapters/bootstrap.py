@@ -12,7 +12,7 @@ from bot.mail.intake import MailIntake, MailPolicy
 from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
 from bot.policies import PolicyBook
-from bot.services import Helpdesk
+from bot.services import Helpdesk, Listener
 from config.settings import Settings
 
 
@@ -58,8 +58,13 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         return SqlUnitOfWork(db)
 
     notifier = MailNotifier(settings.mail.sender, settings.mail.reopen_within_hours)
+    listeners: list[Listener] = [notifier]
+    if settings.slack.enabled:
+        from adapters.slack.notify import SlackNotifier
+
+        listeners.append(SlackNotifier(settings.slack.triage_channel))
     helpdesk = Helpdesk(uow, clock, PolicyBook(settings.policies.default,
-                                               settings.policies.paths), [notifier])
+                                               settings.policies.paths), listeners)
     if sync_directory:
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 
+import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.bootstrap import App, bootstrap
@@ -17,6 +18,7 @@ from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.mail.worker import IntakeWorker
+from adapters.web.component import WebComponent
 from bot.services import ACTIVE
 from config.settings import Settings
 
@@ -110,11 +112,59 @@ class MailStack:
         self.sender.stop()
 
 
+class WebStack:
+    """The web app on uvicorn (``[web] enabled``) with its components; Slack in Socket Mode
+    runs without it."""
+
+    def __init__(self, app: App) -> None:
+        self.settings = app.settings
+        self.components: list[WebComponent] = []
+        if self.settings.slack.enabled:
+            from adapters.slack.component import SlackComponent
+
+            self.components.append(SlackComponent(app))
+        self.server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        if self.settings.web.enabled:
+            from adapters.web.app import create_app
+
+            w = self.settings.web
+            self.server = uvicorn.Server(uvicorn.Config(
+                create_app(self.components, app.db, app.helpdesk), host=w.host, port=w.port,
+                log_config=None, access_log=False, lifespan="on"))
+
+    async def start(self) -> None:
+        if self.server is None:
+            for c in self.components:
+                await c.start()
+            return
+        self._task = asyncio.create_task(self.server.serve(), name="web")
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it (the port is taken, say)
+                raise OSError("the web app stopped at start")
+            await asyncio.sleep(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1] if self.server.servers \
+            else self.settings.web.port
+        log.info("web app listening", extra={"host": self.settings.web.host, "port": port})
+
+    async def stop(self) -> None:
+        if self.server is None:
+            for c in reversed(self.components):
+                await c.stop()
+            return
+        self.server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
 async def serve(app: App, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set."""
     s = app.settings
     mail = MailStack(app)
     await mail.start()
+    web = WebStack(app)
+    await web.start()
     scheduler = AsyncIOScheduler(timezone="UTC")
     if s.scheduler.enabled:
         sweep = ClockSweep(app)
@@ -130,6 +180,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await web.stop()
         await mail.stop()
         log.info("supportbot stopped")
 

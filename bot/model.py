@@ -66,6 +66,8 @@ class Client:
     currency: str = "EUR"
     default_priority: Priority | None = None
     id: int | None = None
+    triage_channel: str | None = None
+    """The Slack channel the provider triages this client's tickets in."""
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class ClientSettings(_Section):
     emails: tuple[Email, ...] = ()
     phones: tuple[Phone, ...] = ()
     slack_channels: tuple[str, ...] = ()
+    triage_channel: str | None = None
     invoice_amount: Annotated[float, Field(ge=0)] = 0.0
     currency: str = "EUR"
     default_priority: PriorityField | None = None
@@ -229,6 +230,39 @@ class WebSettings(_Section):
         return self
 
 
+class SlackSettings(_Section):
+    """Slack: tickets from channels, triage posts, ``/ticket`` and buttons."""
+
+    enabled: bool = False
+    mode: Literal["http", "socket"] = "http"
+    bot_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    """``xapp-...``: only Socket Mode uses it."""
+    api_base_url: str = "https://slack.com/api/"
+    ticket_reaction: str = "ticket"
+    triage_channel: str | None = None
+    """Where tickets of clients without a triage channel of their own are posted."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", self.api_base_url):
+            raise ValueError(f"api_base_url {self.api_base_url!r} is not an http(s) URL")
+        if not self.enabled:
+            return self
+        if not self.bot_token.get_secret_value():
+            raise ValueError("an enabled Slack app needs bot_token")
+        if self.mode == "http" and not self.signing_secret.get_secret_value():
+            raise ValueError("Slack over HTTP needs signing_secret")
+        if self.mode == "socket" and not self.app_token.get_secret_value():
+            raise ValueError("Slack in socket mode needs app_token (xapp-...)")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.api_base_url if self.api_base_url.endswith("/") else self.api_base_url + "/"
+
+
 class Settings(_Section):
     """Everything the bot is configured with. ``source`` says where it came from."""
 
@@ -243,13 +277,15 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
+    slack: SlackSettings = SlackSettings()
     source: str = Field("defaults", exclude=True)
 
     def client_objects(self) -> list[Client]:
         return [Client(
             name=c.name, policy=c.policy or self.policies.default,
             email_domains=c.email_domains, emails=c.emails, phones=c.phones,
-            slack_channels=c.slack_channels, invoice_amount=c.invoice_amount,
+            slack_channels=c.slack_channels, triage_channel=c.triage_channel,
+            invoice_amount=c.invoice_amount,
             currency=c.currency, default_priority=c.default_priority,
         ) for c in self.clients]
 

@@ -34,10 +34,20 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _create(tables.ClientRow, tables.StaffRow, tables.TicketRow, tables.EventRow,
                tables.MessageRow),
     2: _create(tables.InboundRow, tables.MailboxStateRow, tables.OutboxRow),
+    5: lambda conn: _slack_schema(conn),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers taken by work in progress: 3 reminders, 4 reports, 5 Slack, 6 Twilio."""
+
+def _slack_schema(conn: Connection) -> None:
+    """5: each client's Slack triage channel, and the Slack tables."""
+    from sqlalchemy import inspect
+
+    if "triage_channel" not in {c["name"] for c in inspect(conn).get_columns("client")}:
+        conn.execute(text("ALTER TABLE client ADD COLUMN triage_channel VARCHAR"))
+    _create(tables.SlackEventRow, tables.SlackThreadRow, tables.SlackOutboxRow)(conn)
+
 
 SCHEMA_VERSION = max(MIGRATIONS)
 """The schema this code needs. ``supportbot db upgrade`` brings a database up to it."""

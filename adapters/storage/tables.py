@@ -25,6 +25,7 @@ class ClientRow(SQLModel, table=True):
     emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     phones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     slack_channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    triage_channel: str | None = None  # added by migration 5
     invoice_amount: float = 0.0
     currency: str = "EUR"
     default_priority: str | None = None
@@ -139,6 +140,62 @@ class OutboxRow(SQLModel, table=True):
     message_id: str = Field(unique=True)
     subject: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = "pending"  # pending, sending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+# -- Slack (migration 5) -----------------------------------------------------------------------
+
+
+class SlackEventRow(SQLModel, table=True):
+    """An Events API delivery as Slack sent it, stored (committed) before the 200; one per
+    ``event_id``, so Slack's retries change nothing. Processed afterwards, from here."""
+
+    __tablename__ = "slack_event"
+    __table_args__ = (Index("ix_slack_event_state_id", "state", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    received_at: datetime
+    kind: str  # the event's type: message, reaction_added, ...
+    body: str  # the raw JSON body
+    state: str = "pending"  # pending, done, ignored, failed
+    reason: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    attempts: int = 0
+    processed_at: datetime | None = None
+
+
+class SlackThreadRow(SQLModel, table=True):
+    """A Slack message that belongs to a ticket: the client's report (``source``), or the
+    bot's triage post (``triage``), whose thread carries the ticket's news."""
+
+    __tablename__ = "slack_thread"
+    __table_args__ = (UniqueConstraint("channel", "ts", name="uq_slack_thread_message"),
+                      Index("ix_slack_thread_ticket_role", "ticket_id", "role"))
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    role: str  # "source" or "triage"
+    channel: str
+    ts: str
+    created_at: datetime
+
+
+class SlackOutboxRow(SQLModel, table=True):
+    """Work for the Slack Web API, queued in the transaction that decided it (by a Helpdesk
+    listener or the intake) and delivered later with retries, like the mail outbox."""
+
+    __tablename__ = "slack_outbox"
+    __table_args__ = (Index("ix_slack_outbox_state_next", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    created_at: datetime
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    kind: str  # triage, thread, reply, link
+    channel: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = "pending"  # pending, sending, sent, failed
     attempts: int = 0
     next_attempt_at: datetime

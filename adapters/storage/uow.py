@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
+from adapters.storage.slack import SqlSlackRepository
 from adapters.storage.tables import (
     ClientRow,
     EventRow,
@@ -54,7 +55,7 @@ def _client(row: ClientRow) -> Client:
         slack_channels=tuple(row.slack_channels), invoice_amount=row.invoice_amount,
         currency=row.currency,
         default_priority=Priority(row.default_priority) if row.default_priority else None,
-        id=row.id,
+        id=row.id, triage_channel=row.triage_channel,
     )
 
 
@@ -158,6 +159,7 @@ class SqlClientRepository:
         row.emails = list(client.emails)
         row.phones = list(client.phones)
         row.slack_channels = list(client.slack_channels)
+        row.triage_channel = client.triage_channel
         row.invoice_amount = client.invoice_amount
         row.currency = client.currency
         row.default_priority = client.default_priority.value if client.default_priority else None
@@ -374,6 +376,7 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(self.session)
         self.inbound = SqlInboundRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
+        self.slack = SqlSlackRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

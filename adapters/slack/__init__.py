@@ -1,0 +1,1 @@
+"""Slack: tickets from channels, triage in threads, ``/ticket`` and buttons."""

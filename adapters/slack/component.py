@@ -1,0 +1,163 @@
+"""Slack as a web component: the bolt app (Events API, interactivity, ``/ticket``) on the web
+app's routes in HTTP mode, or over Socket Mode; the event processor and the sender loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.bootstrap import App
+from adapters.slack.commands import SlackCommands
+from adapters.slack.intake import SlackIdentity, SlackIntake
+from adapters.slack.notify import SlackNotifier
+from adapters.slack.sender import SlackSender
+from adapters.storage import SqlUnitOfWork
+from adapters.web.component import Health
+from bot.errors import SupportbotError
+
+log = logging.getLogger("supportbot.slack")
+
+
+class SlackComponent:
+    name = "slack"
+
+    def __init__(self, app: App, *, sender_interval: float = 2.0) -> None:
+        s = app.settings.slack
+        self.app = app
+        self.mode = s.mode
+        token = s.bot_token.get_secret_value()
+        self.client = AsyncWebClient(token=token, base_url=s.base_url)
+        self.identity = SlackIdentity(self.client)
+        self.sender = SlackSender(app.db, app.clock, self.client, app.helpdesk,
+                                  interval=sender_interval)
+        self.intake = SlackIntake(app.helpdesk, app.db, app.clock, self.client, self.identity,
+                                  reaction=s.ticket_reaction, on_queued=self.sender.wake)
+        self.commands = SlackCommands(app.helpdesk, app.db)
+        for listener in app.helpdesk.listeners:
+            if isinstance(listener, SlackNotifier):
+                listener.on_queued = self.sender.wake
+        self.bolt = self._bolt(token, s.signing_secret.get_secret_value())
+        self.handler = AsyncSlackRequestHandler(self.bolt)
+        self.app_token = s.app_token.get_secret_value()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._socket: Any = None
+
+    # -- bolt -------------------------------------------------------------------------------
+
+    def _bolt(self, token: str, signing_secret: str) -> AsyncApp:
+        identity = self.identity
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            me = await identity.get()  # auth.test on first use, then cached
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id,
+                                   bot_token=token, bot_user_id=me.user_id, bot_id=me.bot_id)
+
+        bolt = AsyncApp(client=self.client, signing_secret=signing_secret or None,
+                        authorize=authorize, request_verification_enabled=self.mode == "http",
+                        raise_error_for_unhandled_request=False)
+        intake, commands = self.intake, self.commands
+
+        async def store_first(body: dict[str, Any], next: Any) -> BoltResponse | None:
+            """Events are stored (committed) before Slack hears 200, and processed later."""
+            if body.get("type") != "event_callback":
+                return await next()  # type: ignore[no-any-return]
+            _row, new = await asyncio.to_thread(intake.accept, body)
+            if new:
+                intake.wake()
+            return BoltResponse(status=200, body="")
+
+        bolt.middleware(store_first)
+
+        @bolt.command("/ticket")
+        async def on_ticket(ack: Any, command: dict[str, Any]) -> None:
+            try:
+                text = await asyncio.to_thread(commands.command, command.get("user_id", ""),
+                                               command.get("channel_id", ""),
+                                               command.get("text", ""))
+            except SupportbotError as e:
+                text = f":warning: {e}"
+            await ack(response_type="ephemeral", text=text)
+
+        @bolt.action(re.compile(r"^ticket_"))
+        async def on_action(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+            await ack()
+            user = (body.get("user") or {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            try:
+                await asyncio.to_thread(commands.button, user, action)
+            except (SupportbotError, ValueError) as e:
+                await client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {e}")
+
+        return bolt
+
+    # -- WebComponent -----------------------------------------------------------------------
+
+    def routes(self) -> Sequence[BaseRoute]:
+        if self.mode != "http":
+            return []
+
+        async def endpoint(request: Request) -> Response:
+            return await self.handler.handle(request)
+
+        return [Route(path, endpoint, methods=["POST"])
+                for path in ("/slack/events", "/slack/interactivity", "/slack/commands")]
+
+    def health(self) -> Health:
+        dead = [t.get_name() for t in self._tasks if t.done()]
+        if dead:
+            return Health(False, f"stopped: {', '.join(dead)}")
+        if self.mode == "socket" and self._socket is None:
+            return Health(False, "socket mode not connected")
+        return Health(True, f"{self.mode} mode, {self.sender.failures} failed deliveries")
+
+    def metrics(self) -> Iterable[str]:
+        with SqlUnitOfWork(self.app.db, write=False) as uow:
+            events, jobs = uow.slack.count_events(), uow.slack.count_jobs()
+        yield "# HELP supportbot_slack_events Slack events received, by processing state."
+        yield "# TYPE supportbot_slack_events gauge"
+        for state in sorted({"pending", "done", "ignored", "failed", *events}):
+            yield f'supportbot_slack_events{{state="{state}"}} {events.get(state, 0)}'
+        yield "# HELP supportbot_slack_outbox Slack Web API work, by state."
+        yield "# TYPE supportbot_slack_outbox gauge"
+        for state in sorted({"pending", "sending", "sent", "failed", *jobs}):
+            yield f'supportbot_slack_outbox{{state="{state}"}} {jobs.get(state, 0)}'
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self.intake.run(), name="slack-intake"),
+                       asyncio.create_task(self.sender.run(), name="slack-sender")]
+        if self.mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(
+                self.bolt, self.app_token,
+                web_client=AsyncWebClient(token=self.app_token,
+                                          base_url=self.client.base_url))
+            await handler.connect_async()
+            self._socket = handler
+        log.info("slack started", extra={"mode": self.mode})
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()
+            self._socket = None
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks = []

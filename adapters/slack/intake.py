@@ -1,0 +1,321 @@
+"""Slack events in: stored raw before Slack hears 200, processed afterwards from storage.
+
+``accept`` keeps a delivery under its ``event_id`` (a retry finds it and changes nothing).
+``process`` turns it into a ticket (a message in a client's support channel, or any message
+given the ticket reaction), a follow-up (a reply in the thread of a ticket's message), or a
+recorded reason why it was ignored. Processing is idempotent: a row is processed once, in the
+transaction that registers or appends, and a failing one is retried a few times and then kept
+as ``failed`` with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.storage import Database, SqlUnitOfWork
+from bot.clock import Clock
+from bot.model import Channel, Client, Event, EventKind
+from bot.services import Helpdesk, TicketView
+from bot.sla.durations import format_duration
+
+log = logging.getLogger("supportbot.slack")
+
+MAX_ATTEMPTS = 5
+TEXT_LIMIT = 20_000
+HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    bot_id: str
+    team_id: str = ""
+
+
+class SlackIdentity:
+    """Who the bot is in Slack, from ``auth.test`` on first need (never at start)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._identity: Identity | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Identity:
+        if self._identity is None:
+            async with self._lock:
+                if self._identity is None:
+                    r = await self.client.auth_test()
+                    self._identity = Identity(str(r.get("user_id", "")), str(r.get("bot_id", "")),
+                                              str(r.get("team_id", "")))
+        return self._identity
+
+
+class SlackIntake:
+    def __init__(self, helpdesk: Helpdesk, db: Database, clock: Clock, client: AsyncWebClient,
+                 identity: SlackIdentity, *, reaction: str = "ticket",
+                 on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0) -> None:
+        self.helpdesk = helpdesk
+        self.db = db
+        self.clock = clock
+        self.client = client
+        self.identity = identity
+        self.reaction = reaction.strip(":")
+        self.on_queued = on_queued
+        self.sweep_seconds = sweep_seconds
+        self.processed = 0
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- before the 200 ----------------------------------------------------------------------
+
+    def accept(self, body: dict[str, Any]) -> tuple[int, bool]:
+        """Store an Events API delivery durably; returns (row id, new). Blocks: run it in a
+        thread. Raises StorageError when it cannot store (Slack then retries)."""
+        event = body.get("event") or {}
+        event_id = str(body.get("event_id") or "")
+        if not event_id:  # not from Slack's Events API; keep it anyway, under its content
+            event_id = "nokey:" + json.dumps(body, sort_keys=True)[:200]
+        with SqlUnitOfWork(self.db) as uow:
+            row_id, new = uow.slack.store_event(event_id, str(event.get("type", "")),
+                                                json.dumps(body), self.clock.now())
+            uow.commit()
+        return row_id, new
+
+    def wake(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- after ----------------------------------------------------------------------------
+
+    async def process_pending(self, limit: int = 100) -> int:
+        def pending() -> list[int]:
+            with SqlUnitOfWork(self.db, write=False) as uow:
+                return uow.slack.pending_events(limit)
+
+        done = 0
+        for row_id in await asyncio.to_thread(pending):
+            await self.process(row_id)
+            done += 1
+        return done
+
+    async def process(self, row_id: int) -> str:
+        """Process one stored event; returns its state afterwards."""
+        try:
+            body = await asyncio.to_thread(self._body, row_id)
+            if body is None:
+                return "done"
+            event = body.get("event") or {}
+            fetched = None
+            if self._wants_fetch(event):
+                fetched = await self._fetch(event["item"]["channel"], event["item"]["ts"])
+            identity = await self.identity.get()
+            state, reason, ref = await asyncio.to_thread(self._apply, row_id, body, fetched,
+                                                         identity)
+        except Exception as e:  # a bug or an outage: count it, give up after a few tries
+            log.exception("processing slack event %s failed", row_id)
+            error = f"{type(e).__name__}: {e}"
+
+            def failed() -> str:
+                with SqlUnitOfWork(self.db) as uow:
+                    state = uow.slack.event_failed(row_id, error,
+                                                   at=self.clock.now(), max_attempts=MAX_ATTEMPTS)
+                    uow.commit()
+                return state
+
+            return await asyncio.to_thread(failed)
+        self.processed += 1
+        log.info("slack event processed", extra={"slack_event": row_id, "state": state,
+                                                  "action": reason, "ticket": ref or "-"})
+        if self.on_queued is not None:
+            self.on_queued()
+        return state
+
+    def _body(self, row_id: int) -> dict[str, Any] | None:
+        with SqlUnitOfWork(self.db, write=False) as uow:
+            row = uow.slack.event(row_id)
+        if row is None or row.state != "pending":
+            return None
+        body: dict[str, Any] = json.loads(row.body)
+        return body
+
+    def _wants_fetch(self, event: dict[str, Any]) -> bool:
+        item = event.get("item") or {}
+        return (event.get("type") == "reaction_added" and event.get("reaction") == self.reaction
+                and item.get("type") == "message")
+
+    async def _fetch(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message a reaction was put on."""
+        try:
+            r = await self.client.conversations_replies(channel=channel, ts=ts, limit=1,
+                                                        inclusive=True)
+        except SlackApiError as e:
+            if e.response is not None and e.response.get("error") in ("thread_not_found",
+                                                                       "message_not_found"):
+                return None
+            raise
+        messages = [m for m in (r.get("messages") or []) if m.get("ts") == ts]
+        return messages[0] if messages else None
+
+    # -- the decisions, in one transaction -----------------------------------------------------
+
+    def _apply(self, row_id: int, body: dict[str, Any], fetched: dict[str, Any] | None,
+               me: Identity) -> tuple[str, str, str | None]:
+        now = self.clock.now()
+        with SqlUnitOfWork(self.db) as uow:
+            row = uow.slack.event(row_id, for_update=True)
+            if row is None or row.state != "pending":
+                return (row.state if row else "done"), "already processed", None
+            state, reason, ref, tid = self._decide(uow, body.get("event") or {}, fetched, me,
+                                                   body)
+            uow.slack.finish_event(row_id, state, at=now, reason=reason, ticket_id=tid)
+            uow.commit()
+        return state, reason, ref
+
+    def _decide(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
+                me: Identity, body: dict[str, Any]
+                ) -> tuple[str, str, str | None, int | None]:
+        kind = ev.get("type")
+        if kind == "message":
+            return self._message(uow, ev, me, body)
+        if kind == "reaction_added":
+            return self._reaction(uow, ev, fetched, body)
+        return "ignored", f"{kind} events are not used", None, None
+
+    def _message(self, uow: SqlUnitOfWork, ev: dict[str, Any], me: Identity,
+                 body: dict[str, Any]) -> tuple[str, str, str | None, int | None]:
+        channel = str(ev.get("channel", ""))
+        subtype = ev.get("subtype")
+        msg = ev.get("message") if subtype == "message_changed" else ev
+        msg = msg or {}
+        if self._own(msg, me) or self._own(ev, me):
+            return "ignored", "the bot's own message", None, None
+        if subtype == "message_changed":
+            before = (ev.get("previous_message") or {}).get("text", "")
+            if msg.get("text", "") == before:
+                return "ignored", "an edit that changes nothing", None, None
+            found = uow.slack.ticket_of(channel, str(msg.get("ts", "")))
+            if found is None or found[1] != "source":
+                return "ignored", "an edit of a message that is not a report", None, None
+            return self._follow_up(uow, found[0], msg, edited=True)
+        if subtype not in HANDLED_SUBTYPES:
+            return "ignored", f"message subtype {subtype} is not a report", None, None
+        ts, thread_ts = str(ev.get("ts", "")), ev.get("thread_ts")
+        if thread_ts and thread_ts != ts:
+            found = uow.slack.ticket_of(channel, str(thread_ts))
+            if found is None:
+                return "ignored", "a reply in a thread that is no ticket's", None, None
+            if found[1] != "source":
+                return "ignored", "staff discussion in the triage thread", None, None
+            if self._staff(uow, str(ev.get("user", ""))):
+                return "ignored", "staff wrote in the client's thread (use /ticket reply)", \
+                    None, None
+            return self._follow_up(uow, found[0], ev)
+        client = _client_of(uow, channel)
+        if client is None:
+            return "ignored", "not a support channel", None, None
+        if uow.slack.ticket_of(channel, ts) is not None:
+            return "ignored", "this message is a ticket already", None, None
+        return self._register(uow, ev, client, body, how="message in a support channel")
+
+    def _reaction(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
+                  body: dict[str, Any]) -> tuple[str, str, str | None, int | None]:
+        item = ev.get("item") or {}
+        if ev.get("reaction") != self.reaction or item.get("type") != "message":
+            return "ignored", f"reaction :{ev.get('reaction')}: is not the ticket reaction", \
+                None, None
+        channel, ts = str(item.get("channel", "")), str(item.get("ts", ""))
+        found = uow.slack.ticket_of(channel, ts)
+        if found is not None:
+            return "ignored", "this message is a ticket already", None, found[0]
+        if fetched is None:
+            return "ignored", "the message is gone (deleted or not visible to the bot)", \
+                None, None
+        message = {**fetched, "channel": channel, "ts": ts}
+        return self._register(uow, message, _client_of(uow, channel), body,
+                              how=f"reaction by {ev.get('user', '?')}",
+                              actor=f"slack:{ev.get('user', '?')}")
+
+    def _register(self, uow: SqlUnitOfWork, msg: dict[str, Any], client: Client | None,
+                  body: dict[str, Any], *, how: str, actor: str | None = None
+                  ) -> tuple[str, str, str | None, int | None]:
+        now = self.clock.now()
+        text = str(msg.get("text", ""))[:TEXT_LIMIT]
+        user = str(msg.get("user") or msg.get("bot_id") or "unknown")
+        channel, ts = str(msg.get("channel", "")), str(msg.get("ts", ""))
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        view = self.helpdesk.register_in(
+            uow, subject=first[:150], body=text, client=client, channel=Channel.SLACK,
+            requester=f"slack:{user}", actor=actor or f"slack:{user}",
+            details={"slack_channel": channel, "slack_ts": ts,
+                     "event_id": str(body.get("event_id", "")), "how": how})
+        t = view.ticket
+        assert t.id is not None
+        uow.slack.link(t.id, "source", channel, ts, now)
+        uow.slack.queue("link", key=f"link:{t.id}", channel=channel, at=now, ticket_id=t.id,
+                        payload={"thread_ts": msg.get("thread_ts") or ts,
+                                 "text": registered_text(view)})
+        return "done", f"registered ({how})", t.reference, t.id
+
+    def _follow_up(self, uow: SqlUnitOfWork, ticket_id: int, msg: dict[str, Any],
+                   edited: bool = False) -> tuple[str, str, str | None, int | None]:
+        t = uow.tickets.get(ticket_id, for_update=True)
+        assert t is not None
+        user = str(msg.get("user") or "unknown")
+        data: dict[str, Any] = {"from": f"slack:{user}",
+                                "text": str(msg.get("text", ""))[:TEXT_LIMIT],
+                                "slack_ts": str(msg.get("ts", ""))}
+        if edited:
+            data["edited"] = True
+        event = Event(EventKind.MESSAGE_RECEIVED, self.clock.now(), f"slack:{user}", data)
+        uow.tickets.append(t, event)
+        self.helpdesk.announce(uow, t, [event])
+        return "done", "edit recorded" if edited else "follow-up", t.reference, t.id
+
+    @staticmethod
+    def _own(msg: dict[str, Any], me: Identity) -> bool:
+        return bool((me.bot_id and msg.get("bot_id") == me.bot_id)
+                    or (me.user_id and msg.get("user") == me.user_id))
+
+    @staticmethod
+    def _staff(uow: SqlUnitOfWork, user: str) -> bool:
+        return bool(user) and any(s.slack_user == user for s in uow.staff.list())
+
+    async def run(self) -> None:
+        """Process stored events until cancelled: at once when woken, and in periodic sweeps
+        (events stored before a crash, or whose processing failed)."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                await self.process_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("slack event sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.sweep_seconds)
+            self._wake.clear()
+
+
+def _client_of(uow: SqlUnitOfWork, channel: str) -> Client | None:
+    return next((c for c in uow.clients.list() if channel in c.slack_channels), None)
+
+
+def registered_text(view: TicketView) -> str:
+    """The answer in the reporter's thread: reference, priority and when we answer."""
+    t = view.ticket
+    text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
+    c = view.clocks.get("response")
+    if c is not None and c.running and c.due is not None:
+        due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %H:%M %Z")
+        text += f" We respond by {due} (in {format_duration(c.left)} working time)."
+    return text

@@ -1,0 +1,62 @@
+"""The Helpdesk listener that keeps Slack in step with tickets: it queues Slack work in the
+ticket's own transaction (never network I/O); :mod:`adapters.slack.sender` delivers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
+
+from adapters.slack.format import escape, event_line
+from bot.model import Channel, Event, EventKind
+from bot.ports import UnitOfWork
+from bot.services import TicketView
+
+if TYPE_CHECKING:
+    from adapters.storage.uow import SqlUnitOfWork
+
+
+class SlackNotifier:
+    """Queues the triage post (and its updates), a triage-thread line per notable event, and
+    staff replies into the client's Slack thread for tickets that came from Slack."""
+
+    def __init__(self, default_triage_channel: str | None = None,
+                 on_queued: Callable[[], None] | None = None) -> None:
+        self.default_triage_channel = default_triage_channel
+        self.on_queued = on_queued
+        """Called after queueing (from whatever thread acted): wakes a sender in-process."""
+
+    def __call__(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
+        t = view.ticket
+        if t.id is None or not events:
+            return
+        stored = t.events[-len(events):]
+        if any(e.id is None for e in events) and [e.kind for e in stored] == \
+                [e.kind for e in events]:
+            events = stored  # announced as built: the log has them with their ids
+        slack = cast("SqlUnitOfWork", uow).slack
+        client = uow.clients.get_by_id(t.client_id) if t.client_id else None
+        triage = (client.triage_channel if client else None) or self.default_triage_channel
+        at = events[-1].at
+        queued = False
+        if triage and (any(e.kind == EventKind.REGISTERED for e in events)
+                       or slack.thread_of(t.id, "triage") is not None
+                       or slack.has_pending(t.id, "triage")):
+            if not slack.has_pending(t.id, "triage"):  # one pending render shows the latest
+                queued |= slack.queue("triage", key=f"triage:{t.id}:{events[-1].id}",
+                                      channel=triage, at=at, ticket_id=t.id)
+            for e in events:
+                line = event_line(e)
+                if line is not None:
+                    queued |= slack.queue("thread", key=f"thread:{t.id}:{e.id}",
+                                          channel=triage, at=at, ticket_id=t.id,
+                                          payload={"text": line})
+        if t.channel == Channel.SLACK:
+            source = slack.thread_of(t.id, "source")
+            for e in events:
+                if e.kind == EventKind.RESPONDED and e.data.get("message") and source:
+                    queued |= slack.queue("reply", key=f"reply:{t.id}:{e.id}",
+                                          channel=source[0], at=at, ticket_id=t.id,
+                                          payload={"thread_ts": source[1],
+                                                   "text": escape(str(e.data["message"]))})
+        if queued and self.on_queued is not None:
+            self.on_queued()

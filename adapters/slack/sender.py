@@ -1,0 +1,168 @@
+"""Delivering queued Slack work through the Web API, with retries and backoff.
+
+Like the mail outbox: a job is claimed (pending -> sending, committed) before the call, marked
+sent after Slack's answer, or put back with a later attempt time. The triage post is rendered
+from the ticket as it stands when it is sent, so one pending render carries every change
+queued before it; the first render posts it, later ones update it in place (``chat.update``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.format import triage_blocks, triage_text
+from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage.slack import SlackJob
+from bot.clock import Clock
+from bot.model import reference_of
+from bot.services import Helpdesk
+
+log = logging.getLogger("supportbot.slack.sender")
+
+BACKOFF = (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
+"""Seconds before each retry; after the last one the job is marked failed."""
+STALE_SENDING = timedelta(minutes=5)
+PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
+                       "account_inactive", "msg_too_long", "invalid_blocks", "no_text",
+                       "cant_update_message", "message_not_found", "restricted_action"})
+"""Web API errors that no retry will fix."""
+
+
+class NotYet(Exception):
+    """The job depends on work not done yet (a thread line before its triage post)."""
+
+
+class SlackSender:
+    def __init__(self, db: Database, clock: Clock, client: AsyncWebClient, helpdesk: Helpdesk,
+                 *, interval: float = 2.0) -> None:
+        self.db = db
+        self.clock = clock
+        self.client = client
+        self.helpdesk = helpdesk
+        self.interval = interval
+        self.sent = 0
+        self.failures = 0
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Deliver soon; safe to call from any thread."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def send_due(self, limit: int = 50) -> int:
+        """Deliver what is due now; returns how many jobs were delivered."""
+        now = self.clock.now()
+
+        def due() -> list[int]:
+            with SqlUnitOfWork(self.db, write=False) as uow:
+                return uow.slack.due(now, STALE_SENDING, limit)
+
+        sent = 0
+        for row_id in await asyncio.to_thread(due):
+            job = await asyncio.to_thread(self._claim, row_id)
+            if job is not None:
+                sent += await self._deliver(job)
+        return sent
+
+    def _claim(self, row_id: int) -> SlackJob | None:
+        with SqlUnitOfWork(self.db) as uow:
+            job = uow.slack.claim(row_id, self.clock.now(), STALE_SENDING)
+            uow.commit()
+        return job
+
+    async def _deliver(self, job: SlackJob) -> int:
+        error, permanent, wait = "", False, None
+        triage_ts: str | None = None
+        try:
+            triage_ts = await self._call(job)
+        except NotYet as e:
+            error = str(e)
+        except SlackApiError as e:
+            code = str(e.response.get("error", "")) if e.response is not None else ""
+            error, permanent = f"slack: {code or e}", code in PERMANENT
+            if code == "ratelimited" and e.response is not None:
+                retry_after = e.response.headers.get("Retry-After", "")
+                wait = int(retry_after) if str(retry_after).isdigit() else None
+        except (OSError, TimeoutError, ValueError) as e:  # aiohttp's errors are OSErrors
+            error = f"{type(e).__name__}: {e}"
+
+        def record() -> str:
+            now = self.clock.now()
+            with SqlUnitOfWork(self.db) as uow:
+                if not error:
+                    if triage_ts is not None and job.ticket_id is not None:
+                        uow.slack.link(job.ticket_id, "triage", job.channel, triage_ts, now)
+                    uow.slack.done(job.id, now)
+                    state = "sent"
+                else:
+                    attempt = job.attempts + 1
+                    give_up = permanent or attempt > len(BACKOFF)
+                    delay = wait if wait is not None else BACKOFF[min(attempt, len(BACKOFF)) - 1]
+                    state = uow.slack.retry(job.id, error, None if give_up else
+                                            now + timedelta(seconds=delay))
+                uow.commit()
+            return state
+
+        state = await asyncio.to_thread(record)
+        if error:
+            self.failures += 1
+            log.warning("slack work not delivered", extra={"job": job.id, "kind": job.kind,
+                                                            "error": error, "state": state})
+            return 0
+        self.sent += 1
+        return 1
+
+    async def _call(self, job: SlackJob) -> str | None:
+        """Do the job; returns the ts of a newly posted triage message."""
+        if job.kind == "triage":
+            assert job.ticket_id is not None
+            view = await asyncio.to_thread(self.helpdesk.show, reference_of(job.ticket_id))
+            posted = await asyncio.to_thread(self._thread_of, job.ticket_id)
+            text, blocks = triage_text(view), triage_blocks(view)
+            if posted is not None:
+                await self.client.chat_update(channel=posted[0], ts=posted[1], text=text,
+                                              blocks=blocks)
+                return None
+            resp = await self.client.chat_postMessage(channel=job.channel, text=text,
+                                                      blocks=blocks, unfurl_links=False)
+            return str(resp["ts"])
+        if job.kind == "thread":
+            assert job.ticket_id is not None
+            posted = await asyncio.to_thread(self._thread_of, job.ticket_id)
+            if posted is None:
+                raise NotYet("the triage post is not there yet")
+            await self.client.chat_postMessage(channel=posted[0], thread_ts=posted[1],
+                                               text=job.payload["text"], unfurl_links=False)
+            return None
+        if job.kind in ("reply", "link"):
+            await self.client.chat_postMessage(channel=job.channel,
+                                               thread_ts=job.payload.get("thread_ts"),
+                                               text=job.payload["text"], unfurl_links=False)
+            return None
+        raise ValueError(f"unknown Slack job kind {job.kind!r}")
+
+    def _thread_of(self, ticket_id: int) -> tuple[str, str] | None:
+        with SqlUnitOfWork(self.db, write=False) as uow:
+            return uow.slack.thread_of(ticket_id, "triage")
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("slack sender run failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
