@@ -142,9 +142,9 @@ class SlackIntake:
     def _body(self, row_id: int) -> dict[str, Any] | None:
         with SqlUnitOfWork(self.db, write=False) as uow:
             row = uow.slack.event(row_id)
-        if row is None or row.state != "pending":
-            return None
-        body: dict[str, Any] = json.loads(row.body)
+            if row is None or row.state != "pending":
+                return None
+            body: dict[str, Any] = json.loads(row.body)
         return body
 
     def _wants_fetch(self, event: dict[str, Any]) -> bool:

@@ -44,7 +44,8 @@ class SlackNotifier:
             if not slack.has_pending(t.id, "triage"):  # one pending render shows the latest
                 queued |= slack.queue("triage", key=f"triage:{t.id}:{events[-1].id}",
                                       channel=triage, at=at, ticket_id=t.id)
-            for e in events:
+            registered = any(e.kind == EventKind.REGISTERED for e in events)
+            for e in () if registered else events:  # the post itself shows a registration
                 line = event_line(e)
                 if line is not None:
                     queued |= slack.queue("thread", key=f"thread:{t.id}:{e.id}",

@@ -1,0 +1,157 @@
+"""A fake Slack Web API on 127.0.0.1 (a free port) for the real ``slack_sdk`` clients: it
+answers the methods the bot uses and records every call. Signed requests for the bot's own
+endpoints are made with ``slack_sdk``'s real signature algorithm."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0001"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+WAIT = 20.0  # seconds: an upper bound to wait for a side effect, never a measurement
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str
+
+
+@dataclass
+class FakeSlack:
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(channel, ts) -> message, for ``conversations.replies``."""
+    fail: dict[str, list[str]] = field(default_factory=dict)
+    """method -> errors to answer with, one per call, before succeeding."""
+    ws_url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def called(self, method: str, **match: Any) -> list[Call]:
+        with self.lock:
+            calls = list(self.calls)
+        return [c for c in calls if c.method == method
+                and all(c.params.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, method: str, count: int = 1, **match: Any) -> list[Call]:
+        deadline = time.monotonic() + WAIT
+        while True:
+            found = self.called(method, **match)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {count} x {method} {match} within {WAIT}s; calls: "
+                            f"{[(c.method, c.params) for c in self.calls]}")
+            time.sleep(0.02)
+
+    def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            pending = self.fail.get(method)
+            if pending:
+                return {"ok": False, "error": pending.pop(0)}
+            ts = f"1790000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM,
+                    "user": "supportbot", "team": "Provider"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": ts,
+                    "message": {"text": params.get("text"), "ts": ts}}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method == "conversations.replies":
+            msg = self.messages.get((str(params.get("channel")), str(params.get("ts"))))
+            if msg is None:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": [msg], "has_more": False}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.ws_url}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def serve_fake() -> tuple[FakeSlack, ThreadingHTTPServer]:
+    fake = FakeSlack()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            method = url.path.removeprefix("/api/")
+            params: dict[str, Any] = dict(urllib.parse.parse_qsl(url.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            ctype = self.headers.get("Content-Type", "")
+            if raw and "json" in ctype:
+                params.update(json.loads(raw))
+            elif raw:
+                params.update(urllib.parse.parse_qsl(raw.decode()))
+            for k in ("blocks",):
+                if isinstance(params.get(k), str):
+                    params[k] = json.loads(params[k])
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            with fake.lock:
+                fake.calls.append(Call(method, params, token))
+            body = json.dumps(fake.answer(method, params)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = _handle
+        do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    fake.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True).start()
+    return fake, server
+
+
+def signed(body: str, *, secret: str = SECRET, timestamp: int | None = None,
+           content_type: str = "application/json") -> dict[str, str]:
+    """Headers of a request Slack signed (the real v0 HMAC-SHA256)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    sig = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig,
+            "Content-Type": content_type}
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    return json.dumps({"token": "x", "team_id": TEAM, "api_app_id": "A1",
+                       "type": "event_callback", "event_id": event_id,
+                       "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER,
+                                           "is_bot": True}]})
+
+
+def form_body(fields: dict[str, str]) -> str:
+    return urllib.parse.urlencode(fields)
+
+
+def action_body(user: str, channel: str, action: dict[str, Any]) -> str:
+    payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": user},
+               "api_app_id": "A1", "token": "x", "trigger_id": "1.2.3",
+               "channel": {"id": channel}, "container": {"type": "message"},
+               "response_url": "http://127.0.0.1:9/unused", "actions": [action]}
+    return form_body({"payload": json.dumps(payload)})
