@@ -31,6 +31,8 @@ class Call:
 @dataclass
 class FakeSlack:
     calls: list[Call] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    """What each successful chat.postMessage answered, in order."""
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(channel, ts) -> message, for ``conversations.replies``."""
     fail: dict[str, list[str]] = field(default_factory=dict)
@@ -71,8 +73,11 @@ class FakeSlack:
             return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM,
                     "user": "supportbot", "team": "Provider"}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": ts,
-                    "message": {"text": params.get("text"), "ts": ts}}
+            answer = {"ok": True, "channel": params.get("channel"), "ts": ts,
+                      "message": {"text": params.get("text"), "ts": ts}}
+            with self.lock:
+                self.answers.append(answer)
+            return answer
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "chat.postEphemeral":
