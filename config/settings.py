@@ -280,6 +280,13 @@ class Settings(_Section):
     slack: SlackSettings = SlackSettings()
     source: str = Field("defaults", exclude=True)
 
+    @model_validator(mode="after")
+    def _slack_needs_web(self) -> Settings:
+        if self.slack.enabled and self.slack.mode == "http" and not self.web.enabled:
+            raise ValueError("slack.mode = \"http\" takes Slack's requests on the web app: "
+                             "set web.enabled = true, or use slack.mode = \"socket\"")
+        return self
+
     def client_objects(self) -> list[Client]:
         return [Client(
             name=c.name, policy=c.policy or self.policies.default,

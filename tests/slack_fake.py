@@ -160,3 +160,73 @@ def action_body(user: str, channel: str, action: dict[str, Any]) -> str:
                "channel": {"id": channel}, "container": {"type": "message"},
                "response_url": "http://127.0.0.1:9/unused", "actions": [action]}
     return form_body({"payload": json.dumps(payload)})
+
+
+class FakeSocketMode:
+    """The websocket behind ``apps.connections.open``: says hello, sends the envelopes it is
+    given, and records the acks (by ``envelope_id``) that the bot sends back."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.acks: list[dict[str, Any]] = []
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._outbox: asyncio.Queue[str] | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fake-socket", daemon=True)
+        self._thread.start()
+        self._ready.wait(WAIT)
+
+    def _run(self) -> None:
+        import asyncio
+
+        from websockets.asyncio.server import ServerConnection, serve
+
+        async def handler(ws: ServerConnection) -> None:
+            self.connections += 1
+            await ws.send(json.dumps({"type": "hello", "num_connections": 1,
+                                      "connection_info": {"app_id": "A1"}}))
+
+            async def send() -> None:
+                assert self._outbox is not None
+                while True:
+                    await ws.send(await self._outbox.get())
+
+            sender = asyncio.create_task(send())
+            try:
+                async for message in ws:
+                    self.acks.append(json.loads(message))
+            finally:
+                sender.cancel()
+
+        async def main() -> None:
+            self._outbox = asyncio.Queue()
+            async with serve(handler, "127.0.0.1", 0) as server:
+                self.port = next(iter(server.sockets)).getsockname()[1]
+                self._ready.set()
+                await asyncio.Future()
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(main())
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/link"
+
+    def send_event(self, body: str, envelope_id: str) -> None:
+        envelope = json.dumps({"envelope_id": envelope_id, "type": "events_api",
+                               "payload": json.loads(body), "accepts_response_payload": False,
+                               "retry_attempt": 0, "retry_reason": ""})
+        assert self._outbox is not None
+        self._loop.call_soon_threadsafe(self._outbox.put_nowait, envelope)
+
+    def wait_ack(self, envelope_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT
+        while True:
+            found = [a for a in self.acks if a.get("envelope_id") == envelope_id]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                pytest.fail(f"no ack of {envelope_id} within {WAIT}s (acks: {self.acks})")
+            time.sleep(0.02)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from adapters.bootstrap import App, bootstrap
 from adapters.slack.component import SlackComponent
@@ -359,3 +360,33 @@ def test_triage_blocks_for_a_resolved_ticket_offer_reopen_only(helpdesk: Any) ->
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions["elements"]] == ["ticket_reopen"]
     assert "<!channel>" not in json.dumps(blocks)
+
+
+def test_socket_mode_takes_events_from_the_websocket_and_acks_them(database: Database) -> None:
+    from tests.slack_fake import FakeSocketMode
+
+    fake, fake_server = serve_fake()
+    socket = FakeSocketMode()
+    fake.ws_url = socket.url
+    settings = settings_for(database, fake)
+    settings = settings.model_copy(update={"slack": settings.slack.model_copy(update={
+        "mode": "socket", "app_token": SecretStr("xapp-test")})})
+    app = bootstrap(settings, upgrade=False)
+    component = SlackComponent(app, sender_interval=0.1)
+    assert component.routes() == []  # nothing on the web app: no public URL needed
+    server, thread, url = serve(app, [component])
+    try:
+        opened = fake.wait_for("apps.connections.open")[0]
+        assert opened.token == "xapp-test"
+        socket.send_event(event_body(report(), "EvSock1"), "env-1")
+        socket.wait_ack("env-1")
+        socket.send_event(event_body(report(), "EvSock1"), "env-2")  # redelivered
+        socket.wait_ack("env-2")
+        fake.wait_for("chat.postMessage", channel=TRIAGE)
+        assert len(app.helpdesk.list()) == 1
+        assert httpx.get(url + "/healthz", timeout=10).json()["checks"]["slack"]["ok"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=WAIT)
+        fake_server.shutdown()
+        app.close()
