@@ -17,6 +17,7 @@ from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.mail.worker import IntakeWorker
+from adapters.twilio.setup import twilio_component
 from bot.services import ACTIVE
 from config.settings import Settings
 
@@ -115,6 +116,10 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     s = app.settings
     mail = MailStack(app)
     await mail.start()
+    # the Twilio component's pager loop; its webhook routes go into the web app with it
+    twilio = twilio_component(s, app.phone) if app.phone is not None else None
+    if twilio is not None:
+        await twilio.start()
     scheduler = AsyncIOScheduler(timezone="UTC")
     if s.scheduler.enabled:
         sweep = ClockSweep(app)
@@ -130,6 +135,8 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        if twilio is not None:
+            await twilio.stop()
         await mail.stop()
         log.info("supportbot stopped")
 

@@ -159,6 +159,11 @@ class SqlPhoneRepository:
         self.s.add(row)
         self.s.flush()
 
+    def calls_linking(self) -> list[PhoneCall]:
+        q = select(PhoneCallRow).where(PhoneCallRow.link == "confirming").order_by(
+            col(PhoneCallRow.created_at))
+        return [_call(r) for r in self.s.exec(q)]
+
     def waiting_calls(self, client_id: int, since: datetime) -> list[PhoneCall]:
         q = select(PhoneCallRow).where(
             PhoneCallRow.client_id == client_id, col(PhoneCallRow.link).in_(
