@@ -81,7 +81,9 @@ class TwilioTelephony:
 
 
 def _reason(e: Exception) -> str:
-    """One line without credentials (Twilio's errors carry the URL, never the token)."""
+    """One short line without credentials (Twilio's errors carry the URL, never the token)."""
+    if isinstance(e, OSError):  # requests' connection errors: the URL and a long chain
+        return f"cannot reach the Twilio API ({type(e).__name__})"
     msg = getattr(e, "msg", None) or str(e) or type(e).__name__
     status = getattr(e, "status", None)
     return (f"HTTP {status}: " if status else "") + str(msg).strip().splitlines()[0][:300]
