@@ -389,6 +389,13 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
                 raise blame(ConfigError(source, f"{what}[{i}].name",
                                         f"{item.name!r} appears twice"))
             seen.add(item.name)
+    if settings.twilio.enabled:  # what Twilio needs from other sections
+        if not settings.web.public_url:
+            raise blame(ConfigError(source, "web.public_url", "Twilio needs the public URL "
+                                    "its webhooks reach the bot at"))
+        if not (settings.oncall.numbers or settings.oncall.rota):
+            raise blame(ConfigError(source, "oncall.numbers", "Twilio pages on-call: give "
+                                    "oncall.numbers or oncall.rota"))
     # relative folders and policy files are read from the settings file's folder (else cwd)
     base = file.parent if file is not None else cwd
     settings = settings.model_copy(update={

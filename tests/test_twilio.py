@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +18,6 @@ from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
 from bot.alerts import Alert
 from bot.clock import ManualClock
-from bot.errors import ConfigError
 from bot.model import Channel, EventKind, Ticket
 from bot.priority import Priority
 from config.settings import Settings
@@ -290,10 +288,3 @@ def test_a_refused_number_is_recorded_and_paging_moves_on(
     wait_for(lambda: phone.fake.calls, "a call to the next number")
     assert phone.fake.calls[0]["To"] == BOB
     assert caplog.records and AUTH_TOKEN not in caplog.text
-
-
-def test_twilio_without_public_url_is_a_config_error(database: Database, tmp_path: Path) -> None:
-    s = settings_for(database, "http://127.0.0.1:1", "http://127.0.0.1:2")
-    s = s.model_copy(update={"web": s.web.model_copy(update={"public_url": None})})
-    with pytest.raises(ConfigError, match=r"web\.public_url"):
-        bootstrap(s)

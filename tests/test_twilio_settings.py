@@ -53,3 +53,16 @@ def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, key: str,
 def test_auth_token_is_never_shown(tmp_path: Path) -> None:
     s = load(tmp_path, '[twilio]\nauth_token = "s3cr3t-token"\n')
     assert "s3cr3t-token" not in repr(s) and "s3cr3t-token" not in str(s.model_dump())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("extra,key", [
+    ('[oncall]\nnumbers = ["+32470000001"]\n', "web.public_url"),
+    ('[web]\npublic_url = "https://bot.example.com"\n', "oncall.numbers"),
+])
+def test_enabled_twilio_needs_a_public_url_and_someone_to_page(tmp_path: Path, extra: str,
+                                                              key: str) -> None:
+    text = ('[twilio]\nenabled = true\naccount_sid = "AC' + "0" * 32 + '"\nauth_token = "t"\n'
+            'from_number = "+3278000000"\n' + extra)
+    with pytest.raises(ConfigError) as e:
+        load(tmp_path, text)
+    assert e.value.key == key and e.value.source == str(tmp_path / "supportbot.toml")
