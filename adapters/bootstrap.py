@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.system_clock import SystemClock
+from adapters.twilio.setup import phone_desk
 from bot.clock import Clock
 from bot.mail.intake import MailIntake, MailPolicy
 from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
+from bot.phone.desk import PhoneDesk
 from bot.policies import PolicyBook
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
@@ -23,6 +25,7 @@ class App:
     helpdesk: Helpdesk
     clock: Clock
     mail: MailIntake
+    phone: PhoneDesk | None = None
 
     def close(self) -> None:
         self.db.dispose()
@@ -67,5 +70,6 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                                settings.policies.paths), listeners)
     if sync_directory:
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
+    phone = phone_desk(settings, helpdesk, uow, clock)
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
-    return App(settings, db, helpdesk, clock, mail)
+    return App(settings, db, helpdesk, clock, mail, phone)

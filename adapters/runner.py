@@ -18,6 +18,7 @@ from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.mail.worker import IntakeWorker
+from adapters.twilio.setup import twilio_component
 from adapters.web.component import WebComponent
 from bot.services import ACTIVE
 from config.settings import Settings
@@ -123,6 +124,8 @@ class WebStack:
             from adapters.slack.component import SlackComponent
 
             self.components.append(SlackComponent(app))
+        if app.phone is not None:  # the P1 follow-up calls and on-call paging
+            self.components.append(twilio_component(self.settings, app.phone))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:

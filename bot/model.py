@@ -32,6 +32,14 @@ class EventKind(StrEnum):
     PHONE_FOLLOWUP_WAIVED = "phone_followup_waived"
     AUTO_REPLY_RECEIVED = "auto_reply_received"  # a bounce or out-of-office about this ticket
     MAIL_SENT = "mail_sent"  # an acknowledgement, reply or notice was queued for the client
+    PHONE_CALL_RECEIVED = "phone_call_received"  # a client's call, linked to this ticket
+    VOICEMAIL_RECORDED = "voicemail_recorded"  # a caller's recorded message
+    PHONE_FOLLOWUP_MISSING = "phone_followup_missing"  # the call is late: client and triage told
+    PAGE_STARTED = "page_started"  # on-call paging began for this ticket
+    PAGE_ATTEMPT = "page_attempt"  # a call (and SMS) to one on-call number
+    PAGE_CALL_ENDED = "page_call_ended"  # how a paging call ended (no answer, busy, ...)
+    PAGE_TAKEN = "page_taken"  # someone on call pressed 1: paging stops
+    PAGE_EXHAUSTED = "page_exhausted"  # every on-call number was tried, nobody took it
 
 
 class TicketStatus(StrEnum):

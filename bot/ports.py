@@ -17,6 +17,8 @@ from bot.model import (
     Ticket,
     TicketStatus,
 )
+from bot.phone.model import Page, PhoneCall, Sms
+from bot.phone.paging import AttemptState
 
 
 class TicketRepository(Protocol):
@@ -126,3 +128,60 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+# -- the phone side (Twilio) -------------------------------------------------------------------
+
+class PhoneRepository(Protocol):
+    """Pages and their attempts, calls and SMS by Sid, and webhook deliveries already seen."""
+
+    def open_page(self, ticket_id: int, reason: str, numbers: Sequence[str],
+                  at: datetime) -> Page | None:
+        """Start paging for a ticket; None if it is being paged already."""
+        ...
+
+    def page(self, page_id: int, *, for_update: bool = False) -> Page | None: ...
+    def active_pages(self) -> list[Page]: ...
+    def page_for_ticket(self, ticket_id: int) -> Page | None:
+        """The ticket's newest page, if any."""
+        ...
+
+    def finish_page(self, page_id: int, state: str, at: datetime,
+                    taken_by: str | None = None) -> None: ...
+    def attempts(self, page_id: int) -> list[AttemptState]: ...
+
+    def add_attempt(self, page_id: int, n: int, number: str, at: datetime) -> bool:
+        """Record attempt ``n`` before it is placed; False if it is recorded already."""
+        ...
+
+    def attempt_placed(self, page_id: int, n: int, call_sid: str | None,
+                       sms_sid: str | None, at: datetime) -> None:
+        """The attempt's call (None: placing it failed) and SMS."""
+        ...
+
+    def add_call(self, call: PhoneCall) -> bool:
+        """Store a call by its Sid; False if that Sid is stored already."""
+        ...
+
+    def call(self, sid: str, *, for_update: bool = False) -> PhoneCall | None: ...
+    def update_call(self, sid: str, **changes: object) -> None: ...
+    def calls_linking(self) -> list[PhoneCall]:
+        """Calls linked to a ticket whose follow-up is not yet confirmed, oldest first."""
+        ...
+
+    def waiting_calls(self, client_id: int, since: datetime) -> list[PhoneCall]:
+        """Inbound calls of the client since ``since`` still waiting for a P1 mail."""
+        ...
+
+    def add_sms(self, sms: Sms) -> bool: ...
+    def sms(self, sid: str, *, for_update: bool = False) -> Sms | None: ...
+    def update_sms(self, sid: str, **changes: object) -> None: ...
+
+    def first_time(self, key: str, at: datetime) -> bool:
+        """Record a webhook delivery (or a one-off decision) under ``key``; False if it was
+        recorded before."""
+        ...
+
+
+class PhoneUnitOfWork(UnitOfWork, Protocol):
+    phone: PhoneRepository

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +29,8 @@ from pydantic import (
 
 from bot.errors import ConfigError, PolicyError
 from bot.model import Client, Staff
+from bot.phone.numbers import e164
+from bot.phone.paging import shift_start
 from bot.priority import Priority
 from bot.schema import config_error, read_toml
 from bot.sla.loader import load_policy
@@ -37,21 +40,12 @@ NOT_SETTINGS = frozenset({"SUPPORTBOT_CONFIG", "SUPPORTBOT_ACTOR", "SUPPORTBOT_T
 """Variables with the prefix that are not settings (see the README)."""
 DEFAULT_FILE = "supportbot.toml"
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$|^localhost$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def _phone(v: Any) -> str:
-    if not isinstance(v, str):
-        raise ValueError(f"expected a phone number string (got {v!r})")
-    compact = re.sub(r"\(0\)", "", v)  # '+32 (0)16 ...': the trunk 0 is not dialled from abroad
-    compact = re.sub(r"[\s().-]", "", compact)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not _E164.match(compact):
-        raise ValueError(f"{v!r} is not an international phone number (E.164, e.g. +3216123456)")
-    return compact
+    return e164(v)
 
 
 def _domain(v: Any) -> str:
@@ -261,6 +255,65 @@ class SlackSettings(_Section):
     @property
     def base_url(self) -> str:
         return self.api_base_url if self.api_base_url.endswith("/") else self.api_base_url + "/"
+class TwilioSettings(_Section):
+    """Twilio: the P1 follow-up call from the client, and paging on-call."""
+
+    enabled: bool = False
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+    from_number: Phone | None = None
+    api_base_url: str = "https://api.twilio.com"
+    """Where the REST API is reached: Twilio's, or a proxy or test double."""
+    link_window_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 30
+    followup_within_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> TwilioSettings:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", self.api_base_url):
+            raise ValueError(f"api_base_url {self.api_base_url!r} is not an http(s) URL")
+        if self.enabled:
+            if not re.match(r"^AC[0-9a-fA-F]{32}$", self.account_sid):
+                raise ValueError("an enabled Twilio needs account_sid (AC followed by 32 hex "
+                                 "digits)")
+            if not self.auth_token.get_secret_value():
+                raise ValueError("an enabled Twilio needs auth_token")
+            if self.from_number is None:
+                raise ValueError("an enabled Twilio needs from_number (E.164)")
+        return self
+
+
+class ShiftSettings(_Section):
+    start: str
+    """``mon 09:00``: the shift runs until the next one starts (in ``oncall.timezone``)."""
+    numbers: tuple[Phone, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _start(self) -> ShiftSettings:
+        shift_start(self.start)
+        return self
+
+
+class OnCallSettings(_Section):
+    """Who is paged for a P1, and how."""
+
+    numbers: tuple[Phone, ...] = ()
+    rota: tuple[ShiftSettings, ...] = ()
+    timezone: str = "Europe/Brussels"
+    interval_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+    attempts_per_number: Annotated[int, Field(ge=1, le=10)] = 2
+    answer_timeout_seconds: Annotated[int, Field(ge=10, le=3600)] = 180
+    sms: bool = True
+
+    @model_validator(mode="after")
+    def _one_way(self) -> OnCallSettings:
+        if self.numbers and self.rota:
+            raise ValueError("give numbers or rota, not both")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not a known time zone") from None
+        return self
 
 
 class Settings(_Section):
@@ -278,6 +331,8 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
     slack: SlackSettings = SlackSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    oncall: OnCallSettings = OnCallSettings()
     source: str = Field("defaults", exclude=True)
 
     @model_validator(mode="after")
@@ -375,6 +430,13 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
                 raise blame(ConfigError(source, f"{what}[{i}].name",
                                         f"{item.name!r} appears twice"))
             seen.add(item.name)
+    if settings.twilio.enabled:  # what Twilio needs from other sections
+        if not settings.web.public_url:
+            raise blame(ConfigError(source, "web.public_url", "Twilio needs the public URL "
+                                    "its webhooks reach the bot at"))
+        if not (settings.oncall.numbers or settings.oncall.rota):
+            raise blame(ConfigError(source, "oncall.numbers", "Twilio pages on-call: give "
+                                    "oncall.numbers or oncall.rota"))
     # relative folders and policy files are read from the settings file's folder (else cwd)
     base = file.parent if file is not None else cwd
     settings = settings.model_copy(update={

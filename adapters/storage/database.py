@@ -35,6 +35,8 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
                tables.MessageRow),
     2: _create(tables.InboundRow, tables.MailboxStateRow, tables.OutboxRow),
     5: lambda conn: _slack_schema(conn),
+    6: _create(tables.PageRow, tables.PageAttemptRow, tables.PhoneCallRow, tables.PhoneSmsRow,
+               tables.WebhookSeenRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
+from adapters.storage.phone import SqlPhoneRepository
 from adapters.storage.slack import SqlSlackRepository
 from adapters.storage.tables import (
     ClientRow,
@@ -377,6 +378,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self.slack = SqlSlackRepository(self.session)
+        self.phone = SqlPhoneRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -1,0 +1,201 @@
+"""The Twilio web component: voice, recording, key-press and status webhooks, and the pager loop.
+
+Every webhook is checked with Twilio's ``RequestValidator`` against ``[web] public_url`` plus
+the path (and query) it was sent to; a bad or missing signature gets 403 and changes nothing.
+Whatever a webhook changes is committed before the answer goes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from adapters.web.component import Health
+from bot.phone.desk import CallAnswer, PhoneDesk
+
+log = logging.getLogger("supportbot.twilio")
+
+PATHS = {
+    "voice": "/twilio/voice",
+    "recording": "/twilio/voice/recording",
+    "call_status": "/twilio/voice/status",
+    "gather": "/twilio/page/gather",
+    "sms_status": "/twilio/sms/status",
+}
+
+Handler = Callable[[dict[str, str]], Awaitable[Response]]
+
+
+class TwilioComponent:
+    """Mounted into the web app; runs the pager loop between ``start`` and ``stop``."""
+
+    name = "twilio"
+
+    def __init__(self, desk: PhoneDesk, auth_token: str, public_url: str,
+                 poll_seconds: float = 5.0) -> None:
+        self.desk = desk
+        self._validator = RequestValidator(auth_token)
+        self.public = public_url.rstrip("/")
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.webhooks: Counter[tuple[str, str]] = Counter()
+        self.ticks = 0
+        self.tick_errors = 0
+        self.last_error = ""
+
+    # -- WebComponent ------------------------------------------------------------------------
+
+    def routes(self) -> Sequence[BaseRoute]:
+        handlers: dict[str, Handler] = {
+            "voice": self._voice, "recording": self._recording,
+            "call_status": self._call_status, "gather": self._gather,
+            "sms_status": self._sms_status,
+        }
+        return [Route(PATHS[k], self._signed(k, h), methods=["POST"])
+                for k, h in handlers.items()]
+
+    def health(self) -> Health:
+        if self._task is None or self._task.done():
+            return Health(False, "pager loop not running")
+        if self.last_error:
+            return Health(False, f"last pager round failed: {self.last_error}")
+        return Health(True, f"{self.ticks} pager rounds")
+
+    def metrics(self) -> Iterable[str]:
+        yield "# HELP supportbot_twilio_webhooks_total Twilio webhooks by route and result."
+        yield "# TYPE supportbot_twilio_webhooks_total counter"
+        for (route, result), n in sorted(self.webhooks.items()):
+            yield f'supportbot_twilio_webhooks_total{{route="{route}",result="{result}"}} {n}'
+        yield "# HELP supportbot_twilio_placed_total Paging calls and SMS placed, and failures."
+        yield "# TYPE supportbot_twilio_placed_total counter"
+        for what, n in sorted(self.desk.placed.items()):
+            yield f'supportbot_twilio_placed_total{{what="{what}"}} {n}'
+        yield "# HELP supportbot_twilio_pager_errors_total Pager rounds that failed."
+        yield "# TYPE supportbot_twilio_pager_errors_total counter"
+        yield f"supportbot_twilio_pager_errors_total {self.tick_errors}"
+
+    async def start(self) -> None:
+        self.wake = asyncio.Event()
+        self._task = asyncio.create_task(self._loop(), name="twilio-pager")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -- the pager loop ------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            self.wake.clear()
+            try:
+                await asyncio.to_thread(self.desk.tick)
+                self.last_error = ""
+            except Exception as e:  # storage down, a bug: log, count, try again next round
+                self.tick_errors += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("pager round failed")
+            self.ticks += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def _signed(self, route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            params = form_params(await request.body())
+            url = self.public + request.url.path
+            if request.url.query:
+                url += "?" + request.url.query
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not signature or not self._validator.validate(url, params, signature):
+                self.webhooks[(route, "forbidden")] += 1
+                log.warning("Twilio webhook with a bad signature refused",
+                            extra={"route": route, "peer": request.client.host
+                                   if request.client else "-"})
+                return PlainTextResponse("invalid signature", status_code=403)
+            try:
+                response = await handler(params)
+            except Exception:
+                self.webhooks[(route, "error")] += 1
+                log.exception("Twilio webhook failed", extra={"route": route})
+                return PlainTextResponse("could not be stored; retry", status_code=503)
+            self.webhooks[(route, "ok")] += 1
+            return response
+
+        return endpoint
+
+    async def _voice(self, p: dict[str, str]) -> Response:
+        sid = p.get("CallSid", "")
+        if not sid:
+            return PlainTextResponse("CallSid missing", status_code=400)
+        answer = await asyncio.to_thread(self.desk.inbound_call, sid, p.get("From", ""),
+                                         p.get("To", ""))
+        r = VoiceResponse()
+        r.say(answer.text)
+        if answer.kind == "voicemail":
+            r.record(action=self.public + PATHS["recording"], method="POST", max_length=120,
+                     play_beep=True)
+        return _twiml(r)
+
+    async def _recording(self, p: dict[str, str]) -> Response:
+        answer = await asyncio.to_thread(self.desk.recording, p.get("CallSid", ""),
+                                         p.get("RecordingUrl", ""),
+                                         p.get("RecordingDuration", ""))
+        return _say(answer)
+
+    async def _gather(self, p: dict[str, str]) -> Response:
+        answer = await asyncio.to_thread(self.desk.gather, p.get("CallSid", ""),
+                                         p.get("Digits", ""))
+        if answer.kind == "taken":
+            self.wake.set()
+        return _say(answer)
+
+    async def _call_status(self, p: dict[str, str]) -> Response:
+        return await self._status(self.desk.call_status, p.get("CallSid", ""),
+                                  p.get("CallStatus", ""))
+
+    async def _sms_status(self, p: dict[str, str]) -> Response:
+        return await self._status(self.desk.sms_status, p.get("MessageSid", ""),
+                                  p.get("MessageStatus", "") or p.get("SmsStatus", ""))
+
+    async def _status(self, apply: Callable[[str, str], bool], sid: str,
+                      status: str) -> Response:
+        if not sid or not status:
+            return PlainTextResponse("Sid and status required", status_code=400)
+        try:
+            changed = await asyncio.to_thread(apply, sid, status)
+        except ValueError as e:  # a status Twilio does not send: refused, nothing stored
+            return PlainTextResponse(str(e), status_code=400)
+        if changed:
+            self.wake.set()
+        return Response(status_code=204)
+
+
+def form_params(body: bytes) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (what Twilio posts) as a dict."""
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _say(answer: CallAnswer) -> Response:
+    r = VoiceResponse()
+    r.say(answer.text)
+    r.hangup()
+    return _twiml(r)
+
+
+def _twiml(r: VoiceResponse) -> Response:
+    return Response(str(r), media_type="application/xml")

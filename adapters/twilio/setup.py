@@ -1,0 +1,71 @@
+"""Building the phone side from the settings (called by the composition root and the runner)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from adapters.twilio.component import TwilioComponent
+from adapters.twilio.rest import TwilioTelephony
+from bot.alerts import Alert, AlertSink
+from bot.clock import Clock
+from bot.errors import ConfigError
+from bot.phone.desk import PhoneDesk, PhonePolicy
+from bot.phone.paging import OnCall, Shift, shift_start
+from bot.ports import PhoneUnitOfWork
+from bot.services import Helpdesk
+from config.settings import Settings
+
+log = logging.getLogger("supportbot.alerts")
+
+
+class LogAlertSink:
+    """Alerts to the log: the sink that is always there."""
+
+    name = "log"
+
+    def deliver(self, alert: Alert) -> None:
+        log.warning(alert.text, extra={"alert": alert.key, "kind": alert.kind,
+                                       "ticket": alert.reference})
+
+
+def oncall(settings: Settings) -> OnCall:
+    o = settings.oncall
+    rota = tuple(Shift(*shift_start(s.start), numbers=s.numbers) for s in o.rota)
+    return OnCall(numbers=o.numbers, rota=rota, timezone=o.timezone,
+                  interval=timedelta(seconds=o.interval_seconds),
+                  attempts_per_number=o.attempts_per_number, sms=o.sms,
+                  answer_timeout=timedelta(seconds=o.answer_timeout_seconds))
+
+
+def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUnitOfWork],
+               clock: Clock, sinks: Sequence[AlertSink] = ()) -> PhoneDesk | None:
+    """The phone desk, registered as a Helpdesk listener (so a P1 from any process is paged);
+    None unless ``[twilio] enabled``. Builds no connection."""
+    t = settings.twilio
+    if not t.enabled:
+        return None
+    if not settings.web.public_url:
+        raise ConfigError(settings.source, "web.public_url",
+                          "Twilio needs the public URL its webhooks reach the bot at")
+    if not (settings.oncall.numbers or settings.oncall.rota):
+        raise ConfigError(settings.source, "oncall.numbers",
+                          "Twilio pages on-call: give oncall.numbers or oncall.rota")
+    assert t.from_number is not None  # the settings check it when enabled
+    telephony = TwilioTelephony(t.account_sid, t.auth_token.get_secret_value(), t.from_number,
+                                settings.web.public_url, t.api_base_url)
+    policy = PhonePolicy(oncall=oncall(settings),
+                         link_window=timedelta(minutes=t.link_window_minutes),
+                         followup_within=timedelta(minutes=t.followup_within_minutes),
+                         mail_sender=settings.mail.sender,
+                         phone_number=settings.mail.phone_number)
+    desk = PhoneDesk(helpdesk, uow, clock, policy, telephony, [LogAlertSink(), *sinks])
+    helpdesk.listeners.append(desk)
+    return desk
+
+
+def twilio_component(settings: Settings, desk: PhoneDesk) -> TwilioComponent:
+    assert settings.web.public_url is not None
+    return TwilioComponent(desk, settings.twilio.auth_token.get_secret_value(),
+                           settings.web.public_url, settings.twilio.poll_seconds)
