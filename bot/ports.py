@@ -126,3 +126,18 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+class ReportRepository(Protocol):
+    """What SLA reports need from storage: one period's tickets in bulk."""
+
+    def period_tickets(self, client_id: int, start: datetime, end: datetime, *,
+                       include_closed: bool = False) -> list[Ticket]:
+        """With their events: every ticket of the client registered before ``end`` that was
+        changed at or after ``start`` or is not closed (``include_closed``: closed ones too,
+        for policies whose clocks do not stop on ``closed``)."""
+        ...
+
+
+class ReportingUnitOfWork(UnitOfWork, Protocol):
+    reports: ReportRepository
