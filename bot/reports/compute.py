@@ -149,7 +149,7 @@ class Report:
     priorities: tuple[PriorityFigures, ...]
     breaches: tuple[Breach, ...]
     credits: tuple[Credit, ...]
-    carried: tuple[str, ...]  # references of tickets open at the report's instant, not late
+    carried: tuple[str, ...]  # tickets open at the report's instant with no clock running late
     tickets: tuple[TicketLine, ...]
     change_requests: tuple[ChangeRequestLine, ...]
     placeholders: tuple[str, ...]
@@ -288,7 +288,7 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
         priorities=_figures(policy, lines, hours), breaches=_breaches(lines),
         credits=_credits(policy, client, lines),
         carried=tuple(t.reference for t in lines
-                      if t.open_at_end and not any(c.outcome == "breached" and c.state.open
+                      if t.open_at_end and not any(c.state.breached and c.state.open
                                                    for c in t.clocks.values())),
         tickets=tuple(lines), change_requests=tuple(crs), placeholders=policy.placeholders,
     )
