@@ -8,7 +8,8 @@ out.
 
 from __future__ import annotations
 
-from bot.reports.compute import CHANGE_REQUEST, Report, compute_report
+from bot.change_requests import CHANGE_REQUEST
+from bot.reports.compute import Report, compute_report
 from bot.reports.periods import Period, parse_period, period_containing, previous_period
 from bot.reports.text import FORMATS
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, change_request_spec, ticket_clocks
 from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind, Ticket
 from bot.priority import Priority
 from bot.reports.periods import Period
 from bot.sla.policy import Policy
 
-CHANGE_REQUEST = "change_request"
 CENT = Decimal("0.01")
 
 RULE_TEXT = {
@@ -223,24 +223,23 @@ def _hours(events: Iterable[Event], ticket: Ticket, ordered: Sequence[Event], st
 
 def _change_request(policy: Policy, t: Ticket, ordered: Sequence[Event], as_of: datetime,
                     start: datetime, end: datetime) -> ChangeRequestLine | None:
-    """A change request's answer is due ``change_request_response`` after registration; it is
-    answered by the first response. It belongs to the period it was registered in, or to the
-    period its answer was due in when that is later."""
-    if "change_request_response" not in policy.deadlines:
+    """A change request's answer clock (``bot.change_requests``). It belongs to the period it
+    was filed or answered in, and to every period it is still waiting for an answer in."""
+    if change_request_spec(policy, t.created_at) is None:
         return None
-    due = policy.working_day_deadline("change_request_response", t.created_at)
-    answered = next((e.at for e in ordered if e.kind == EventKind.RESPONDED and e.at <= as_of),
-                    None)
-    cal = policy.calendar
+    c = ticket_clocks(policy, t, as_of, events=ordered)[CLOCK]
+    answered = c.stopped_at
+    if not (start <= t.created_at < end or (answered is not None and start <= answered < end)
+            or answered is None):
+        return None
+    late = timedelta(0)
+    if c.breached and c.due is not None:
+        late = policy.calendar.working_time(c.due, answered or as_of)
     if answered is not None:
-        outcome = "met" if answered <= due else "late"
-        late = cal.working_time(due, answered) if answered > due else timedelta(0)
+        outcome = "late" if c.breached else "met"
     else:
-        outcome = "open-late" if as_of > due else "open"
-        late = cal.working_time(due, as_of) if as_of > due else timedelta(0)
-    in_period = start <= t.created_at < end or (answered is not None and start <= answered < end)
-    if not in_period and not (answered is None and t.created_at < end):
-        return None
+        outcome = "open-late" if c.breached else "open"
+    due = c.due or policy.working_day_deadline(DEADLINE, t.created_at)
     return ChangeRequestLine(t.reference, t.subject, t.created_at, due, answered, outcome, late)
 
 
