@@ -554,9 +554,10 @@ def config_check(state: Ctx) -> None:
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
 
 
-from adapters.cli_reports import report  # noqa: E402  (it uses this module's helpers)
+from adapters.cli_reports import report, reports  # noqa: E402  (it uses this module's helpers)
 
 cli.add_command(report)
+cli.add_command(reports)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _create(tables.ClientRow, tables.StaffRow, tables.TicketRow, tables.EventRow,
                tables.MessageRow),
     2: _create(tables.InboundRow, tables.MailboxStateRow, tables.OutboxRow),
-    4: tables.create_report_indexes,
+    4: tables.create_report_tables,
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
