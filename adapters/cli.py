@@ -22,6 +22,7 @@ import click
 from adapters.bootstrap import App, bootstrap, open_database
 from adapters.render import ticket_json, ticket_row, ticket_text
 from adapters.storage import SCHEMA_VERSION, Database
+from bot.change_requests import KINDS
 from bot.errors import ConfigError, InvalidAction, NotFound, SupportbotError
 from bot.model import Channel, InboundItem, TicketStatus
 from bot.priority import Priority
@@ -176,18 +177,20 @@ def tickets_show(app: App, ref: str, as_json: bool) -> None:
 @click.option("--requester", help="who reported it (mail address or name)")
 @click.option("--channel", type=click.Choice([c.value for c in Channel]), default="cli",
               show_default=True, help="where it was reported (phone for a call taken by staff)")
+@click.option("--kind", type=click.Choice(KINDS), default="incident", show_default=True,
+              help="change_request: answered within the policy's working days, not P1-P4 times")
 @actor_option
 @json_option
 @pass_app
 def tickets_new(app: App, subject: str, body: str, client: str | None,
                 priority: Priority | None, reason: str, requester: str | None, channel: str,
-                actor: str, as_json: bool) -> None:
+                kind: str, actor: str, as_json: bool) -> None:
     """Register a ticket by hand (a report taken by phone, say)."""
     if body == "-":
         body = sys.stdin.read()
     view = app.helpdesk.register(subject=subject, body=body, client=client,
                                  channel=Channel(channel), requester=requester,
-                                 priority=priority, actor=actor, reason=reason)
+                                 priority=priority, actor=actor, reason=reason, kind=kind)
     _emit(view, as_json)
 
 
@@ -549,6 +552,12 @@ def config_check(state: Ctx) -> None:
     s = state.settings
     click.echo(f"settings from {s.source}: ok", err=True)
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
+
+
+from adapters.cli_reports import report, reports  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(report)
+cli.add_command(reports)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.model import (
     Client,
@@ -19,6 +19,9 @@ from bot.model import (
 )
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
+
+if TYPE_CHECKING:
+    from bot.reports.approval import SentReport
 
 
 class TicketRepository(Protocol):
@@ -185,3 +188,33 @@ class PhoneRepository(Protocol):
 
 class PhoneUnitOfWork(UnitOfWork, Protocol):
     phone: PhoneRepository
+class ReportRepository(Protocol):
+    """What SLA reports need from storage: one period's tickets in bulk."""
+
+    def period_tickets(self, client_id: int, start: datetime, end: datetime, *,
+                       include_closed: bool = False) -> list[Ticket]:
+        """With their events: every ticket of the client registered before ``end`` that was
+        changed at or after ``start`` or is not closed (``include_closed``: closed ones too,
+        for policies whose clocks do not stop on ``closed``)."""
+        ...
+
+    def add_sent(self, sent: SentReport) -> SentReport:
+        """Record a report sent for approval; returns it with ``id`` set."""
+        ...
+
+    def get_sent(self, report_id: int, *, for_update: bool = False) -> SentReport | None: ...
+
+    def sent_reports(self, *, client_id: int | None = None) -> list[SentReport]:
+        """Newest first."""
+        ...
+
+    def sent_by_message_ids(self, message_ids: Sequence[str]) -> SentReport | None:
+        """The sent report whose mail has one of these Message-IDs (a reply's references)."""
+        ...
+
+    def decide(self, report_id: int, state: str, *, at: datetime, by: str,
+               note: str = "") -> SentReport: ...
+
+
+class ReportingUnitOfWork(UnitOfWork, Protocol):
+    reports: ReportRepository

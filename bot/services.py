@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.change_requests import CHANGE_REQUEST, ticket_clocks
 from bot.classify import Classification, Report, classify
+from bot.classify.change_request import change_request_reason
 from bot.clock import Clock
-from bot.clocks import ClockState, derive_clocks
+from bot.clocks import ClockState
 from bot.errors import InvalidAction, NotFound
 from bot.model import (
     Channel,
@@ -133,6 +135,8 @@ class Helpdesk:
         c = client
         policy = self.policies.get(c.policy if c else None)
         found = self.classify(subject, body, headers, c)
+        if kind == "incident" and (why := change_request_reason(subject, body)) is not None:
+            kind, details = CHANGE_REQUEST, {**(details or {}), "kind_reason": why.text}
         ticket = Ticket(
             client_id=c.id if c else None, client_name=c.name if c else "",
             policy=policy.name, subject=subject.strip() or "(no subject)", body=body,
@@ -337,7 +341,7 @@ class Helpdesk:
     # -- internals -------------------------------------------------------------------------
 
     def _view(self, t: Ticket, policy: Policy, now: datetime) -> TicketView:
-        return TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
+        return TicketView(t, policy, ticket_clocks(policy, t, now), now)
 
     @staticmethod
     def _get(uow: UnitOfWork, ref: str, *, for_update: bool = False) -> Ticket:

@@ -37,6 +37,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: lambda conn: _slack_schema(conn),
     6: _create(tables.PageRow, tables.PageAttemptRow, tables.PhoneCallRow, tables.PhoneSmsRow,
                tables.WebhookSeenRow),
+    4: tables.create_report_tables,
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.

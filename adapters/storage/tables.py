@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
@@ -273,3 +273,44 @@ class WebhookSeenRow(SQLModel, table=True):
     __tablename__ = "webhook_seen"
     key: str = Field(primary_key=True)
     at: datetime
+# -- reports (migration 4) ----------------------------------------------------------------------
+
+REPORT_INDEXES = (
+    # a period's tickets: changed since the period's start (created_at filtered in the index) ...
+    Index("ix_ticket_client_updated_created", TicketRow.client_id, TicketRow.updated_at,  # type: ignore[arg-type]
+          TicketRow.created_at),
+    # ... or not closed yet
+    Index("ix_ticket_client_status_created", TicketRow.client_id, TicketRow.status,  # type: ignore[arg-type]
+          TicketRow.created_at),
+)
+"""Indexes on the ticket table for reports; created with it on a fresh database, and by
+migration 4 on an older one."""
+
+
+class SentReportRow(SQLModel, table=True):
+    """A report sent to a client for approval: accepted or challenged by a contact (by reply
+    or by staff), else accepted automatically once ``due_at`` has passed."""
+
+    __tablename__ = "sent_report"
+    __table_args__ = (Index("ix_sent_report_client_first", "client_id", "period_first"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id")
+    period_first: date
+    period_last: date
+    policy_version: str
+    content_sha256: str  # of the report's JSON form: what exactly was sent
+    message_id: str = Field(unique=True)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sent_at: datetime
+    due_at: datetime  # accepted automatically after this instant
+    state: str = "sent"  # sent, accepted, challenged
+    decided_at: datetime | None = None
+    decided_by: str = ""
+    note: str = ""
+
+
+def create_report_tables(conn: Any) -> None:
+    """Migration 4: the reports' indexes on tickets, and the sent reports."""
+    for ix in REPORT_INDEXES:
+        ix.create(conn, checkfirst=True)
+    SentReportRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
 from adapters.storage.phone import SqlPhoneRepository
+from adapters.storage.reports import SqlReportRepository
 from adapters.storage.slack import SqlSlackRepository
 from adapters.storage.tables import (
     ClientRow,
@@ -379,6 +380,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(self.session)
         self.slack = SqlSlackRepository(self.session)
         self.phone = SqlPhoneRepository(self.session)
+        self.reports = SqlReportRepository(self.session, self.tickets)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

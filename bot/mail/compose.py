@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from bot.change_requests import clock_description
 from bot.model import OutboundMail
 from bot.services import TicketView
 from bot.sla.durations import format_duration
@@ -109,8 +110,7 @@ def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str 
                     if e.kind == "priority_set" and e.actor == "classifier"), [])
     lines += [f"  - {one_line(r, 300)}" for r in reasons[:5]]
     for c in view.clocks.values():
-        spec = view.policy.clock(c.name)
-        what = spec.description or c.name
+        what = clock_description(view.policy, c.name)
         if c.due is not None:
             lines.append(f"{what}: due {_local(c.due, view)} (within "
                          f"{format_duration(c.target)} of working time)")

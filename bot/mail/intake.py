@@ -34,6 +34,7 @@ from bot.model import (
     reference_of,
 )
 from bot.ports import UnitOfWork
+from bot.reports.approval import Approvals
 from bot.services import Helpdesk
 
 log = logging.getLogger("supportbot.intake")
@@ -148,6 +149,14 @@ class MailIntake:
             # client's contact sent it (a report through a group or a ticketing tool)
             return self._automatic(uow, inbound_id, mail, key, item.raw, now)
 
+        if client is not None:  # a contact's ACCEPT / CHALLENGE reply to a report mail
+            answered = Approvals(self._uow, self.clock, self.helpdesk.policies,  # type: ignore[arg-type]
+                                 self.policy.sender).answer_by_mail(
+                uow, thread_keys(mail), strip_quoted(mail.text), sender, client)  # type: ignore[arg-type]
+            if answered is not None:
+                self._store(uow, mail, key, item.raw, None, now)
+                uow.inbound.finish(inbound_id, "done", at=now, reason=answered)
+                return Outcome(inbound_id, "done", answered)
         ticket = self._thread(uow, mail, sender, client)
         if ticket is not None and ticket.status != TicketStatus.CLOSED:
             return self._follow_up(uow, inbound_id, ticket, mail, key, item.raw, sender,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.change_requests import clock_description
 from bot.clocks import ClockState
 from bot.mail import compose
 from bot.model import Channel, Event, EventKind, OutboundMail
@@ -75,8 +76,8 @@ class MailNotifier:
 
 
 def _due_line(c: ClockState, view: TicketView) -> str:
-    spec = view.policy.clock(c.name)
+    what = clock_description(view.policy, c.name)
     due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z") \
         if c.due else "-"
-    return f"{spec.description or c.name}: due {due} ({format_duration(c.left)} of working " \
+    return f"{what}: due {due} ({format_duration(c.left)} of working " \
            f"time left)"

@@ -1,0 +1,46 @@
+"""Reports as a service: look the client and its policy up, load the period, compute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.clock import Clock
+from bot.errors import NotFound
+from bot.model import EventKind
+from bot.policies import PolicyBook
+from bot.ports import ReportingUnitOfWork
+from bot.reports.compute import Report, compute_report
+from bot.reports.periods import Period, parse_period
+from bot.sla.policy import Policy
+
+
+def loads_closed(policy: Policy) -> bool:
+    """Whether a closed ticket's clocks can still run (a clock that ``closed`` does not stop),
+    so storage must load closed tickets too."""
+    return any(EventKind.CLOSED not in spec.stop for spec in policy.clocks.values())
+
+
+class Reporting:
+    def __init__(self, uow: Callable[[], ReportingUnitOfWork], clock: Clock,
+                 policies: PolicyBook) -> None:
+        self._uow = uow
+        self.clock = clock
+        self.policies = policies
+
+    def period(self, policy: Policy, spec: str) -> Period:
+        """``current``, ``previous`` or ``YYYY-MM-DD/YYYY-MM-DD`` in the policy's calendar."""
+        today = self.clock.now().astimezone(policy.calendar.tz).date()
+        return parse_period(spec, policy.compliance, today)
+
+    def report(self, client: str, period: str) -> Report:
+        now = self.clock.now()
+        with self._uow() as uow:
+            c = uow.clients.get(client)
+            if c is None or c.id is None:
+                raise NotFound(f"no client named {client!r}")
+            policy = self.policies.get(c.policy)
+            p = self.period(policy, period)
+            tz = policy.calendar.tz
+            tickets = uow.reports.period_tickets(c.id, p.start_at(tz), p.end_at(tz),
+                                                 include_closed=loads_closed(policy))
+        return compute_report(policy, c, p, tickets, now)
