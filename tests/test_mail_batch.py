@@ -4,13 +4,15 @@ real one, raised by the database (a trigger refusing one subject); both storage 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import text
 
+from adapters.mail.worker import IntakeWorker
 from adapters.storage import Database, SqlUnitOfWork
-from bot.mail.intake import MAX_ATTEMPTS
+from bot.mail.intake import MAX_ATTEMPTS, Outcome
 from tests.mailbot import Bot, mail
 
 POISON = "poison pill"
@@ -84,3 +86,40 @@ def test_when_storage_fails_for_the_whole_batch_each_message_is_counted_none_los
     with database.write_engine.begin() as conn:
         conn.execute(text("ALTER TABLE message_away RENAME TO message"))
     assert [o.state for o in bot.process()] == ["done"] * 3
+
+
+def test_the_worker_takes_what_was_stored_meanwhile_in_batches(make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    done: list[Outcome] = []
+    finished = threading.Event()
+
+    def after(outcome: Outcome) -> None:
+        done.append(outcome)
+        if len(done) == 12:
+            finished.set()
+
+    for i in range(12):  # stored before the worker starts: its first sweep takes them
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    worker = IntakeWorker(bot.app.mail, sweep_seconds=60, after=after)
+    bot.store.on_stored = worker.notify
+    worker.start()
+    try:
+        assert finished.wait(60)
+        more = [mail(f"late{i}@acme.example", f"Late {i}", "Down.") for i in range(5)]
+        for m in more:  # told of each at once: processed without waiting for a sweep
+            bot.send(m)
+        _wait_for(lambda: len(done) == 17)
+    finally:
+        worker.stop()
+        bot.store.on_stored = None
+    assert sorted(o.inbound_id for o in done) == list(range(1, 18))
+    assert {o.state for o in done} == {"done"} and bot.process() == []
+
+
+def _wait_for(cond: Callable[[], bool], seconds: float = 60) -> None:
+    tick = threading.Event()
+    for _ in range(int(seconds * 100)):
+        if cond():
+            return
+        tick.wait(0.01)
+    raise AssertionError("the worker did not get there")

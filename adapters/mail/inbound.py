@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from adapters.storage import Database
 from adapters.storage.database import _first_line
 from adapters.storage.tables import InboundRow, MailboxStateRow
+from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
 from bot.errors import StorageError
 
@@ -98,14 +99,14 @@ class InboundStore:
     def accept_now(self, item: Accepted, position: MailboxPosition | None = None) -> int:
         """Store ``item`` in a transaction of its own, from a thread that may block."""
         try:
-            with self.db.write_engine.begin() as conn:
+            with WriteTurn(self.db), self.db.write_engine.begin() as conn:
                 return self._insert(conn, [_Job(item, position)])[0]
         except DBAPIError as e:
             raise StorageError(f"could not store the message: {_first_line(e)}") from e
 
     def advance(self, position: MailboxPosition) -> None:
         """Advance an IMAP position past messages skipped as stored before (nothing to store)."""
-        with self.db.write_engine.begin() as conn:
+        with WriteTurn(self.db), self.db.write_engine.begin() as conn:
             self._advance(conn, position, self.clock.now())
 
     # -- the writer ------------------------------------------------------------------------
@@ -132,7 +133,7 @@ class InboundStore:
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:
-            with self.db.write_engine.begin() as conn:
+            with WriteTurn(self.db), self.db.write_engine.begin() as conn:
                 ids = self._insert(conn, jobs)
         except Exception as e:  # every waiting intake must hear of it: they answer "try later"
             log.error("storing %d inbound message(s) failed: %s", len(jobs), e)

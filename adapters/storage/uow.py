@@ -26,6 +26,7 @@ from adapters.storage.tables import (
     StaffRow,
     TicketRow,
 )
+from adapters.storage.writelock import WriteTurn
 from bot.errors import StorageError
 from bot.model import (
     Channel,
@@ -416,6 +417,9 @@ class SqlUnitOfWork:
         self.write = write
 
     def __enter__(self) -> SqlUnitOfWork:
+        self._turn = WriteTurn(self.db) if self.write else None  # SQLite: writers queue fairly
+        if self._turn is not None:
+            self._turn.__enter__()
         self.session = self.db.session(write=self.write)
         self.tickets = SqlTicketRepository(self.session)
         self.clients = SqlClientRepository(self.session)
@@ -431,6 +435,8 @@ class SqlUnitOfWork:
             self.session.rollback()
         finally:
             self.session.close()
+            if self._turn is not None:
+                self._turn.__exit__()
         if isinstance(exc, DBAPIError):
             raise StorageError(f"storage failed: {_first_line(exc)}") from exc
 

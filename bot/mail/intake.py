@@ -89,11 +89,13 @@ class MailIntake:
         self.policy = policy
         self.batch_size = max(1, batch_size)
 
-    def process_pending(self, limit: int = 100) -> list[Outcome]:
+    def process_pending(self, limit: int = 100, *, retry_failed: bool = True) -> list[Outcome]:
         """Process up to ``limit`` pending messages, oldest first, ``batch_size`` per
-        transaction."""
+        transaction; with ``retry_failed=False``, leave those that failed before (for the
+        next sweep) rather than spend their attempts at the pace new mail arrives."""
         with self._uow() as uow:
-            items = uow.inbound.pending(limit)
+            items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit)
+                     if retry_failed or not i.attempts][:limit]
         out: list[Outcome] = []
         for k in range(0, len(items), self.batch_size):
             out += self.process_batch(items[k:k + self.batch_size])
