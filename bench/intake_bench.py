@@ -1009,7 +1009,8 @@ stored/commits of the writer during the level. Each level sends N distinct ~1 KB
 (EN/NL/FR, 1 in 13 HTML-only). 250 -> registered (8 clients, --worker-messages messages, worker
 running): processed_at and the worker's after-commit callback, both time.time() UTC on this
 machine, minus the client's 250 instant. Backlog: stored first, then process_pending() timed
-until nothing is pending (single thread, one transaction per message)."""
+until nothing is pending (single thread, MailIntake.batch_size messages per transaction, parsed
+before it, a savepoint each)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -218,3 +219,13 @@ class ReportRepository(Protocol):
 
 class ReportingUnitOfWork(UnitOfWork, Protocol):
     reports: ReportRepository
+class BatchUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that can also undo part of itself: several items in one transaction,
+    each in a savepoint, so a failing one is rolled back alone."""
+
+    def __enter__(self) -> BatchUnitOfWork: ...
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """``with uow.savepoint(): ...``: released on success, rolled back on an exception
+        (which propagates); the rest of the transaction stands."""
+        ...

@@ -212,19 +212,7 @@ class ImapPoller:
 
     def _advance(self, p: MailboxPosition) -> None:
         """Advance the position past messages that were skipped (nothing to store with it)."""
-        now = self.clock.now()
-        with self.db.session(write=True) as s:
-            row = s.get(MailboxStateRow, p.key)
-            if row is None:
-                row = MailboxStateRow(key=p.key, uidvalidity=p.uidvalidity, last_uid=p.last_uid,
-                                      updated_at=now)
-            elif row.uidvalidity != p.uidvalidity:
-                row.uidvalidity, row.last_uid = p.uidvalidity, p.last_uid
-            else:
-                row.last_uid = max(row.last_uid, p.last_uid)
-            row.updated_at = now
-            s.add(row)
-            s.commit()
+        self.store.advance(p)
 
     def _stored_fingerprints(self) -> set[str]:
         """Fingerprints of every message already stored from this folder (for a resync)."""

@@ -15,11 +15,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from adapters.storage import Database
+from adapters.storage.database import _first_line
 from adapters.storage.tables import InboundRow, MailboxStateRow
+from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
 from bot.errors import StorageError
 
@@ -94,10 +98,16 @@ class InboundStore:
 
     def accept_now(self, item: Accepted, position: MailboxPosition | None = None) -> int:
         """Store ``item`` in a transaction of its own, from a thread that may block."""
-        with self.db.session(write=True) as s:
-            ids = self._insert(s, [_Job(item, position)])
-            s.commit()
-        return ids[0]
+        try:
+            with WriteTurn(self.db), self.db.write_engine.begin() as conn:
+                return self._insert(conn, [_Job(item, position)])[0]
+        except DBAPIError as e:
+            raise StorageError(f"could not store the message: {_first_line(e)}") from e
+
+    def advance(self, position: MailboxPosition) -> None:
+        """Advance an IMAP position past messages skipped as stored before (nothing to store)."""
+        with WriteTurn(self.db), self.db.write_engine.begin() as conn:
+            self._advance(conn, position, self.clock.now())
 
     # -- the writer ------------------------------------------------------------------------
 
@@ -123,9 +133,8 @@ class InboundStore:
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:
-            with self.db.session(write=True) as s:
-                ids = self._insert(s, jobs)
-                s.commit()
+            with WriteTurn(self.db), self.db.write_engine.begin() as conn:
+                ids = self._insert(conn, jobs)
         except Exception as e:  # every waiting intake must hear of it: they answer "try later"
             log.error("storing %d inbound message(s) failed: %s", len(jobs), e)
             err = StorageError(f"could not store the message: {e}")
@@ -139,25 +148,33 @@ class InboundStore:
             if self.on_stored is not None:
                 self.on_stored(id_)
 
-    def _insert(self, s: Session, jobs: list[_Job]) -> list[int]:
+    def _insert(self, conn: Connection, jobs: list[_Job]) -> list[int]:
+        """One multi-row INSERT ... RETURNING for the whole batch (SQLAlchemy Core: the ORM's
+        unit of work cost more than the writes), plus any IMAP positions it advances."""
         now = self.clock.now()
-        rows = []
+        inbound: Table = InboundRow.__table__  # type: ignore[attr-defined]
+        rows = [{"received_at": now, "channel": j.item.channel, "peer": j.item.peer,
+                 "mail_from": j.item.mail_from, "rcpt_to": list(j.item.rcpt_to),
+                 "raw": j.item.raw, "size": len(j.item.raw), "state": "pending", "reason": "",
+                 "attempts": 0} for j in jobs]
+        ids = list(conn.execute(
+            insert(inbound).returning(inbound.c.id, sort_by_parameter_order=True), rows
+        ).scalars())
         for job in jobs:
-            it = job.item
-            row = InboundRow(received_at=now, channel=it.channel, peer=it.peer,
-                             mail_from=it.mail_from, rcpt_to=list(it.rcpt_to), raw=it.raw,
-                             size=len(it.raw))
-            s.add(row)
-            rows.append(row)
             if job.position is not None:
-                p = job.position
-                state = s.get(MailboxStateRow, p.key)
-                if state is None:
-                    state = MailboxStateRow(key=p.key, uidvalidity=p.uidvalidity,
-                                            last_uid=p.last_uid, updated_at=now)
-                state.uidvalidity, state.last_uid, state.updated_at = (
-                    p.uidvalidity, max(p.last_uid, state.last_uid
-                                       if state.uidvalidity == p.uidvalidity else 0), now)
-                s.add(state)
-        s.flush()
-        return [r.id or 0 for r in rows]
+                self._advance(conn, job.position, now)
+        return ids
+
+    @staticmethod
+    def _advance(conn: Connection, p: MailboxPosition, now: datetime) -> None:
+        state: Table = MailboxStateRow.__table__  # type: ignore[attr-defined]
+        found = conn.execute(select(state.c.uidvalidity, state.c.last_uid)
+                             .where(state.c.key == p.key)).first()
+        if found is None:
+            conn.execute(insert(state).values(key=p.key, uidvalidity=p.uidvalidity,
+                                              last_uid=p.last_uid, updated_at=now))
+            return
+        last = max(p.last_uid, found.last_uid if found.uidvalidity == p.uidvalidity else 0)
+        conn.execute(update(state).where(state.c.key == p.key).values(
+            uidvalidity=p.uidvalidity, last_uid=last, updated_at=now))
+

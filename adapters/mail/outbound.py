@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from adapters.storage import Database
 from adapters.storage.tables import OutboxRow
+from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
 
 log = logging.getLogger("supportbot.outbox")
@@ -81,7 +82,7 @@ class OutboxSender:
 
     def _claim(self, row_id: int) -> bool:
         now = self.clock.now()
-        with self.db.session(write=True) as s:
+        with WriteTurn(self.db), self.db.session(write=True) as s:
             result = s.exec(update(OutboxRow).where(  # type: ignore[call-overload]
                 col(OutboxRow.id) == row_id,
                 (col(OutboxRow.state) == "pending")
@@ -109,7 +110,7 @@ class OutboxSender:
         except (OSError, smtplib.SMTPException) as e:
             error = f"{type(e).__name__}: {e}"
         now = self.clock.now()
-        with self.db.session(write=True) as s:
+        with WriteTurn(self.db), self.db.session(write=True) as s:
             row = s.get(OutboxRow, row_id)
             assert row is not None
             row.attempts += 1

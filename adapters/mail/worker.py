@@ -1,8 +1,9 @@
 """The processing thread: turns stored inbound mail into tickets, off the intakes' hot path.
 
-It is told of each stored message at once (``notify``) and also sweeps the pending queue at
-start and periodically, so messages stored before a crash, or by another process (the MTA pipe),
-are processed too.
+It is told of each stored message at once (``notify``); whatever was stored meanwhile is then
+processed together, a batch per transaction, oldest first. It also sweeps the pending queue at
+start and periodically, so messages stored before a crash, by another process (the MTA pipe),
+or that failed once are processed too.
 """
 
 from __future__ import annotations
@@ -51,6 +52,18 @@ class IntakeWorker:
         for outcome in self.intake.process_pending(limit=500):
             self._handle(outcome)
 
+    def _drain(self) -> None:
+        """Process what is pending, a batch at a time, until a batch comes back short or with a
+        failure (that one waits for the next sweep: an outage must not burn its attempts)."""
+        size = self.intake.batch_size
+        while True:
+            outcomes = self.intake.process_pending(limit=size, retry_failed=False)
+            for outcome in outcomes:
+                if outcome.state != "pending":
+                    self._handle(outcome)
+            if len(outcomes) < size or any(o.state == "pending" for o in outcomes):
+                return
+
     def _run(self) -> None:
         try:
             self._sweep()
@@ -63,12 +76,18 @@ class IntakeWorker:
                 item = -1
             if item is None:
                 return
+            while item is not None:  # what was stored meanwhile is picked up by the batch
+                try:
+                    if self._queue.get_nowait() is None:
+                        item = None
+                except queue.Empty:
+                    break
             try:
                 if item == -1:
                     self._sweep()
                 else:
-                    outcome = self.intake.process(item)
-                    if outcome.state != "pending":
-                        self._handle(outcome)
+                    self._drain()
             except Exception:
                 log.exception("processing mail failed")
+            if item is None:
+                return

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import func
+from sqlalchemy import Connection, Table, case, func, insert, literal, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
@@ -24,6 +29,7 @@ from adapters.storage.tables import (
     StaffRow,
     TicketRow,
 )
+from adapters.storage.writelock import WriteTurn
 from bot.errors import StorageError
 from bot.model import (
     Channel,
@@ -38,6 +44,18 @@ from bot.model import (
     TicketStatus,
 )
 from bot.priority import Priority
+
+_TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
+_EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+_INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
+_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
+
+
+def _core(s: Session) -> Connection:
+    """The session's connection, for Core statements: cheaper than the ORM's execute path and
+    inside the same transaction."""
+    return s.connection()
 
 
 def _utc(dt: datetime) -> datetime:
@@ -64,6 +82,13 @@ def _client(row: ClientRow) -> Client:
 class SqlTicketRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
+        # each ticket's stored projection as this transaction wrote or read it: an append that
+        # changes none of it (a MAIL_SENT right after registration) needs no UPDATE
+        self._saved: dict[int, tuple[object, ...]] = {}
+
+    @staticmethod
+    def _projection(t: Ticket, updated_at: datetime) -> tuple[object, ...]:
+        return (t.priority.value, t.status.value, t.assignee, t.subject, t.kind, updated_at)
 
     def _ticket(self, row: TicketRow, client_name: str, events: list[Event]) -> Ticket:
         return Ticket(
@@ -75,31 +100,32 @@ class SqlTicketRepository:
         )
 
     def add(self, ticket: Ticket) -> Ticket:
-        row = TicketRow(
+        last = max([ticket.created_at, *(e.at for e in ticket.events)])
+        ticket.id = _core(self.s).execute(insert(_TICKET).values(
             client_id=ticket.client_id, policy=ticket.policy, kind=ticket.kind,
             subject=ticket.subject, body=ticket.body, priority=ticket.priority.value,
             channel=ticket.channel.value, status=ticket.status.value,
             requester=ticket.requester, assignee=ticket.assignee,
-            created_at=ticket.created_at, updated_at=ticket.created_at,
-        )
-        self.s.add(row)
-        self.s.flush()
-        ticket.id = row.id
+            created_at=ticket.created_at, updated_at=last,
+        ).returning(_TICKET.c.id)).scalar_one()
         pending, ticket.events = ticket.events, []
-        self.append(ticket, *pending)
+        self._insert_events(ticket, pending)
+        self._saved[ticket.id] = self._projection(ticket, last)
         return ticket
 
     def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         q = select(TicketRow, ClientRow.name).outerjoin(
             ClientRow, col(ClientRow.id) == col(TicketRow.client_id)
-        ).where(TicketRow.id == ticket_id)
+        ).where(TicketRow.id == ticket_id).execution_options(populate_existing=True)
         if for_update:
             q = q.with_for_update(of=TicketRow)  # type: ignore[arg-type]
         found = self.s.exec(q).first()
         if found is None:
             return None
         row, client_name = found
-        return self._ticket(row, client_name or "", self._events([ticket_id])[ticket_id])
+        t = self._ticket(row, client_name or "", self._events([ticket_id])[ticket_id])
+        self._saved[ticket_id] = self._projection(t, _utc(row.updated_at))
+        return t
 
     def _events(self, ids: Sequence[int]) -> dict[int, list[Event]]:
         out: dict[int, list[Event]] = defaultdict(list)
@@ -113,32 +139,49 @@ class SqlTicketRepository:
 
     def append(self, ticket: Ticket, *events: Event) -> None:
         assert ticket.id is not None, "add the ticket before appending to it"
+        last = self._insert_events(ticket, events)
+        saved = self._saved.get(ticket.id)
+        if saved is not None:
+            if self._projection(ticket, max(last, saved[-1])) == saved:  # type: ignore[type-var]
+                return
+            self._saved[ticket.id] = self._projection(ticket, max(last, saved[-1]))  # type: ignore[type-var]
+        updated = literal(last, _TICKET.c.updated_at.type)
+        _core(self.s).execute(update(_TICKET).where(_TICKET.c.id == ticket.id).values(
+            priority=ticket.priority.value, status=ticket.status.value,
+            assignee=ticket.assignee, subject=ticket.subject, kind=ticket.kind,
+            updated_at=case((_TICKET.c.updated_at < updated, updated),
+                            else_=_TICKET.c.updated_at)))
+
+    def _insert_events(self, ticket: Ticket, events: Sequence[Event]) -> datetime:
+        """One INSERT ... RETURNING for all the events; they join ``ticket.events`` with their
+        ids. Returns the latest instant among them (the ticket's creation if none)."""
         last = ticket.created_at
         rows = []
         for e in events:
             if e.at.tzinfo is None:
                 raise ValueError("event instants must be aware")
-            rows.append(EventRow(ticket_id=ticket.id, kind=e.kind.value,
-                                 at=e.at.astimezone(UTC), actor=e.actor, data=dict(e.data)))
+            rows.append({"ticket_id": ticket.id, "kind": e.kind.value,
+                         "at": e.at.astimezone(UTC), "actor": e.actor, "data": dict(e.data)})
             last = max(last, e.at)
-        self.s.add_all(rows)
-        self.s.flush()  # one round for all the events; their ids come back with it
-        for e, row in zip(events, rows, strict=True):
-            ticket.events.append(Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, row.id))
-        row_t = self.s.get(TicketRow, ticket.id)
-        assert row_t is not None
-        row_t.priority = ticket.priority.value
-        row_t.status = ticket.status.value
-        row_t.assignee = ticket.assignee
-        row_t.subject = ticket.subject
-        row_t.kind = ticket.kind
-        row_t.updated_at = max(_utc(row_t.updated_at), last)
-        self.s.add(row_t)
+        if not rows:
+            return last
+        conn = _core(self.s)
+        if conn.dialect.name == "sqlite":
+            # one multi-row statement; SQLite numbers the rows in insertion order but may
+            # return them in any order (asking SQLAlchemy to keep order costs a statement each)
+            ids = sorted(conn.execute(insert(_EVENT).returning(_EVENT.c.id), rows).scalars())
+        else:
+            ids = list(conn.execute(insert(_EVENT).returning(
+                _EVENT.c.id, sort_by_parameter_order=True), rows).scalars())
+        for e, id_ in zip(events, ids, strict=True):
+            ticket.events.append(Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, id_))
+        return last
 
     def list(self, *, client: str | None = None, statuses: Sequence[TicketStatus] = (),
              limit: int = 100) -> list[Ticket]:
         q = select(TicketRow, ClientRow.name).outerjoin(
-            ClientRow, col(ClientRow.id) == col(TicketRow.client_id))
+            ClientRow, col(ClientRow.id) == col(TicketRow.client_id)
+        ).execution_options(populate_existing=True)
         if client is not None:
             q = q.where(ClientRow.name == client)
         if statuses:
@@ -152,8 +195,10 @@ class SqlTicketRepository:
 class SqlClientRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._directory: list[Client] | None = None  # for_address's read, per unit of work
 
     def upsert(self, client: Client) -> Client:
+        self._directory = None
         row = self.s.exec(select(ClientRow).where(ClientRow.name == client.name)).first()
         row = row or ClientRow(name=client.name, policy=client.policy)
         row.policy = client.policy
@@ -183,8 +228,10 @@ class SqlClientRepository:
     def for_address(self, address: str) -> Client | None:
         addr = address.strip().lower()
         domain = addr.rpartition("@")[2]
+        if self._directory is None:  # read once per unit of work: a batch asks many times
+            self._directory = self.list()
         by_domain = None
-        for c in self.list():  # clients are few; their address lists live in JSON columns
+        for c in self._directory:  # clients are few; their address lists live in JSON columns
             if addr in (e.lower() for e in c.emails):
                 return c
             if by_domain is None and domain in (d.lower() for d in c.email_domains):
@@ -218,22 +265,25 @@ def _message(row: MessageRow) -> Message:
 class SqlMessageRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._absent: set[tuple[str, str]] = set()  # found absent by find() in this transaction
 
     def add(self, message: Message) -> tuple[Message, bool]:
         digest = message.content_hash
-        q = select(MessageRow).where(MessageRow.message_id == message.message_id,
-                                     MessageRow.content_hash == digest)
-        found = self.s.exec(q).first()
-        if found is not None:
-            return _message(found), False
-        row = MessageRow(
+        identity = (message.message_id, digest)
+        if identity not in self._absent:
+            q = select(MessageRow).where(MessageRow.message_id == message.message_id,
+                                         MessageRow.content_hash == digest)
+            found = self.s.exec(q).first()
+            if found is not None:
+                return _message(found), False
+        self._absent.discard(identity)
+        at = message.at.astimezone(UTC)
+        id_ = _core(self.s).execute(insert(_MESSAGE).values(
             ticket_id=message.ticket_id, direction=message.direction,
             channel=message.channel.value, message_id=message.message_id, content_hash=digest,
             sender=message.sender, subject=message.subject, text=message.text,
-            raw=message.raw, at=message.at.astimezone(UTC))
-        self.s.add(row)
-        self.s.flush()
-        return _message(row), True
+            raw=message.raw, at=at).returning(_MESSAGE.c.id)).scalar_one()
+        return replace(message, at=at, id=id_), True
 
     def for_ticket(self, ticket_id: int) -> list[Message]:
         q = select(MessageRow).where(MessageRow.ticket_id == ticket_id).order_by(
@@ -241,9 +291,11 @@ class SqlMessageRepository:
         return [_message(r) for r in self.s.exec(q)]
 
     def find(self, message_id: str, content_hash: str) -> Message | None:
-        q = select(MessageRow).where(MessageRow.message_id == message_id,
-                                     MessageRow.content_hash == content_hash)
-        row = self.s.exec(q).first()
+        m = _MESSAGE.c
+        q = sa_select(_MESSAGE).where(m.message_id == message_id, m.content_hash == content_hash)
+        row = _core(self.s).execute(q).first()
+        if row is None:
+            self._absent.add((message_id, content_hash))
         return _message(row) if row else None
 
     def ticket_of(self, message_ids: Sequence[str]) -> int | None:
@@ -279,11 +331,11 @@ class SqlInboundRepository:
         return [_inbound(r) for r in self.s.exec(q)]
 
     def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
-        q = select(InboundRow).where(InboundRow.id == inbound_id)
+        q = sa_select(_INBOUND).where(_INBOUND.c.id == inbound_id)
         if for_update:
             q = q.with_for_update()
-        row = self.s.exec(q).first()
-        return _inbound(row) if row else None
+        row = _core(self.s).execute(q).first()
+        return _inbound(row) if row else None  # type: ignore[arg-type]
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
         q = select(InboundRow)
@@ -294,13 +346,12 @@ class SqlInboundRepository:
 
     def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
                ticket_id: int | None = None) -> None:
-        row = self.s.get(InboundRow, inbound_id)
-        if row is None:
+        t = _INBOUND
+        done = _core(self.s).execute(update(t).where(t.c.id == inbound_id).values(
+            state=state, reason=reason[:2000], ticket_id=ticket_id,
+            processed_at=at.astimezone(UTC), attempts=t.c.attempts + 1))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
             raise StorageError(f"no inbound message {inbound_id}")
-        row.state, row.reason, row.ticket_id = state, reason[:2000], ticket_id
-        row.processed_at = at.astimezone(UTC)
-        row.attempts += 1
-        self.s.add(row)
 
     def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
         row = self.s.get(InboundRow, inbound_id)
@@ -337,19 +388,18 @@ class SqlOutboxRepository:
         self.s = session
 
     def add(self, mail: OutboundMail, *, at: datetime) -> bool:
-        exists = self.s.exec(select(OutboxRow.id).where(
-            OutboxRow.message_id == mail.message_id)).first()
-        if exists is not None:
-            return False
         when = at.astimezone(UTC)
-        self.s.add(OutboxRow(
+        values = dict(
             created_at=when, ticket_id=mail.ticket_id, purpose=mail.purpose,
             sender=mail.sender, recipients=list(mail.recipients),
             recipient_key=(mail.recipients[0] if mail.recipients else "").lower(),
-            message_id=mail.message_id,
-            subject=mail.subject, raw=mail.raw, next_attempt_at=when))
-        self.s.flush()
-        return True
+            message_id=mail.message_id, subject=mail.subject, raw=mail.raw, state="pending",
+            attempts=0, next_attempt_at=when, last_error="")
+        conn = _core(self.s)
+        make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        q = make(_OUTBOX).values(**values).on_conflict_do_nothing(
+            index_elements=["message_id"]).returning(_OUTBOX.c.id)
+        return conn.execute(q).first() is not None
 
     def count_since(self, recipient: str, purposes: Sequence[str], since: datetime) -> int:
         q = select(func.count()).select_from(OutboxRow).where(
@@ -371,6 +421,9 @@ class SqlUnitOfWork:
         self.write = write
 
     def __enter__(self) -> SqlUnitOfWork:
+        self._turn = WriteTurn(self.db) if self.write else None  # SQLite: writers queue fairly
+        if self._turn is not None:
+            self._turn.__enter__()
         self.session = self.db.session(write=self.write)
         self.tickets = SqlTicketRepository(self.session)
         self.clients = SqlClientRepository(self.session)
@@ -389,8 +442,14 @@ class SqlUnitOfWork:
             self.session.rollback()
         finally:
             self.session.close()
+            if self._turn is not None:
+                self._turn.__exit__()
         if isinstance(exc, DBAPIError):
             raise StorageError(f"storage failed: {_first_line(exc)}") from exc
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A nested transaction: flushed and released on success, rolled back on an error."""
+        return self.session.begin_nested()
 
     def commit(self) -> None:
         try:

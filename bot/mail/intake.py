@@ -1,6 +1,8 @@
 """From an accepted raw message to a ticket: parse, deduplicate, screen robots, thread, register,
-acknowledge. One transaction per message, so a crash anywhere leaves it pending and a retry
-reaches the same outcome; the acknowledgement's deterministic Message-ID makes it sent once.
+acknowledge. A backlog is taken several messages per transaction: each is parsed before the
+transaction and written in a savepoint of its own, so one that fails is counted (and after a few
+tries quarantined) alone while the others commit. A crash anywhere leaves messages pending and a
+retry reaches the same outcome; the acknowledgement's deterministic Message-ID makes it sent once.
 
 Outcomes: ``done`` (a ticket or a follow-up), ``duplicate`` (the same message came in before,
 by any intake), ``ignored`` (automatic mail recorded where it belongs, mail from the bot itself,
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -26,6 +28,7 @@ from bot.model import (
     Client,
     Event,
     EventKind,
+    InboundItem,
     Message,
     OutboundMail,
     Ticket,
@@ -33,13 +36,14 @@ from bot.model import (
     id_of_reference,
     reference_of,
 )
-from bot.ports import UnitOfWork
+from bot.ports import BatchUnitOfWork, UnitOfWork
 from bot.reports.approval import Approvals
 from bot.services import Helpdesk
 
 log = logging.getLogger("supportbot.intake")
 
 MAX_ATTEMPTS = 3
+BATCH_SIZE = 20  # messages per transaction when working through a backlog
 FOLLOWUP_TEXT_LIMIT = 20_000
 
 
@@ -78,17 +82,56 @@ def content_key(p: ParsedMail) -> str:
 class MailIntake:
     """Processes accepted mail into tickets."""
 
-    def __init__(self, helpdesk: Helpdesk, uow: Callable[[], UnitOfWork], clock: Clock,
-                 policy: MailPolicy) -> None:
+    def __init__(self, helpdesk: Helpdesk, uow: Callable[[], BatchUnitOfWork], clock: Clock,
+                 policy: MailPolicy, *, batch_size: int = BATCH_SIZE) -> None:
         self.helpdesk = helpdesk
         self._uow = uow
         self.clock = clock
         self.policy = policy
+        self.batch_size = max(1, batch_size)
 
-    def process_pending(self, limit: int = 100) -> list[Outcome]:
+    def process_pending(self, limit: int = 100, *, retry_failed: bool = True) -> list[Outcome]:
+        """Process up to ``limit`` pending messages, oldest first, ``batch_size`` per
+        transaction; with ``retry_failed=False``, leave those that failed before (for the
+        next sweep) rather than spend their attempts at the pace new mail arrives."""
         with self._uow() as uow:
-            ids = [i.id for i in uow.inbound.pending(limit)]
-        return [self.process(i) for i in ids]
+            items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit)
+                     if retry_failed or not i.attempts][:limit]
+        out: list[Outcome] = []
+        for k in range(0, len(items), self.batch_size):
+            out += self.process_batch(items[k:k + self.batch_size])
+        return out
+
+    def process_batch(self, items: Sequence[InboundItem]) -> list[Outcome]:
+        """Process these messages in one transaction, each in a savepoint of its own.
+
+        Parsing happens first, outside the transaction; inside it each message's state is read
+        again (another process may have taken it meanwhile). If the transaction as a whole
+        cannot commit (storage down), each message is tried alone, so failures are counted.
+        """
+        parsed = [(item, _parse(item.raw, self.policy.limits)) for item in items]
+        outcomes: list[Outcome] = []
+        try:
+            with self._uow() as uow:
+                for item, mail in parsed:
+                    try:
+                        with uow.savepoint():
+                            outcome = self._process(uow, item.id, mail)
+                    except Exception as e:  # only this message's writes were rolled back
+                        log.exception("processing inbound %s failed", item.id)
+                        state = uow.inbound.failed(item.id, f"{type(e).__name__}: {e}",
+                                                   at=self.clock.now(),
+                                                   max_attempts=MAX_ATTEMPTS)
+                        outcome = Outcome(item.id, state, f"processing failed: {e}")
+                    outcomes.append(outcome)
+                uow.commit()
+        except Exception:
+            log.exception("processing %d inbound message(s) together failed; one at a time",
+                          len(items))
+            return [self.process(item.id) for item in items]
+        for outcome in outcomes:
+            _log(outcome)
+        return outcomes
 
     def process(self, inbound_id: int) -> Outcome:
         """Process one accepted message; safe to call again for the same id."""
@@ -103,26 +146,24 @@ class MailIntake:
                                            at=self.clock.now(), max_attempts=MAX_ATTEMPTS)
                 uow.commit()
             return Outcome(inbound_id, state, f"processing failed: {e}")
-        if outcome.state != "pending":
-            log.info("mail processed", extra={"inbound": inbound_id, "state": outcome.state,
-                                              "action": outcome.action,
-                                              "ticket": outcome.reference or "-"})
+        _log(outcome)
         return outcome
 
     # -- the steps ---------------------------------------------------------------------------
 
-    def _process(self, uow: UnitOfWork, inbound_id: int) -> Outcome:
+    def _process(self, uow: UnitOfWork, inbound_id: int,
+                 parsed: ParsedMail | Unparseable | None = None) -> Outcome:
+        """``parsed``: the message parsed before the transaction, if it was."""
         now = self.clock.now()
         item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
         if item is None:
             return Outcome(inbound_id, "pending", "no such inbound message")
         if item.state != "pending":
             return Outcome(inbound_id, item.state, "already processed", _ref(item.ticket_id))
-        try:
-            mail = parse_message(item.raw, self.policy.limits)
-        except Unparseable as e:
-            uow.inbound.finish(inbound_id, "quarantined", at=now, reason=str(e))
-            return Outcome(inbound_id, "quarantined", str(e))
+        mail = parsed if parsed is not None else _parse(item.raw, self.policy.limits)
+        if isinstance(mail, Unparseable):
+            uow.inbound.finish(inbound_id, "quarantined", at=now, reason=str(mail))
+            return Outcome(inbound_id, "quarantined", str(mail))
 
         key = content_key(mail)
         seen = uow.messages.find(mail.message_id, key)
@@ -191,7 +232,7 @@ class MailIntake:
                     "kind": auto.kind, "reason": auto.reason, "from": mail.from_addr or "",
                     "recipients": list(auto.original_recipients)})
                 uow.tickets.append(t, recorded)
-                self.helpdesk.announce(uow, t, [recorded])
+                self.helpdesk.announce(uow, t, t.events[-1:])  # the stored copy, with its id
         uow.inbound.finish(inbound_id, "ignored", at=now, ticket_id=tid,
                            reason=what + ("" if tid else " (no ticket matched)"))
         return Outcome(inbound_id, "ignored", f"{auto.kind} recorded" if tid else
@@ -231,7 +272,7 @@ class MailIntake:
                     "reason": "the client replied after resolution"}))
                 action = "follow-up reopened the ticket"
         uow.tickets.append(t, *events)
-        self.helpdesk.announce(uow, t, events)
+        self.helpdesk.announce(uow, t, t.events[len(t.events) - len(events):])  # with ids
         uow.inbound.finish(inbound_id, "done", at=now, ticket_id=t.id, reason=action)
         return Outcome(inbound_id, "done", action, t.reference)
 
@@ -294,6 +335,20 @@ class MailIntake:
             uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
                 "purpose": mail.purpose, "to": list(mail.recipients),
                 "message_id": mail.message_id}))
+
+
+def _parse(raw: bytes, limits: Limits) -> ParsedMail | Unparseable:
+    try:
+        return parse_message(raw, limits)
+    except Unparseable as e:
+        return e
+
+
+def _log(outcome: Outcome) -> None:
+    if outcome.state != "pending":
+        log.info("mail processed", extra={"inbound": outcome.inbound_id, "state": outcome.state,
+                                          "action": outcome.action,
+                                          "ticket": outcome.reference or "-"})
 
 
 def _details(mail: ParsedMail) -> dict[str, object]:

@@ -1,0 +1,125 @@
+"""A backlog is processed several messages per transaction, each in a savepoint: a message
+that fails is rolled back and counted alone, the others in its batch commit. The failure is a
+real one, raised by the database (a trigger refusing one subject); both storage backends."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import text
+
+from adapters.mail.worker import IntakeWorker
+from adapters.storage import Database, SqlUnitOfWork
+from bot.mail.intake import MAX_ATTEMPTS, Outcome
+from tests.mailbot import Bot, mail
+
+POISON = "poison pill"
+
+
+@pytest.fixture
+def refusing(database: Database) -> Iterator[None]:
+    """The database refuses to store any message whose subject is ``POISON``."""
+    if database.dialect == "sqlite":
+        create = [f"""CREATE TRIGGER refuse_poison BEFORE INSERT ON message
+                      WHEN NEW.subject = '{POISON}'
+                      BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END"""]
+        drop = ["DROP TRIGGER refuse_poison"]
+    else:
+        create = [f"""CREATE FUNCTION refuse_poison() RETURNS trigger AS $$
+                      BEGIN
+                        IF NEW.subject = '{POISON}' THEN
+                          RAISE EXCEPTION 'refused by a test trigger';
+                        END IF;
+                        RETURN NEW;
+                      END $$ LANGUAGE plpgsql""",
+                  """CREATE TRIGGER refuse_poison BEFORE INSERT ON message
+                     FOR EACH ROW EXECUTE FUNCTION refuse_poison()"""]
+        drop = ["DROP TRIGGER refuse_poison ON message", "DROP FUNCTION refuse_poison()"]
+    with database.write_engine.begin() as conn:
+        for sql in create:
+            conn.execute(text(sql))
+    yield
+    with database.write_engine.begin() as conn:
+        for sql in drop:
+            conn.execute(text(sql))
+
+
+def test_a_failing_message_is_rolled_back_alone_and_its_batch_commits(
+        make_bot, refusing: None) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    subjects = ["Checkout down", POISON, "Invoice export empty", "Cannot log in"]
+    for i, subject in enumerate(subjects):
+        bot.send(mail(f"user{i}@acme.example", subject, "Nothing works since this morning."))
+    assert bot.app.mail.batch_size >= len(subjects)  # all four share one transaction
+
+    outcomes = bot.process()
+    assert [o.state for o in outcomes] == ["done", "pending", "done", "done"]
+    assert "refused by a test trigger" in outcomes[1].action
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        tickets = uow.tickets.list()
+        failed = uow.inbound.get(outcomes[1].inbound_id)
+    # the poison's ticket, events and acknowledgement went with its savepoint
+    assert sorted(t.subject for t in tickets) == sorted(s for s in subjects if s != POISON)
+    assert failed is not None and failed.attempts == 1 and "attempt 1" in failed.reason
+    assert {m["To"] for m in bot.deliver()} == {"user0@acme.example", "user2@acme.example",
+                                               "user3@acme.example"}
+
+    for _ in range(MAX_ATTEMPTS - 1):  # retried with the next batches, then quarantined
+        again = bot.process()
+    assert [(o.inbound_id, o.state) for o in again] == [(outcomes[1].inbound_id, "quarantined")]
+    assert bot.process() == []
+
+
+def test_when_storage_fails_for_the_whole_batch_each_message_is_counted_none_lost(
+        make_bot, database: Database) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    for i in range(3):
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        items = uow.inbound.pending()
+    with database.write_engine.begin() as conn:  # storage breaks for real: no message table
+        conn.execute(text("ALTER TABLE message RENAME TO message_away"))
+    outcomes = bot.app.mail.process_batch(items)
+    assert [o.state for o in outcomes] == ["pending"] * 3  # each counted, none lost
+    with database.write_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE message_away RENAME TO message"))
+    assert [o.state for o in bot.process()] == ["done"] * 3
+
+
+def test_the_worker_takes_what_was_stored_meanwhile_in_batches(make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    done: list[Outcome] = []
+    finished = threading.Event()
+
+    def after(outcome: Outcome) -> None:
+        done.append(outcome)
+        if len(done) == 12:
+            finished.set()
+
+    for i in range(12):  # stored before the worker starts: its first sweep takes them
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    worker = IntakeWorker(bot.app.mail, sweep_seconds=60, after=after)
+    bot.store.on_stored = worker.notify
+    worker.start()
+    try:
+        assert finished.wait(60)
+        more = [mail(f"late{i}@acme.example", f"Late {i}", "Down.") for i in range(5)]
+        for m in more:  # told of each at once: processed without waiting for a sweep
+            bot.send(m)
+        _wait_for(lambda: len(done) == 17)
+    finally:
+        worker.stop()
+        bot.store.on_stored = None
+    assert sorted(o.inbound_id for o in done) == list(range(1, 18))
+    assert {o.state for o in done} == {"done"} and bot.process() == []
+
+
+def _wait_for(cond: Callable[[], bool], seconds: float = 60) -> None:
+    tick = threading.Event()
+    for _ in range(int(seconds * 100)):
+        if cond():
+            return
+        tick.wait(0.01)
+    raise AssertionError("the worker did not get there")
