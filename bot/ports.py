@@ -21,6 +21,7 @@ from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
 
 if TYPE_CHECKING:
+    from bot.maintenance import MaintenanceWindow
     from bot.reports.approval import SentReport
 
 
@@ -218,3 +219,32 @@ class ReportRepository(Protocol):
 
 class ReportingUnitOfWork(UnitOfWork, Protocol):
     reports: ReportRepository
+
+
+# -- maintenance windows -----------------------------------------------------------------------
+
+class MaintenanceRepository(Protocol):
+    """Announced maintenance windows, by key, with when their start and end were told."""
+
+    def add(self, window: MaintenanceWindow) -> MaintenanceWindow: ...
+    def get(self, key: str) -> MaintenanceWindow | None: ...
+
+    def list(self) -> list[MaintenanceWindow]:
+        """Every window, by start."""
+        ...
+
+    def overlapping(self, client: str, start: datetime, end: datetime) -> list[MaintenanceWindow]:
+        """The windows told to ``client`` that overlap ``[start, end)``."""
+        ...
+
+    def due(self, now: datetime) -> list[MaintenanceWindow]:
+        """Windows whose start or end has passed and was not told yet, locked until commit."""
+        ...
+
+    def mark_told(self, key: str, phase: str, at: datetime) -> None:
+        """``started`` or ``ended`` (which also covers a start missed meanwhile)."""
+        ...
+
+
+class MaintenanceUnitOfWork(UnitOfWork, Protocol):
+    maintenance: MaintenanceRepository

@@ -232,7 +232,7 @@ class _Credit(_Strict):
 
 
 class _Maintenance(_Strict):
-    notice: Duration | None = None
+    notice: Deadline | None = None
 
 
 class _Availability(_Strict):
