@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from bot.clock import Clock
 from bot.errors import NotFound
 from bot.model import EventKind
 from bot.policies import PolicyBook
-from bot.ports import ReportingUnitOfWork
+from bot.ports import MaintenanceUnitOfWork, ReportingUnitOfWork
 from bot.reports.compute import Report, compute_report
 from bot.reports.periods import Period, parse_period
 from bot.sla.policy import Policy
@@ -43,4 +44,7 @@ class Reporting:
             tz = policy.calendar.tz
             tickets = uow.reports.period_tickets(c.id, p.start_at(tz), p.end_at(tz),
                                                  include_closed=loads_closed(policy))
-        return compute_report(policy, c, p, tickets, now)
+            windows = [] if policy.availability_target is None else [
+                (w.start, w.end) for w in cast(MaintenanceUnitOfWork, uow).maintenance.overlapping(
+                    c.name, p.start_at(tz), p.end_at(tz))]
+        return compute_report(policy, c, p, tickets, now, maintenance=windows)
