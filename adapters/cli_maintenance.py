@@ -9,7 +9,7 @@ import click
 
 from adapters.bootstrap import App
 from adapters.cli import _action, actor_option, json_option, pass_app
-from adapters.maintenance import maintenance
+from adapters.maintenance import maintenance, policy_changes
 from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
 
@@ -111,3 +111,61 @@ _action("outage", "Correct the outage interval the availability counts for a tic
         click.option("--end", help="when it was back (ISO 8601)"),
         click.option("--none", is_flag=True, help="the ticket was no outage"),
         click.option("--reason", required=True, help="why, for the audit trail"))
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """Changes of clients' policy files: what changed, and the clients' approval."""
+
+
+@policy_group.command("diff")
+@click.argument("client")
+@pass_app
+def policy_diff(app: App, client: str) -> None:
+    """What changed in CLIENT's policy (calendar, holidays, targets) since the version the
+    client last acknowledged."""
+    policy, base, lines = policy_changes(app).diff(client)
+    if base is None:
+        click.echo(f"{client}: policy {policy.name} version {policy.version}; no version "
+                   "recorded yet (`supportbot policy check` records it as the baseline)")
+        return
+    if not lines:
+        click.echo(f"{client}: policy {policy.name} version {policy.version}: no change since "
+                   f"version {base.version} ({base.state})")
+        return
+    click.echo(f"{client}: policy {policy.name} version {base.version} ({base.state}) -> "
+               f"{policy.version}:")
+    for line in lines:
+        click.echo(f"  {line}")
+
+
+@policy_group.command("check")
+@pass_app
+def policy_check(app: App) -> None:
+    """Record changed policy versions now and tell the clients (`supportbot run` does this
+    periodically)."""
+    changes = policy_changes(app).check()
+    if not changes:
+        click.echo("no policy changes")
+    for c in changes:
+        if c.since is None:
+            click.echo(f"{c.client}: version {c.version.version} recorded as the baseline")
+        else:
+            click.echo(f"{c.client}: {c.since.version} -> {c.version.version} "
+                       f"{c.version.state}{' (contacts mailed)' if c.mailed else ''}")
+
+
+def _policy_decide(decision: str) -> click.Command:
+    @click.argument("client")
+    @actor_option
+    @pass_app
+    def command(app: App, client: str, actor: str) -> None:
+        v = policy_changes(app).decide(client, decision, actor=actor)
+        click.echo(f"{client}: policy version {v.version} {v.state} by {v.decided_by}")
+    return policy_group.command(
+        "approve" if decision == "approved" else "challenge",
+        help=f"Record that a contact of CLIENT {decision} its pending policy change.")(command)
+
+
+_policy_decide("approved")
+_policy_decide("challenged")

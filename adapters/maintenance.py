@@ -1,5 +1,5 @@
-"""Maintenance notices wired to an App: mail through the outbox, and (with Slack enabled) a
-post in each client's triage channel through the Slack adapter's outbox."""
+"""Maintenance notices and policy changes wired to an App: mail through the outbox, and (with
+Slack enabled) maintenance posts in each client's triage channel through the Slack outbox."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from adapters.bootstrap import App
 from adapters.storage import SqlUnitOfWork
 from bot.maintenance import Maintenance
 from bot.model import Client
+from bot.policy_changes import PolicyChanges
 from bot.ports import MaintenanceUnitOfWork
 
 log = logging.getLogger("supportbot.maintenance")
@@ -57,3 +58,26 @@ class MaintenanceSweep:
         if told and self.after is not None:
             self.after()
         return len(told)
+
+
+def policy_changes(app: App) -> PolicyChanges:
+    return PolicyChanges(lambda: SqlUnitOfWork(app.db), app.clock, app.helpdesk.policies,
+                         app.settings.mail.sender)
+
+
+class PolicyWatch:
+    """The periodic job of ``supportbot run``: records changed policy files and tells the
+    clients' contacts (a change needing approval waits for it)."""
+
+    def __init__(self, app: App, after: Callable[[], None] | None = None) -> None:
+        self.service = policy_changes(app)
+        self.after = after
+
+    def __call__(self) -> int:
+        changes = [c for c in self.service.check() if c.since is not None]
+        for c in changes:
+            log.info("policy changed", extra={"client": c.client, "version": c.version.version,
+                                              "state": c.version.state, "mailed": c.mailed})
+        if any(c.mailed for c in changes) and self.after is not None:
+            self.after()
+        return len(changes)

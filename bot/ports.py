@@ -22,6 +22,7 @@ from bot.phone.paging import AttemptState
 
 if TYPE_CHECKING:
     from bot.maintenance import MaintenanceWindow
+    from bot.policy_changes import PolicyVersion
     from bot.reports.approval import SentReport
 
 
@@ -248,3 +249,19 @@ class MaintenanceRepository(Protocol):
 
 class MaintenanceUnitOfWork(UnitOfWork, Protocol):
     maintenance: MaintenanceRepository
+
+
+# -- policy versions ---------------------------------------------------------------------------
+
+class PolicyVersionRepository(Protocol):
+    """Each client's policy versions, with their content, oldest first."""
+
+    def add(self, version: PolicyVersion) -> PolicyVersion: ...
+    def latest(self, client_id: int, *, for_update: bool = False) -> PolicyVersion | None: ...
+    def last_acknowledged(self, client_id: int) -> PolicyVersion | None: ...
+    def by_message_ids(self, message_ids: Sequence[str]) -> PolicyVersion | None: ...
+    def decide(self, version_id: int, state: str, *, at: datetime, by: str) -> PolicyVersion: ...
+
+
+class PolicyChangeUnitOfWork(UnitOfWork, Protocol):
+    policy_versions: PolicyVersionRepository

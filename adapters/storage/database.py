@@ -38,7 +38,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _create(tables.PageRow, tables.PageAttemptRow, tables.PhoneCallRow, tables.PhoneSmsRow,
                tables.WebhookSeenRow),
     4: tables.create_report_tables,
-    8: _create(tables.MaintenanceRow),
+    8: _create(tables.MaintenanceRow, tables.PolicyVersionRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.

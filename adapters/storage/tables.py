@@ -336,3 +336,20 @@ class MaintenanceRow(SQLModel, table=True):
     announced_by: str = ""
     started_told_at: datetime | None = None
     ended_told_at: datetime | None = None
+
+
+class PolicyVersionRow(SQLModel, table=True):
+    """A version of a client's policy file (migration 8): its content by hash, and whether
+    the client acknowledged it (told, or approved where the policy asks approval)."""
+
+    __tablename__ = "policy_version"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    policy: str
+    version: str
+    content: str
+    recorded_at: datetime
+    state: str  # baseline, told, pending, approved, challenged, superseded
+    message_id: str = Field(default="", index=True)
+    decided_at: datetime | None = None
+    decided_by: str = ""

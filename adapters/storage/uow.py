@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
-from adapters.storage.maintenance import SqlMaintenanceRepository
+from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.phone import SqlPhoneRepository
 from adapters.storage.reports import SqlReportRepository
 from adapters.storage.slack import SqlSlackRepository
@@ -383,6 +383,7 @@ class SqlUnitOfWork:
         self.phone = SqlPhoneRepository(self.session)
         self.reports = SqlReportRepository(self.session, self.tickets)
         self.maintenance = SqlMaintenanceRepository(self.session)
+        self.policy_versions = SqlPolicyVersionRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -155,6 +155,8 @@ class Report:
     change_requests: tuple[ChangeRequestLine, ...]
     placeholders: tuple[str, ...]
     availability: Availability | None = None  # where the policy states a target
+    acknowledged_version: str = ""  # the policy version the client last acknowledged ...
+    policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
 
     @property
     def credit_total(self) -> Decimal:

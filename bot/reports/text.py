@@ -80,6 +80,8 @@ def to_dict(r: Report) -> dict[str, Any]:
                              "late": hours_text(c.late)} for c in r.change_requests],
         "tickets": [row for row in csv_rows(r)],
         **({} if r.availability is None else {"availability": availability_dict(r)}),
+        **({} if not r.policy_changes else {"policy_changes": {
+            "acknowledged_version": r.acknowledged_version, "changes": list(r.policy_changes)}}),
     }
 
 
@@ -159,6 +161,9 @@ def summary_lines(r: Report) -> list[str]:
     if r.placeholders:
         lines.append("Warning: the policy's values for " + ", ".join(r.placeholders)
                      + " are placeholders")
+    if r.policy_changes:
+        lines.append(f"Policy changed since version {r.acknowledged_version}, the one the "
+                     "client acknowledged: " + "; ".join(r.policy_changes))
     return lines
 
 

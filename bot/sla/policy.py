@@ -70,6 +70,8 @@ class Policy:
     """Minimum notice for maintenance: hours ahead (``72h``), or working days of the calendar
     (``3wd``: not before the close of the third working day after the announcement)."""
     availability_target: float | None = None
+    change_approval: bool = False
+    """A change of this policy file waits for a client contact's approval (``[changes]``)."""
     placeholders: tuple[str, ...] = ()
     document: str = ""
 
