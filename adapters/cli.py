@@ -559,6 +559,11 @@ from adapters.cli_reports import report, reports  # noqa: E402  (it uses this mo
 cli.add_command(report)
 cli.add_command(reports)
 
+from adapters.cli_maintenance import maintenance_group, policy_group  # noqa: E402
+
+cli.add_command(maintenance_group)
+cli.add_command(policy_group)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code; user errors print one line, never a traceback."""

@@ -174,6 +174,12 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         # a plain callable: the scheduler runs it in its thread pool, off the event loop
         scheduler.add_job(sweep, "interval", seconds=s.scheduler.sweep_seconds, id="clock-sweep",
                           next_run_time=app.clock.now(), coalesce=True, max_instances=1)
+        from adapters.maintenance import MaintenanceSweep, PolicyWatch
+
+        for job_id, job in (("maintenance", MaintenanceSweep(app, after=mail.sender.wake.set)),
+                            ("policy-changes", PolicyWatch(app, after=mail.sender.wake.set))):
+            scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
+                              next_run_time=app.clock.now(), coalesce=True, max_instances=1)
         scheduler.start()
     log.info("supportbot running", extra={"storage": repr(app.db), "clients": len(s.clients),
                                           "default_policy": s.policies.default,

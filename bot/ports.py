@@ -22,6 +22,8 @@ from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
 
 if TYPE_CHECKING:
+    from bot.maintenance import MaintenanceWindow
+    from bot.policy_changes import PolicyVersion
     from bot.reports.approval import SentReport
 
 
@@ -219,6 +221,8 @@ class ReportRepository(Protocol):
 
 class ReportingUnitOfWork(UnitOfWork, Protocol):
     reports: ReportRepository
+
+
 class BatchUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that can also undo part of itself: several items in one transaction,
     each in a savepoint, so a failing one is rolled back alone."""
@@ -229,3 +233,48 @@ class BatchUnitOfWork(UnitOfWork, Protocol):
         """``with uow.savepoint(): ...``: released on success, rolled back on an exception
         (which propagates); the rest of the transaction stands."""
         ...
+
+
+# -- maintenance windows -----------------------------------------------------------------------
+
+class MaintenanceRepository(Protocol):
+    """Announced maintenance windows, by key, with when their start and end were told."""
+
+    def add(self, window: MaintenanceWindow) -> MaintenanceWindow: ...
+    def get(self, key: str) -> MaintenanceWindow | None: ...
+
+    def list(self) -> list[MaintenanceWindow]:
+        """Every window, by start."""
+        ...
+
+    def overlapping(self, client: str, start: datetime, end: datetime) -> list[MaintenanceWindow]:
+        """The windows told to ``client`` that overlap ``[start, end)``."""
+        ...
+
+    def due(self, now: datetime) -> list[MaintenanceWindow]:
+        """Windows whose start or end has passed and was not told yet, locked until commit."""
+        ...
+
+    def mark_told(self, key: str, phase: str, at: datetime) -> None:
+        """``started`` or ``ended`` (which also covers a start missed meanwhile)."""
+        ...
+
+
+class MaintenanceUnitOfWork(UnitOfWork, Protocol):
+    maintenance: MaintenanceRepository
+
+
+# -- policy versions ---------------------------------------------------------------------------
+
+class PolicyVersionRepository(Protocol):
+    """Each client's policy versions, with their content, oldest first."""
+
+    def add(self, version: PolicyVersion) -> PolicyVersion: ...
+    def latest(self, client_id: int, *, for_update: bool = False) -> PolicyVersion | None: ...
+    def last_acknowledged(self, client_id: int) -> PolicyVersion | None: ...
+    def by_message_ids(self, message_ids: Sequence[str]) -> PolicyVersion | None: ...
+    def decide(self, version_id: int, state: str, *, at: datetime, by: str) -> PolicyVersion: ...
+
+
+class PolicyChangeUnitOfWork(UnitOfWork, Protocol):
+    policy_versions: PolicyVersionRepository

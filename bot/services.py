@@ -287,6 +287,16 @@ class Helpdesk:
 
         return self._act(ref, act)
 
+    def correct_outage(self, ref: str, *, start: datetime | None, end: datetime | None,
+                       none: bool = False, reason: str, actor: str) -> TicketView:
+        """Set the outage interval the availability counts for this ticket (or none at all),
+        instead of registration to resolution; recorded as an event, the last one wins."""
+        from bot.availability import correction_data
+
+        data = correction_data(start, end, none=none, reason=reason)
+        return self._act(ref, lambda t, p, now: [Event(EventKind.OUTAGE_CORRECTED, now, actor,
+                                                       data)])
+
     def note(self, ref: str, text: str, *, actor: str) -> TicketView:
         if not text.strip():
             raise InvalidAction("an empty note says nothing")

@@ -141,7 +141,7 @@ class SlackSender:
             await self.client.chat_postMessage(channel=posted[0], thread_ts=posted[1],
                                                text=job.payload["text"], unfurl_links=False)
             return None
-        if job.kind in ("reply", "link"):
+        if job.kind in ("reply", "link", "post"):  # post: a channel message (maintenance)
             await self.client.chat_postMessage(channel=job.channel,
                                                thread_ts=job.payload.get("thread_ts"),
                                                text=job.payload["text"], unfurl_links=False)

@@ -314,3 +314,42 @@ def create_report_tables(conn: Any) -> None:
     for ix in REPORT_INDEXES:
         ix.create(conn, checkfirst=True)
     SentReportRow.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+# -- maintenance windows (migration 8) ----------------------------------------------------------
+
+class MaintenanceRow(SQLModel, table=True):
+    """An announced maintenance window; ``key`` identifies the announcement's content, so the
+    same announcement is recorded once. ``*_told_at``: when the clients were told it started
+    and ended."""
+
+    __tablename__ = "maintenance_window"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    start_at: datetime = Field(index=True)
+    end_at: datetime
+    summary: str
+    clients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hotfix: bool = False
+    release_notes: str = ""
+    announced_at: datetime
+    announced_by: str = ""
+    started_told_at: datetime | None = None
+    ended_told_at: datetime | None = None
+
+
+class PolicyVersionRow(SQLModel, table=True):
+    """A version of a client's policy file (migration 8): its content by hash, and whether
+    the client acknowledged it (told, or approved where the policy asks approval)."""
+
+    __tablename__ = "policy_version"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    policy: str
+    version: str
+    content: str
+    recorded_at: datetime
+    state: str  # baseline, told, pending, approved, challenged, superseded
+    message_id: str = Field(default="", index=True)
+    decided_at: datetime | None = None
+    decided_by: str = ""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
+from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.phone import SqlPhoneRepository
 from adapters.storage.reports import SqlReportRepository
 from adapters.storage.slack import SqlSlackRepository
@@ -434,6 +435,8 @@ class SqlUnitOfWork:
         self.slack = SqlSlackRepository(self.session)
         self.phone = SqlPhoneRepository(self.session)
         self.reports = SqlReportRepository(self.session, self.tickets)
+        self.maintenance = SqlMaintenanceRepository(self.session)
+        self.policy_versions = SqlPolicyVersionRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

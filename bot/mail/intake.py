@@ -36,6 +36,7 @@ from bot.model import (
     id_of_reference,
     reference_of,
 )
+from bot.policy_changes import PolicyChanges
 from bot.ports import BatchUnitOfWork, UnitOfWork
 from bot.reports.approval import Approvals
 from bot.services import Helpdesk
@@ -194,6 +195,10 @@ class MailIntake:
             answered = Approvals(self._uow, self.clock, self.helpdesk.policies,  # type: ignore[arg-type]
                                  self.policy.sender).answer_by_mail(
                 uow, thread_keys(mail), strip_quoted(mail.text), sender, client)  # type: ignore[arg-type]
+            if answered is None:  # or an APPROVE / CHALLENGE reply to a policy change
+                answered = PolicyChanges(self._uow, self.clock, self.helpdesk.policies,  # type: ignore[arg-type]
+                                         self.policy.sender).answer_by_mail(
+                    uow, thread_keys(mail), strip_quoted(mail.text), sender, client)  # type: ignore[arg-type]
             if answered is not None:
                 self._store(uow, mail, key, item.raw, None, now)
                 uow.inbound.finish(inbound_id, "done", at=now, reason=answered)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.availability import Availability, Outage, compute_availability, outage_of
 from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, change_request_spec, ticket_clocks
 from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind, Ticket
@@ -153,6 +154,9 @@ class Report:
     tickets: tuple[TicketLine, ...]
     change_requests: tuple[ChangeRequestLine, ...]
     placeholders: tuple[str, ...]
+    availability: Availability | None = None  # where the policy states a target
+    acknowledged_version: str = ""  # the policy version the client last acknowledged ...
+    policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
 
     @property
     def credit_total(self) -> Decimal:
@@ -244,11 +248,13 @@ def _change_request(policy: Policy, t: Ticket, ordered: Sequence[Event], as_of: 
 
 
 def compute_report(policy: Policy, client: Client, period: Period, tickets: Iterable[Ticket],
-                   now: datetime) -> Report:
+                   now: datetime, *,
+                   maintenance: Sequence[tuple[datetime, datetime]] = ()) -> Report:
     """The report of ``client`` for ``period`` as of ``min(now, end of period)``.
 
     ``tickets`` must hold at least every ticket of the client with a clock that can settle in the
-    period (storage loads those in bulk); others are ignored.
+    period (storage loads those in bulk); others are ignored. ``maintenance``: the client's
+    announced maintenance windows, left out of the availability (where the policy has a target).
     """
     tz = policy.calendar.tz
     start, end = period.start_at(tz), period.end_at(tz)
@@ -257,10 +263,15 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     lines: list[TicketLine] = []
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
+    outages: list[Outage] = []
     for t in sorted(tickets, key=lambda t: (t.created_at, t.id or 0)):
         if t.created_at >= as_of:
             continue
         ordered = sorted((e for e in t.events if e.at <= as_of), key=lambda e: (e.at, e.id or 0))
+        if policy.availability_target is not None and t.kind != CHANGE_REQUEST:
+            o = outage_of(t, ordered, priority_at(t, ordered, as_of))
+            if o is not None and o.start < as_of and (o.end is None or o.end > start):
+                outages.append(o)
         if t.kind == CHANGE_REQUEST:
             cr = _change_request(policy, t, ordered, as_of, start, end)
             if cr is not None:
@@ -290,6 +301,8 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
                       if t.open_at_end and not any(c.state.breached and c.state.open
                                                    for c in t.clocks.values())),
         tickets=tuple(lines), change_requests=tuple(crs), placeholders=policy.placeholders,
+        availability=None if policy.availability_target is None else compute_availability(
+            policy.availability_target, outages, maintenance, start, as_of),
     )
 
 

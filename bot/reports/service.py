@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import cast
 
 from bot.clock import Clock
 from bot.errors import NotFound
 from bot.model import EventKind
 from bot.policies import PolicyBook
-from bot.ports import ReportingUnitOfWork
+from bot.policy_changes import diff, policy_content
+from bot.ports import MaintenanceUnitOfWork, PolicyChangeUnitOfWork, ReportingUnitOfWork
 from bot.reports.compute import Report, compute_report
 from bot.reports.periods import Period, parse_period
 from bot.sla.policy import Policy
@@ -43,4 +46,14 @@ class Reporting:
             tz = policy.calendar.tz
             tickets = uow.reports.period_tickets(c.id, p.start_at(tz), p.end_at(tz),
                                                  include_closed=loads_closed(policy))
-        return compute_report(policy, c, p, tickets, now)
+            windows = [] if policy.availability_target is None else [
+                (w.start, w.end) for w in cast(MaintenanceUnitOfWork, uow).maintenance.overlapping(
+                    c.name, p.start_at(tz), p.end_at(tz))]
+            base = cast(PolicyChangeUnitOfWork, uow).policy_versions.last_acknowledged(c.id)
+        report = compute_report(policy, c, p, tickets, now, maintenance=windows)
+        if base is None or base.version == policy.version:
+            return report
+        content = policy_content(policy)
+        return replace(report, acknowledged_version=base.version, policy_changes=tuple(
+            diff(base.content, content) if content is not None else
+            ["the policy file is being changed: run the report again"]))

@@ -79,7 +79,39 @@ def to_dict(r: Report) -> dict[str, Any]:
                              "answered": iso(c.answered_at), "outcome": c.outcome,
                              "late": hours_text(c.late)} for c in r.change_requests],
         "tickets": [row for row in csv_rows(r)],
+        **({} if r.availability is None else {"availability": availability_dict(r)}),
+        **({} if not r.policy_changes else {"policy_changes": {
+            "acknowledged_version": r.acknowledged_version, "changes": list(r.policy_changes)}}),
     }
+
+
+def availability_dict(r: Report) -> dict[str, Any]:
+    a = r.availability
+    assert a is not None
+    return {
+        "share": f"{a.share * 100:.3f}%", "target": f"{a.target * 100:.3f}%",
+        "target_met": a.meets_target, "measured_seconds": int(a.measured.total_seconds()),
+        "maintenance_seconds": int(a.maintenance.total_seconds()),
+        "down_seconds": int(a.down.total_seconds()),
+        "outages": [{"ticket": o.reference, "start": o.start.isoformat(),
+                     "end": o.end.isoformat() if o.end else None, "corrected": o.corrected}
+                    for o in a.outages]}
+
+
+def availability_lines(r: Report) -> list[str]:
+    """The availability section's text (empty when the policy states no target)."""
+    a = r.availability
+    if a is None:
+        return []
+    lines = [f"Availability: {a.share * 100:.3f}% against a target of {a.target * 100:.3f}% "
+             f"({_verdict(a.meets_target)}): {hours_text(a.down)} down in "
+             f"{hours_text(a.measured)} measured; {hours_text(a.maintenance)} of announced "
+             "maintenance left out."]
+    for o in a.outages:
+        end = local(o.end, r) if o.end else "still down"
+        lines.append(f"Outage {o.reference}: {local(o.start, r)} to {end}"
+                     f"{' (corrected by staff)' if o.corrected else ''}")
+    return lines
 
 
 def render_json(r: Report) -> str:
@@ -129,6 +161,9 @@ def summary_lines(r: Report) -> list[str]:
     if r.placeholders:
         lines.append("Warning: the policy's values for " + ", ".join(r.placeholders)
                      + " are placeholders")
+    if r.policy_changes:
+        lines.append(f"Policy changed since version {r.acknowledged_version}, the one the "
+                     "client acknowledged: " + "; ".join(r.policy_changes))
     return lines
 
 
@@ -168,6 +203,8 @@ def render_md(r: Report) -> str:
                    f"{_money(r, r.invoice_amount)}: {_money(r, c.amount)}")
     if r.credits:
         out.append(f"- Total credit: {_money(r, r.credit_total)}")
+    if r.availability is not None:
+        out += ["", "## Availability", ""] + [f"- {line}" for line in availability_lines(r)]
     out += ["", "## Open at the end of the period", "", RULE_TEXT.get(r.open_rule, r.open_rule)]
     out.append("Carried over: " + (", ".join(r.carried) or "none") + ".")
     out += ["", "## Change requests", ""]

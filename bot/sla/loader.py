@@ -232,11 +232,15 @@ class _Credit(_Strict):
 
 
 class _Maintenance(_Strict):
-    notice: Duration | None = None
+    notice: Deadline | None = None
 
 
 class _Availability(_Strict):
     target: Share | None = None
+
+
+class _Changes(_Strict):
+    approval: bool = False
 
 
 class _PolicyFile(_Strict):
@@ -249,6 +253,7 @@ class _PolicyFile(_Strict):
     deadlines: dict[str, Deadline] = {}
     maintenance: _Maintenance = _Maintenance()
     availability: _Availability = _Availability()
+    changes: _Changes = _Changes()
     placeholders: list[str] = []
 
 
@@ -418,6 +423,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         deadlines=dict(spec.deadlines),
         maintenance_notice=spec.maintenance.notice,
         availability_target=spec.availability.target,
+        change_approval=spec.changes.approval,
         placeholders=tuple(spec.placeholders),
     )
 

@@ -66,8 +66,12 @@ class Policy:
     phone_followup: frozenset[Priority] = frozenset({Priority.P1})
     credits: tuple[CreditRule, ...] = ()
     deadlines: Mapping[str, timedelta | WorkingDays] = field(default_factory=dict)
-    maintenance_notice: timedelta | None = None
+    maintenance_notice: timedelta | WorkingDays | None = None
+    """Minimum notice for maintenance: hours ahead (``72h``), or working days of the calendar
+    (``3wd``: not before the close of the third working day after the announcement)."""
     availability_target: float | None = None
+    change_approval: bool = False
+    """A change of this policy file waits for a client contact's approval (``[changes]``)."""
     placeholders: tuple[str, ...] = ()
     document: str = ""
 

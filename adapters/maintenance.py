@@ -1,0 +1,83 @@
+"""Maintenance notices and policy changes wired to an App: mail through the outbox, and (with
+Slack enabled) maintenance posts in each client's triage channel through the Slack outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import cast
+
+from adapters.bootstrap import App
+from adapters.storage import SqlUnitOfWork
+from bot.maintenance import Maintenance
+from bot.model import Client
+from bot.policy_changes import PolicyChanges
+from bot.ports import MaintenanceUnitOfWork
+
+log = logging.getLogger("supportbot.maintenance")
+
+
+class SlackPost:
+    """Queues a maintenance post for the client's triage channel (or the default one)."""
+
+    def __init__(self, default_channel: str | None) -> None:
+        self.default_channel = default_channel
+
+    def __call__(self, uow: MaintenanceUnitOfWork, client: Client, key: str, text: str,
+                 at: datetime) -> bool:
+        channel = client.triage_channel or self.default_channel
+        if not channel:
+            return False
+        cast(SqlUnitOfWork, uow).slack.queue("post", key=key, channel=channel, at=at,
+                                             payload={"text": text})
+        return True
+
+
+def maintenance(app: App) -> Maintenance:
+    s = app.settings
+    post = SlackPost(s.slack.triage_channel) if s.slack.enabled else None
+    return Maintenance(lambda: SqlUnitOfWork(app.db), app.clock, app.helpdesk.policies,
+                       s.mail.sender, post)
+
+
+class MaintenanceSweep:
+    """The periodic job of ``supportbot run``: tells clients that windows started or ended.
+    Runs in the scheduler's thread pool; ``after`` wakes the outbox sender when mail was queued."""
+
+    def __init__(self, app: App, after: Callable[[], None] | None = None) -> None:
+        self.service = maintenance(app)
+        self.after = after
+
+    def __call__(self) -> int:
+        told = self.service.tell_due()
+        for t in told:
+            log.info("maintenance notice queued", extra={
+                "maintenance": t.window.key, "phase": t.phase, "mailed": list(t.mailed),
+                "posted": list(t.posted), "unreachable": list(t.unreachable)})
+        if told and self.after is not None:
+            self.after()
+        return len(told)
+
+
+def policy_changes(app: App) -> PolicyChanges:
+    return PolicyChanges(lambda: SqlUnitOfWork(app.db), app.clock, app.helpdesk.policies,
+                         app.settings.mail.sender)
+
+
+class PolicyWatch:
+    """The periodic job of ``supportbot run``: records changed policy files and tells the
+    clients' contacts (a change needing approval waits for it)."""
+
+    def __init__(self, app: App, after: Callable[[], None] | None = None) -> None:
+        self.service = policy_changes(app)
+        self.after = after
+
+    def __call__(self) -> int:
+        changes = [c for c in self.service.check() if c.since is not None]
+        for c in changes:
+            log.info("policy changed", extra={"client": c.client, "version": c.version.version,
+                                              "state": c.version.state, "mailed": c.mailed})
+        if any(c.mailed for c in changes) and self.after is not None:
+            self.after()
+        return len(changes)

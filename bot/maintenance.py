@@ -1,0 +1,283 @@
+"""Maintenance windows: announced to every affected client with the policy's notice, and the
+clients told again when a window starts and when it ends.
+
+An announcement is refused when it gives a client less notice than that client's policy asks
+(``[maintenance] notice``: ``72h`` ahead, or ``3wd`` on the policy calendar), unless it is a
+hotfix, and then the notice says so. Every mail has a deterministic Message-ID and every chat
+post a unique key, and a window is keyed by its content: announcing the same window again, or
+running the start/end sweep twice, queues nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.errors import InvalidAction, NotFound
+from bot.mail import compose
+from bot.model import Client, OutboundMail
+from bot.policies import PolicyBook
+from bot.ports import MaintenanceUnitOfWork
+from bot.sla.durations import WorkingDays, format_duration
+from bot.sla.policy import Policy
+
+PHASES = ("announced", "started", "ended")
+_URL = re.compile(r"^https?://[^\s/]+\S*$")
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    key: str
+    start: datetime
+    end: datetime
+    summary: str
+    clients: tuple[str, ...]
+    """The clients told, by name, fixed when it was announced."""
+    announced_at: datetime
+    announced_by: str
+    hotfix: bool = False
+    release_notes: str = ""
+    started_told_at: datetime | None = None
+    ended_told_at: datetime | None = None
+    id: int | None = None
+
+    def state_at(self, now: datetime) -> str:
+        """``scheduled``, ``in progress`` or ``ended``."""
+        if now >= self.end:
+            return "ended"
+        return "in progress" if now >= self.start else "scheduled"
+
+    def overlap(self, a: datetime, b: datetime) -> timedelta:
+        """How much of ``[a, b)`` this window covers."""
+        return max(timedelta(0), min(b, self.end) - max(a, self.start))
+
+
+def window_key(start: datetime, end: datetime, summary: str, clients: Sequence[str],
+               hotfix: bool, release_notes: str) -> str:
+    """The same announcement gives the same key (and so the same Message-IDs)."""
+    text = "|".join([start.isoformat(), end.isoformat(), summary, ",".join(sorted(clients)),
+                     str(hotfix), release_notes])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def earliest_start(policy: Policy, now: datetime) -> datetime | None:
+    """The earliest start the policy's notice allows for an announcement made at ``now``;
+    None when the policy sets no notice. Hours are plain hours ahead; working days follow the
+    policy calendar (the close of the n-th working day after today)."""
+    notice = policy.maintenance_notice
+    if notice is None:
+        return None
+    if isinstance(notice, WorkingDays):
+        return policy.calendar.add_working_days(now, notice)
+    return now + notice
+
+
+def notice_text(policy: Policy) -> str:
+    n = policy.maintenance_notice
+    if n is None:
+        return "no minimum notice"
+    return f"{n.days} working days" if isinstance(n, WorkingDays) else format_duration(n)
+
+
+def _local(dt: datetime, policy: Policy) -> str:
+    return dt.astimezone(policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _impact(w: MaintenanceWindow, policy: Policy) -> str:
+    worked = policy.calendar.working_time(w.start, w.end)
+    if worked <= timedelta(0):
+        return "It falls outside the support hours of your agreement."
+    return (f"It overlaps the support hours of your agreement by {format_duration(worked)} "
+            "of working time.")
+
+
+def message(w: MaintenanceWindow, phase: str, policy: Policy, announced: datetime) -> str:
+    """What a client is told when a window is announced, starts or ends."""
+    span = f"from {_local(w.start, policy)} until {_local(w.end, policy)}"
+    if phase == "announced":
+        lines = [f"We will carry out {'a hotfix' if w.hotfix else 'planned maintenance'} {span}.",
+                 f"What: {w.summary}", _impact(w, policy)]
+        first = earliest_start(policy, announced)
+        if w.hotfix and first is not None and w.start < first:
+            lines.append(f"This is a hotfix: it is announced with less than the "
+                         f"{notice_text(policy)} notice agreed for maintenance.")
+        elif w.hotfix:
+            lines.append("This is a hotfix.")
+    elif phase == "started":
+        lines = [f"The maintenance announced for {span} has started.", f"What: {w.summary}"]
+    else:
+        lines = [f"The maintenance of {span} has ended.", f"What: {w.summary}"]
+        if w.release_notes:
+            lines.append(f"Release notes: {w.release_notes}")
+    if w.release_notes and phase != "ended":
+        lines.append(f"Release notes will be at: {w.release_notes}")
+    return "\n".join(lines)
+
+
+def subject(w: MaintenanceWindow, phase: str, policy: Policy) -> str:
+    what = "Hotfix" if w.hotfix else "Maintenance"
+    when = w.start.astimezone(policy.calendar.tz).strftime("%d %b %Y %H:%M %Z")
+    head = {"announced": "Hotfix" if w.hotfix else "Planned maintenance",
+            "started": f"{what} started", "ended": f"{what} ended"}[phase]
+    return compose.one_line(f"{head} {when}: {w.summary}", 200)
+
+
+def notice_mail(w: MaintenanceWindow, phase: str, client: Client, policy: Policy, *,
+                sender: str, recipients: tuple[str, ...], at: datetime) -> OutboundMail:
+    msgid = compose.message_id("maintenance", f"{w.key}.{phase}.{client.name}", sender)
+    subj = subject(w, phase, policy)
+    m = compose._base(sender, ", ".join(recipients), subj, msgid, in_reply_to=None,
+                      references=[], at=at, auto="auto-generated")
+    m.set_content(message(w, phase, policy, w.announced_at) + "\n")
+    return OutboundMail("maintenance", sender, recipients, msgid, subj, m.as_bytes())
+
+
+class ChatPost(Protocol):
+    """Queues a post to a client's chat channel inside ``uow``'s transaction (no network I/O);
+    False when the client has no channel or the key was queued already."""
+
+    def __call__(self, uow: MaintenanceUnitOfWork, client: Client, key: str, text: str,
+                 at: datetime) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Told:
+    """Who was told about a window in one step, and who could not be."""
+
+    window: MaintenanceWindow
+    created: bool
+    mailed: tuple[str, ...] = ()
+    posted: tuple[str, ...] = ()
+    unreachable: tuple[str, ...] = ()
+    phase: str = "announced"
+
+
+class Maintenance:
+    """Announce windows, list them, and tell clients when they start and end."""
+
+    def __init__(self, uow: Callable[[], MaintenanceUnitOfWork], clock: Clock,
+                 policies: PolicyBook, sender: str, post: ChatPost | None = None) -> None:
+        self._uow = uow
+        self.clock = clock
+        self.policies = policies
+        self.sender = sender
+        self.post = post
+
+    def announce(self, *, start: datetime, end: datetime, summary: str,
+                 clients: Sequence[str] = (), hotfix: bool = False, release_notes: str = "",
+                 actor: str) -> Told:
+        """Record the window and queue its notice to every affected client (all when
+        ``clients`` is empty). Refused when a client's policy asks more notice, unless
+        ``hotfix``. The same announcement again changes nothing."""
+        now = self.clock.now()
+        summary = compose.one_line(summary, 300)
+        if not summary:
+            raise InvalidAction("a maintenance announcement needs a summary")
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidAction("maintenance start and end need a time zone")
+        if end <= start:
+            raise InvalidAction("maintenance must end after it starts")
+        if end <= now:
+            raise InvalidAction("that maintenance window is over already")
+        if release_notes and not _URL.match(release_notes):
+            raise InvalidAction(f"release notes {release_notes!r} is not an http(s) URL")
+        with self._uow() as uow:
+            targets = self._clients(uow, clients)
+            key = window_key(start, end, summary, [c.name for c in targets], hotfix,
+                             release_notes)
+            existing = uow.maintenance.get(key)
+            if existing is not None:
+                return Told(existing, created=False)
+            if start < now and not hotfix:
+                raise InvalidAction(f"maintenance starting {start.isoformat()} has started "
+                                    "already; announce it with --hotfix")
+            for c in targets:
+                self._check_notice(c, start, now, hotfix)
+            window = uow.maintenance.add(MaintenanceWindow(
+                key, start, end, summary, tuple(c.name for c in targets), now, actor,
+                hotfix, release_notes))
+            told = self._tell(uow, window, "announced", targets, now)
+            uow.commit()
+        return replace(told, created=True)
+
+    def _check_notice(self, client: Client, start: datetime, now: datetime,
+                      hotfix: bool) -> None:
+        policy = self.policies.get(client.policy)
+        first = earliest_start(policy, now)
+        if first is None or start >= first or hotfix:
+            return
+        minute = timedelta(minutes=1)
+        ahead = format_duration(max(timedelta(0), start - now) // minute * minute)
+        raise InvalidAction(
+            f"maintenance starting {_local(start, policy)} is {ahead} ahead: client "
+            f"{client.name} (policy {policy.name}) must be told {notice_text(policy)} ahead, "
+            f"so not before {_local(first, policy)}; use --hotfix for an urgent fix")
+
+    @staticmethod
+    def _clients(uow: MaintenanceUnitOfWork, names: Sequence[str]) -> list[Client]:
+        if not names:
+            found = sorted(uow.clients.list(), key=lambda c: c.name)
+            if not found:
+                raise InvalidAction("there are no clients to tell (settings: clients)")
+            return found
+        out: list[Client] = []
+        for n in dict.fromkeys(names):
+            c = uow.clients.get(n)
+            if c is None:
+                raise NotFound(f"no client named {n!r}")
+            out.append(c)
+        return sorted(out, key=lambda c: c.name)
+
+    def _tell(self, uow: MaintenanceUnitOfWork, w: MaintenanceWindow, phase: str,
+              clients: Sequence[Client], now: datetime) -> Told:
+        mailed: list[str] = []
+        posted: list[str] = []
+        unreachable: list[str] = []
+        for c in clients:
+            policy = self.policies.get(c.policy)
+            recipients = tuple(a for a in (compose.safe_address(e) for e in c.emails) if a)
+            reached = False
+            if recipients:
+                uow.outbox.add(notice_mail(w, phase, c, policy, sender=self.sender,
+                                           recipients=recipients, at=now), at=now)
+                mailed.append(c.name)
+                reached = True
+            if self.post is not None:
+                text = f"*{subject(w, phase, policy)}*\n{message(w, phase, policy, w.announced_at)}"
+                if self.post(uow, c, f"maintenance:{w.key}:{phase}:{c.name}", text, now):
+                    posted.append(c.name)
+                    reached = True
+            if not reached:
+                unreachable.append(c.name)
+        return Told(w, False, tuple(mailed), tuple(posted), tuple(unreachable), phase)
+
+    def windows(self, *, include_ended: bool = False) -> list[MaintenanceWindow]:
+        """Windows by start; those that ended only with ``include_ended``."""
+        now = self.clock.now()
+        with self._uow() as uow:
+            found = uow.maintenance.list()
+        return [w for w in found if include_ended or w.end > now]
+
+    def tell_due(self) -> list[Told]:
+        """The periodic step: tell clients of windows that started or ended since the last
+        step. A window whose start was missed (the bot was down throughout) gets only its end
+        notice. Each notice is recorded with the window in one transaction."""
+        now = self.clock.now()
+        done: list[Told] = []
+        with self._uow() as uow:
+            for w in uow.maintenance.due(now):
+                phase = "ended" if now >= w.end else "started"
+                clients = [c for c in (uow.clients.get(n) for n in w.clients) if c is not None]
+                done.append(self._tell(uow, w, phase, clients, now))
+                uow.maintenance.mark_told(w.key, phase, now)
+            uow.commit()
+        return done
+
+
+__all__ = ["PHASES", "ChatPost", "Maintenance", "MaintenanceWindow", "Told", "earliest_start",
+           "message", "notice_mail", "window_key"]
