@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     PAGE_CALL_ENDED = "page_call_ended"  # how a paging call ended (no answer, busy, ...)
     PAGE_TAKEN = "page_taken"  # someone on call pressed 1: paging stops
     PAGE_EXHAUSTED = "page_exhausted"  # every on-call number was tried, nobody took it
+    MERGED = "merged"  # another ticket about the same incident was merged into this one
 
 
 class TicketStatus(StrEnum):

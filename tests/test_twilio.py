@@ -18,7 +18,7 @@ from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
 from bot.alerts import Alert
 from bot.clock import ManualClock
-from bot.model import Channel, EventKind, Ticket
+from bot.model import Channel, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
 from config.settings import Settings
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -158,9 +158,25 @@ def test_pressing_1_takes_the_page_and_stops_paging(phone: Phone) -> None:
     assert len(taken) == 1 and taken[0].actor == "alice" and taken[0].data["number"] == ALICE
     ended = [e.data for e in phone.ticket(ref).events if e.kind == EventKind.PAGE_CALL_ENDED]
     assert [d["outcome"] for d in ended] == ["taken"]
+    # taking it assigns it, as a staff action: listeners hear it (the event is in the log)
+    assigned = [e for e in phone.ticket(ref).events if e.kind == EventKind.ASSIGNED]
+    assert phone.ticket(ref).assignee == "alice"
+    assert [(e.actor, e.data["assignee"]) for e in assigned] == [("alice", "alice")]
     phone.clock.advance(timedelta(hours=2))
     phone.rounds()
     assert len(phone.fake.calls) == 1 and len(phone.fake.messages) == 1
+
+
+def test_taking_a_page_leaves_an_assigned_ticket_with_its_assignee(phone: Phone) -> None:
+    ref = new_p1(phone)
+    phone.app.helpdesk.assign(ref, "bob", actor="bob")
+    wait_for(lambda: phone.fake.calls, "the first paging call")
+    r = phone.post("gather", {"CallSid": phone.fake.calls[0]["Sid"], "Digits": "1"})
+    assert "is yours" in r.text
+    t = phone.ticket(ref)
+    assert t.assignee == "bob"
+    assert [e.data["assignee"] for e in t.events if e.kind == EventKind.ASSIGNED] == ["bob"]
+    assert EventKind.PAGE_TAKEN in phone.kinds(ref)
 
 
 def test_answered_without_a_key_calls_again(phone: Phone) -> None:
@@ -243,8 +259,31 @@ def test_call_before_the_mail_records_a_message_and_links_the_p1(phone: Phone) -
     ref = new_p1(phone, channel=Channel.EMAIL, requester="jo@acme.example")
     assert ref == "T-1002"
     wait_for(lambda: phone.ticket(ref).phone_followup == "confirmed", "the link to the call")
-    notes = [e.data["text"] for e in phone.ticket("T-1001").events if e.kind == EventKind.NOTE]
-    assert "the mailed report of this call is T-1002" in notes
+    # one incident, one ticket: the phone ticket is closed as merged into the mail's
+    merged = phone.ticket("T-1001")
+    assert merged.status == TicketStatus.CLOSED
+    closed = [e for e in merged.events if e.kind == EventKind.CLOSED]
+    assert len(closed) == 1 and closed[0].data["merged_into"] == ref
+    mailed = phone.ticket(ref)
+    assert [e.data["from_ticket"] for e in mailed.events if e.kind == EventKind.MERGED] == \
+        ["T-1001"]
+    [voicemail_here] = [e for e in mailed.events if e.kind == EventKind.VOICEMAIL_RECORDED]
+    assert voicemail_here.data["recording_url"] == rec["RecordingUrl"]
+    assert voicemail_here.data["from_ticket"] == "T-1001"
+    assert mailed.status in (TicketStatus.NEW, TicketStatus.OPEN)
+
+
+def test_a_voicemail_mail_outside_the_window_is_not_merged(phone: Phone) -> None:
+    sid = "CA" + "4" * 32
+    phone.post("voice", {"CallSid": sid, "From": ACME_PHONE, "To": TWILIO_NUMBER})
+    phone.post("recording", {"CallSid": sid, "RecordingUrl": "https://api.twilio.com/rec/RE2",
+                             "RecordingDuration": "5"})
+    phone.clock.advance(timedelta(minutes=31))  # the link window is 30 minutes
+    ref = new_p1(phone, channel=Channel.EMAIL, requester="jo@acme.example")
+    phone.rounds()
+    assert phone.ticket("T-1001").status == TicketStatus.NEW
+    assert EventKind.MERGED not in phone.kinds(ref)
+    assert phone.ticket(ref).phone_followup == "pending"
 
 
 def test_call_from_an_unknown_number_gets_no_ticket_reference(phone: Phone) -> None:
