@@ -3,6 +3,7 @@ and sent over HTTP, paging through the real ``twilio`` client against a fake RES
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from bot.priority import Priority
 from config.settings import Settings
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.procs import free_port
+from tests.slack_fake import SECRET as SLACK_SECRET
+from tests.slack_fake import serve_fake
 from tests.webserve import serve, wait_for
 
 ALICE, BOB = "+3247000001", "+3247000002"
@@ -71,15 +74,17 @@ class Phone:
         wait_for(lambda: self.component.ticks >= target, f"{n} pager rounds")
 
 
-def settings_for(database: Database, public: str, api: str, **oncall: object) -> Settings:
+def settings_for(database: Database, public: str, api: str, slack: dict[str, object] | None = None,
+                 **oncall: object) -> Settings:
     url = database.url.render_as_string(hide_password=False)
     return Settings.model_validate({
+        "slack": slack or {},
         "storage": {"url": url, "schema": database.schema},
         "clients": [{"name": "acme", "email_domains": ["acme.example"],
                      "phones": ["+32 16 12 34 56"]}],
         "staff": [{"name": "alice", "phone": ALICE}, {"name": "bob", "phone": BOB}],
         "mail": {"phone_number": "+32 16 00 00 00"},
-        "web": {"public_url": public},
+        "web": {"public_url": public, "enabled": bool(slack)},  # Slack in HTTP mode needs it
         "twilio": {"enabled": True, "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
                    "from_number": TWILIO_NUMBER, "api_base_url": api,
                    "followup_within_minutes": 60, "poll_seconds": 0.05},
@@ -90,11 +95,17 @@ def settings_for(database: Database, public: str, api: str, **oncall: object) ->
 
 @pytest.fixture
 def phone(database: Database, clock: ManualClock) -> Iterator[Phone]:
+    with phone_bot(database, clock) as p:
+        yield p
+
+
+@contextlib.contextmanager
+def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterator[Phone]:
     fake = FakeTwilio()
     with serve(fake.routes()) as api:
         port = free_port()
         public = f"http://127.0.0.1:{port}"
-        settings = settings_for(database, public, api)
+        settings = settings_for(database, public, api, **extra)  # type: ignore[arg-type]
         app = bootstrap(settings, clock=clock)
         assert app.phone is not None
         sink = RecordingSink()
@@ -327,3 +338,29 @@ def test_a_refused_number_is_recorded_and_paging_moves_on(
     wait_for(lambda: phone.fake.calls, "a call to the next number")
     assert phone.fake.calls[0]["To"] == BOB
     assert caplog.records and AUTH_TOKEN not in caplog.text
+
+
+def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
+        database: Database, clock: ManualClock) -> None:
+    slack, server = serve_fake()
+    try:
+        with phone_bot(database, clock, slack={
+                "enabled": True, "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET,
+                "api_base_url": slack.base_url, "triage_channel": "CTRIAGE"},
+                attempts_per_number=1) as p:
+            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack"]
+            ref = new_p1(p, channel=Channel.EMAIL, requester="jo@acme.example")
+            for i in range(2):  # nobody answers: the page is exhausted
+                wait_for(lambda i=i: len(p.fake.calls) > i, f"paging call {i + 1}")
+                p.post("call_status", {"CallSid": p.fake.calls[i]["Sid"],
+                                       "CallStatus": "no-answer"})
+                p.clock.advance(timedelta(seconds=61))
+            p.clock.advance(timedelta(minutes=60))  # and the client's call is late
+            wait_for(lambda: len(p.sink.alerts) == 2, "both alerts")
+            posts = slack.wait_for("chat.postMessage", count=2, channel="CTRIAGE")
+    finally:
+        server.shutdown()
+    texts = sorted(str(c.params["text"]) for c in posts)
+    assert all(f"*{ref}* P1" in t for t in texts), texts
+    assert "followup-missing" in texts[0] and "reminded by mail" in texts[0]
+    assert " page" in texts[1] and "nobody on call took this P1 after 2 calls" in texts[1]
