@@ -143,9 +143,14 @@ def test_a_mailed_p1_is_paged_taken_by_pressing_1_and_told_in_slack(
             # every attempt and outcome in the ticket's Slack thread...
             wanted = ("page started", "page attempt", "page taken", "assigned",
                       "page call ended", "phone followup confirmed")
-            wait_for(lambda: all(any(w in line for line in thread_lines(slack))
-                                 for w in wanted),
-                     f"{wanted} in the triage thread")
+            def missing() -> list[str]:
+                return [w for w in wanted if not any(w in line for line in thread_lines(slack))]
+
+            try:
+                wait_for(lambda: not missing(), "the triage thread")
+            except AssertionError:
+                raise AssertionError(f"not in the triage thread: {missing()}; posted: "
+                                     f"{thread_lines(slack)}\n{bot.log()}") from None
             [post] = [c for c in slack.called("chat.postMessage", channel=TRIAGE)
                       if not c.params.get("thread_ts")]
             assert "T-1001" in post.params["text"]

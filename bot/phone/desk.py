@@ -244,7 +244,8 @@ class PhoneDesk:
             self._record(uow, t, Event(EventKind.PAGE_TAKEN, now, who, {
                 "page": page.id, "number": call.to_number, "call_sid": sid,
                 "attempt": (call.attempt or 0) + 1}))
-            if t.assignee is None and who != call.to_number:  # a staff member took it
+            if t.assignee is None and who != call.to_number and t.status in ACTIVE:
+                # a staff member took it: theirs, as if they had assigned it to themselves
                 self.helpdesk.assign_in(uow, t, who, actor=who)
             uow.commit()
         return CallAnswer("taken", f"Thank you. {spell_reference(ref)} is yours.", ref)
