@@ -8,6 +8,7 @@ from datetime import timedelta
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.system_clock import SystemClock
 from adapters.twilio.setup import phone_desk
+from bot.alerts import AlertSink
 from bot.clock import Clock
 from bot.mail.intake import MailIntake, MailPolicy
 from bot.mail.notify import MailNotifier
@@ -70,6 +71,12 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                                settings.policies.paths), listeners)
     if sync_directory:
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
-    phone = phone_desk(settings, helpdesk, uow, clock)
+    sinks: list[AlertSink] = []
+    if settings.slack.enabled:  # phone alerts (follow-up missing, nobody took the page)
+        from adapters.slack.alerts import SlackAlertSink
+
+        sinks.append(SlackAlertSink(db, settings.slack.bot_token.get_secret_value(),
+                                    settings.slack.base_url, settings.slack.triage_channel))
+    phone = phone_desk(settings, helpdesk, uow, clock, sinks)
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
     return App(settings, db, helpdesk, clock, mail, phone)

@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     PAGE_TAKEN = "page_taken"  # someone on call pressed 1: paging stops
     PAGE_EXHAUSTED = "page_exhausted"  # every on-call number was tried, nobody took it
     OUTAGE_CORRECTED = "outage_corrected"  # staff set the outage interval (availability)
+    MERGED = "merged"  # another ticket about the same incident was merged into this one
 
 
 class TicketStatus(StrEnum):

@@ -188,6 +188,11 @@ class PhoneRepository(Protocol):
         recorded before."""
         ...
 
+    def awaiting_followup(self, statuses: Sequence[str] = ("new", "open", "paused")
+                          ) -> list[Ticket]:
+        """Tickets in ``statuses`` whose phone follow-up was required and never confirmed."""
+        ...
+
 
 class PhoneUnitOfWork(UnitOfWork, Protocol):
     phone: PhoneRepository

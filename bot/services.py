@@ -33,6 +33,11 @@ from bot.priority import Priority
 from bot.sla.policy import Policy
 
 ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
+MAX_TELL_ROUNDS = 8
+"""How many rounds of events appended by listeners one change may cause (a loop is a bug)."""
+
+_Act = Callable[[Ticket, Policy, datetime], list[Event]]
+"""A staff action: checks the ticket, changes it, returns the events that say so."""
 
 Listener = Callable[["UnitOfWork", "TicketView", "Sequence[Event]"], None]
 """Told of a ticket's new events inside their transaction (before the commit): a registration,
@@ -172,8 +177,21 @@ class Helpdesk:
             self._tell(uow, self._view(ticket, self.policies.get(ticket.policy), now), events)
 
     def _tell(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
-        for listener in self.listeners:
-            listener(uow, view, events)
+        """Every listener hears ``events``; then what listeners appended to the same ticket
+        meanwhile (a mail queued, paging started) is told to all of them in turn, so no
+        listener's news depends on the order listeners were added in."""
+        t = view.ticket
+        events = list(events)  # a listener may append to the list it was given
+        for _round in range(MAX_TELL_ROUNDS):
+            told = len(t.events)
+            for listener in self.listeners:
+                listener(uow, view, events)
+            events = t.events[told:]
+            if not events:
+                return
+            view = self._view(t, view.policy, view.now)
+        raise RuntimeError(f"{t.reference}: listeners kept appending events to each other's "
+                           f"news for {MAX_TELL_ROUNDS} rounds")
 
     # -- staff actions ----------------------------------------------------------------------
 
@@ -267,12 +285,23 @@ class Helpdesk:
         return self._act(ref, act)
 
     def close(self, ref: str, *, actor: str, note: str = "") -> TicketView:
+        return self._act(ref, self._closing(actor, note))
+
+    def close_in(self, uow: UnitOfWork, t: Ticket, *, actor: str, note: str = "",
+                 data: Mapping[str, Any] | None = None) -> None:
+        """``close`` inside the caller's transaction, on a ticket it holds (``for_update``);
+        ``data`` goes into the ``closed`` event (``merged_into``, say)."""
+        self._act_in(uow, t, self._closing(actor, note, data), self.clock.now())
+
+    def _closing(self, actor: str, note: str,
+                 data: Mapping[str, Any] | None = None) -> _Act:
         def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
             self._not_closed(t)
             t.status = TicketStatus.CLOSED
-            return [Event(EventKind.CLOSED, now, actor, {"note": note} if note else {})]
+            return [Event(EventKind.CLOSED, now, actor,
+                          {**({"note": note} if note else {}), **(data or {})})]
 
-        return self._act(ref, act)
+        return act
 
     def log_time(self, ref: str, hours: float, *, actor: str, note: str = "") -> TicketView:
         """Record time spent, for the per-priority hours of the reports."""
@@ -304,13 +333,20 @@ class Helpdesk:
                                                        {"text": text})])
 
     def assign(self, ref: str, assignee: str, *, actor: str) -> TicketView:
+        return self._act(ref, self._assigning(assignee, actor))
+
+    def assign_in(self, uow: UnitOfWork, t: Ticket, assignee: str, *, actor: str) -> None:
+        """``assign`` inside the caller's transaction, on a ticket it holds (``for_update``)."""
+        self._act_in(uow, t, self._assigning(assignee, actor), self.clock.now())
+
+    def _assigning(self, assignee: str, actor: str) -> _Act:
         def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
             self._not_closed(t)
             previous, t.assignee = t.assignee, assignee
             return [Event(EventKind.ASSIGNED, now, actor,
                           {"assignee": assignee, "previous": previous})]
 
-        return self._act(ref, act)
+        return act
 
     def confirm_phone_followup(self, ref: str, *, actor: str, note: str = "") -> TicketView:
         def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
@@ -369,16 +405,19 @@ class Helpdesk:
         if t.status == TicketStatus.CLOSED:
             raise InvalidAction(f"{t.reference} is closed")
 
-    def _act(self, ref: str,
-             act: Callable[[Ticket, Policy, datetime], list[Event]]) -> TicketView:
+    def _act(self, ref: str, act: _Act) -> TicketView:
         now = self.clock.now()
         with self._uow() as uow:
             t = self._get(uow, ref, for_update=True)
-            policy = self.policies.get(t.policy)
-            events = act(t, policy, now)
-            uow.tickets.append(t, *events)
-            if self.listeners:
-                stored = t.events[len(t.events) - len(events):]  # with their ids
-                self._tell(uow, self._view(t, policy, now), stored)
+            policy = self._act_in(uow, t, act, now)
             uow.commit()
         return self._view(t, policy, now)
+
+    def _act_in(self, uow: UnitOfWork, t: Ticket, act: _Act, now: datetime) -> Policy:
+        policy = self.policies.get(t.policy)
+        events = act(t, policy, now)
+        uow.tickets.append(t, *events)
+        if self.listeners:
+            stored = t.events[len(t.events) - len(events):]  # with their ids
+            self._tell(uow, self._view(t, policy, now), stored)
+        return policy

@@ -232,3 +232,45 @@ def test_staff_priority_that_agrees_with_the_classifier_is_still_audited(
 def test_listing_an_unknown_client_is_an_error(helpdesk: Helpdesk) -> None:
     with pytest.raises(NotFound, match="no client named 'acm'"):
         helpdesk.list(client="acm")
+
+
+def test_events_a_listener_appends_are_told_to_every_listener(helpdesk: Helpdesk) -> None:
+    """A listener's own news (paging started, a mail queued) reaches listeners added before
+    it, once, and in the same transaction; the order listeners were added in does not matter."""
+    from bot.model import Event
+
+    heard: list[list[str]] = []
+
+    def recorder(uow, view, events):  # type: ignore[no-untyped-def]
+        heard.append([e.kind.value for e in events])
+
+    def pager(uow, view, events):  # type: ignore[no-untyped-def]
+        if any(e.kind == EventKind.REGISTERED for e in events):
+            uow.tickets.append(view.ticket, Event(EventKind.PAGE_STARTED, view.now, "pager"))
+
+    helpdesk.listeners[:] = [recorder, pager]
+    ref = helpdesk.register(subject="Site down", client="acme", priority=Priority.P1,
+                            actor="alice", reason="down").reference
+    assert heard == [["registered", "priority_set", "priority_set", "phone_followup_required"],
+                     ["page_started"]]
+    assert kinds(helpdesk.show(ref))[-1] == "page_started"  # committed with the registration
+
+    heard.clear()
+    helpdesk.listeners[:] = [pager, recorder]
+    helpdesk.register(subject="Site down again", client="acme", priority=Priority.P1,
+                      actor="alice", reason="down")
+    assert heard == [["registered", "priority_set", "priority_set", "phone_followup_required"],
+                     ["page_started"]]
+
+
+def test_a_listener_loop_is_stopped_and_rolls_back(helpdesk: Helpdesk) -> None:
+    from bot.model import Event
+
+    def echo(uow, view, events):  # type: ignore[no-untyped-def]
+        uow.tickets.append(view.ticket, Event(EventKind.NOTE, view.now, "echo", {"text": "!"}))
+
+    helpdesk.listeners[:] = [echo]
+    with pytest.raises(RuntimeError, match="listeners kept appending"):
+        helpdesk.register(subject="Loop", client="acme", actor="alice")
+    helpdesk.listeners[:] = []
+    assert helpdesk.list() == []

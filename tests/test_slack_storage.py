@@ -36,3 +36,31 @@ def test_migration_5_upgrades_a_version_2_database(database: Database) -> None:
 
 def _now() -> datetime:
     return datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_an_event_while_the_triage_post_is_in_flight_still_gets_its_thread_line(
+        database: Database) -> None:
+    """The sender claimed the first triage post and is talking to Slack (no thread recorded
+    yet): what happens to the ticket meanwhile is queued for the thread, not dropped."""
+    from datetime import timedelta
+
+    from adapters.slack.notify import SlackNotifier
+    from bot.clock import ManualClock
+    from bot.policies import PolicyBook
+    from bot.priority import Priority
+    from bot.services import Helpdesk
+
+    database.upgrade()
+    helpdesk = Helpdesk(lambda: SqlUnitOfWork(database), ManualClock(_now()),
+                        PolicyBook("demo247"), [SlackNotifier("CTRIAGE")])
+    helpdesk.sync_directory([Client(name="acme", policy="demo247")])
+    ref = helpdesk.register(subject="Checkout down", client="acme", priority=Priority.P1,
+                            actor="alice", reason="down").reference
+    with SqlUnitOfWork(database) as uow:
+        [triage] = uow.slack.jobs("pending")
+        assert uow.slack.claim(triage.id or 0, _now(), timedelta(minutes=5)) is not None
+        uow.commit()
+    helpdesk.note(ref, "customer says it is back for some", actor="alice")
+    with SqlUnitOfWork(database, write=False) as uow:
+        lines = [j.payload["text"] for j in uow.slack.jobs() if j.kind == "thread"]
+    assert len(lines) == 1 and "customer says it is back" in lines[0]

@@ -3,6 +3,7 @@ and sent over HTTP, paging through the real ``twilio`` client against a fake RES
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,11 +19,13 @@ from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
 from bot.alerts import Alert
 from bot.clock import ManualClock
-from bot.model import Channel, EventKind, Ticket
+from bot.model import Channel, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
 from config.settings import Settings
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.procs import free_port
+from tests.slack_fake import SECRET as SLACK_SECRET
+from tests.slack_fake import serve_fake
 from tests.webserve import serve, wait_for
 
 ALICE, BOB = "+3247000001", "+3247000002"
@@ -71,15 +74,17 @@ class Phone:
         wait_for(lambda: self.component.ticks >= target, f"{n} pager rounds")
 
 
-def settings_for(database: Database, public: str, api: str, **oncall: object) -> Settings:
+def settings_for(database: Database, public: str, api: str, slack: dict[str, object] | None = None,
+                 **oncall: object) -> Settings:
     url = database.url.render_as_string(hide_password=False)
     return Settings.model_validate({
+        "slack": slack or {},
         "storage": {"url": url, "schema": database.schema},
         "clients": [{"name": "acme", "email_domains": ["acme.example"],
                      "phones": ["+32 16 12 34 56"]}],
         "staff": [{"name": "alice", "phone": ALICE}, {"name": "bob", "phone": BOB}],
         "mail": {"phone_number": "+32 16 00 00 00"},
-        "web": {"public_url": public},
+        "web": {"public_url": public, "enabled": bool(slack)},  # Slack in HTTP mode needs it
         "twilio": {"enabled": True, "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
                    "from_number": TWILIO_NUMBER, "api_base_url": api,
                    "followup_within_minutes": 60, "poll_seconds": 0.05},
@@ -90,11 +95,17 @@ def settings_for(database: Database, public: str, api: str, **oncall: object) ->
 
 @pytest.fixture
 def phone(database: Database, clock: ManualClock) -> Iterator[Phone]:
+    with phone_bot(database, clock) as p:
+        yield p
+
+
+@contextlib.contextmanager
+def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterator[Phone]:
     fake = FakeTwilio()
     with serve(fake.routes()) as api:
         port = free_port()
         public = f"http://127.0.0.1:{port}"
-        settings = settings_for(database, public, api)
+        settings = settings_for(database, public, api, **extra)  # type: ignore[arg-type]
         app = bootstrap(settings, clock=clock)
         assert app.phone is not None
         sink = RecordingSink()
@@ -158,9 +169,25 @@ def test_pressing_1_takes_the_page_and_stops_paging(phone: Phone) -> None:
     assert len(taken) == 1 and taken[0].actor == "alice" and taken[0].data["number"] == ALICE
     ended = [e.data for e in phone.ticket(ref).events if e.kind == EventKind.PAGE_CALL_ENDED]
     assert [d["outcome"] for d in ended] == ["taken"]
+    # taking it assigns it, as a staff action: listeners hear it (the event is in the log)
+    assigned = [e for e in phone.ticket(ref).events if e.kind == EventKind.ASSIGNED]
+    assert phone.ticket(ref).assignee == "alice"
+    assert [(e.actor, e.data["assignee"]) for e in assigned] == [("alice", "alice")]
     phone.clock.advance(timedelta(hours=2))
     phone.rounds()
     assert len(phone.fake.calls) == 1 and len(phone.fake.messages) == 1
+
+
+def test_taking_a_page_leaves_an_assigned_ticket_with_its_assignee(phone: Phone) -> None:
+    ref = new_p1(phone)
+    phone.app.helpdesk.assign(ref, "bob", actor="bob")
+    wait_for(lambda: phone.fake.calls, "the first paging call")
+    r = phone.post("gather", {"CallSid": phone.fake.calls[0]["Sid"], "Digits": "1"})
+    assert "is yours" in r.text
+    t = phone.ticket(ref)
+    assert t.assignee == "bob"
+    assert [e.data["assignee"] for e in t.events if e.kind == EventKind.ASSIGNED] == ["bob"]
+    assert EventKind.PAGE_TAKEN in phone.kinds(ref)
 
 
 def test_answered_without_a_key_calls_again(phone: Phone) -> None:
@@ -243,8 +270,31 @@ def test_call_before_the_mail_records_a_message_and_links_the_p1(phone: Phone) -
     ref = new_p1(phone, channel=Channel.EMAIL, requester="jo@acme.example")
     assert ref == "T-1002"
     wait_for(lambda: phone.ticket(ref).phone_followup == "confirmed", "the link to the call")
-    notes = [e.data["text"] for e in phone.ticket("T-1001").events if e.kind == EventKind.NOTE]
-    assert "the mailed report of this call is T-1002" in notes
+    # one incident, one ticket: the phone ticket is closed as merged into the mail's
+    merged = phone.ticket("T-1001")
+    assert merged.status == TicketStatus.CLOSED
+    closed = [e for e in merged.events if e.kind == EventKind.CLOSED]
+    assert len(closed) == 1 and closed[0].data["merged_into"] == ref
+    mailed = phone.ticket(ref)
+    assert [e.data["from_ticket"] for e in mailed.events if e.kind == EventKind.MERGED] == \
+        ["T-1001"]
+    [voicemail_here] = [e for e in mailed.events if e.kind == EventKind.VOICEMAIL_RECORDED]
+    assert voicemail_here.data["recording_url"] == rec["RecordingUrl"]
+    assert voicemail_here.data["from_ticket"] == "T-1001"
+    assert mailed.status in (TicketStatus.NEW, TicketStatus.OPEN)
+
+
+def test_a_voicemail_mail_outside_the_window_is_not_merged(phone: Phone) -> None:
+    sid = "CA" + "4" * 32
+    phone.post("voice", {"CallSid": sid, "From": ACME_PHONE, "To": TWILIO_NUMBER})
+    phone.post("recording", {"CallSid": sid, "RecordingUrl": "https://api.twilio.com/rec/RE2",
+                             "RecordingDuration": "5"})
+    phone.clock.advance(timedelta(minutes=31))  # the link window is 30 minutes
+    ref = new_p1(phone, channel=Channel.EMAIL, requester="jo@acme.example")
+    phone.rounds()
+    assert phone.ticket("T-1001").status == TicketStatus.NEW
+    assert EventKind.MERGED not in phone.kinds(ref)
+    assert phone.ticket(ref).phone_followup == "pending"
 
 
 def test_call_from_an_unknown_number_gets_no_ticket_reference(phone: Phone) -> None:
@@ -288,3 +338,29 @@ def test_a_refused_number_is_recorded_and_paging_moves_on(
     wait_for(lambda: phone.fake.calls, "a call to the next number")
     assert phone.fake.calls[0]["To"] == BOB
     assert caplog.records and AUTH_TOKEN not in caplog.text
+
+
+def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
+        database: Database, clock: ManualClock) -> None:
+    slack, server = serve_fake()
+    try:
+        with phone_bot(database, clock, slack={
+                "enabled": True, "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET,
+                "api_base_url": slack.base_url, "triage_channel": "CTRIAGE"},
+                attempts_per_number=1) as p:
+            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack"]
+            ref = new_p1(p, channel=Channel.EMAIL, requester="jo@acme.example")
+            for i in range(2):  # nobody answers: the page is exhausted
+                wait_for(lambda i=i: len(p.fake.calls) > i, f"paging call {i + 1}")
+                p.post("call_status", {"CallSid": p.fake.calls[i]["Sid"],
+                                       "CallStatus": "no-answer"})
+                p.clock.advance(timedelta(seconds=61))
+            p.clock.advance(timedelta(minutes=60))  # and the client's call is late
+            wait_for(lambda: len(p.sink.alerts) == 2, "both alerts")
+            posts = slack.wait_for("chat.postMessage", count=2, channel="CTRIAGE")
+    finally:
+        server.shutdown()
+    texts = sorted(str(c.params["text"]) for c in posts)
+    assert all(f"*{ref}* P1" in t for t in texts), texts
+    assert "followup-missing" in texts[0] and "reminded by mail" in texts[0]
+    assert " page" in texts[1] and "nobody on call took this P1 after 2 calls" in texts[1]

@@ -40,7 +40,8 @@ class SlackNotifier:
         queued = False
         if triage and (any(e.kind == EventKind.REGISTERED for e in events)
                        or slack.thread_of(t.id, "triage") is not None
-                       or slack.has_pending(t.id, "triage")):
+                       # the first post in flight: its thread is not recorded yet
+                       or slack.has_unfinished(t.id, "triage")):
             if not slack.has_pending(t.id, "triage"):  # one pending render shows the latest
                 queued |= slack.queue("triage", key=f"triage:{t.id}:{events[-1].id}",
                                       channel=triage, at=at, ticket_id=t.id)

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters.storage.tables import (
+    ClientRow,
+    EventRow,
     PageAttemptRow,
     PageRow,
     PhoneCallRow,
     PhoneSmsRow,
+    TicketRow,
     WebhookSeenRow,
 )
 from bot.errors import StorageError
+from bot.model import EventKind, Ticket
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
+
+if TYPE_CHECKING:
+    from adapters.storage.uow import SqlTicketRepository
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -50,8 +59,9 @@ def _instants(changes: dict[str, object]) -> dict[str, object]:
 
 
 class SqlPhoneRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, tickets: SqlTicketRepository) -> None:
         self.s = session
+        self._tickets = tickets
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -196,6 +206,28 @@ class SqlPhoneRepository:
             setattr(row, k, v)
         self.s.add(row)
         self.s.flush()
+
+    # -- the client's follow-up call ---------------------------------------------------------
+
+    def awaiting_followup(self, statuses: Sequence[str] = ("new", "open", "paused")
+                          ) -> list[Ticket]:
+        """Tickets in ``statuses`` whose phone follow-up was required and never confirmed,
+        with their events: the status index picks the active tickets, the event index
+        (ticket, instant) answers each one's two questions. A follow-up waived after it was
+        required is among them; ``Ticket.phone_followup`` tells."""
+        def has(kind: EventKind) -> object:
+            return exists().where(col(EventRow.ticket_id) == col(TicketRow.id),
+                                  col(EventRow.kind) == kind.value)
+
+        q = select(TicketRow, ClientRow.name).outerjoin(
+            ClientRow, col(ClientRow.id) == col(TicketRow.client_id)
+        ).where(col(TicketRow.status).in_(list(statuses)),
+                has(EventKind.PHONE_FOLLOWUP_REQUIRED),
+                ~has(EventKind.PHONE_FOLLOWUP_CONFIRMED)).order_by(col(TicketRow.id))
+        rows = list(self.s.exec(q))
+        tickets = self._tickets
+        events = tickets._events([r.id for r, _ in rows if r.id is not None])
+        return [tickets._ticket(r, n or "", events.get(r.id or 0, [])) for r, n in rows]
 
     # -- deduplication ---------------------------------------------------------------------
 

@@ -125,6 +125,12 @@ class SqlSlackRepository:
             SlackOutboxRow.ticket_id == ticket_id, SlackOutboxRow.kind == kind,
             SlackOutboxRow.state == "pending")).first() is not None
 
+    def has_unfinished(self, ticket_id: int, kind: str) -> bool:
+        """Work of ``kind`` for the ticket is waiting or being delivered right now."""
+        return self.s.exec(select(SlackOutboxRow.id).where(
+            SlackOutboxRow.ticket_id == ticket_id, SlackOutboxRow.kind == kind,
+            col(SlackOutboxRow.state).in_(["pending", "sending"]))).first() is not None
+
     def due(self, now: datetime, stale: timedelta, limit: int = 50) -> list[int]:
         q = select(SlackOutboxRow.id).where(
             (col(SlackOutboxRow.state) == "pending") & (col(SlackOutboxRow.next_attempt_at) <= now)

@@ -433,7 +433,7 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self.slack = SqlSlackRepository(self.session)
-        self.phone = SqlPhoneRepository(self.session)
+        self.phone = SqlPhoneRepository(self.session, self.tickets)
         self.reports = SqlReportRepository(self.session, self.tickets)
         self.maintenance = SqlMaintenanceRepository(self.session)
         self.policy_versions = SqlPolicyVersionRepository(self.session)

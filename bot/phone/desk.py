@@ -109,14 +109,33 @@ class PhoneDesk:
 
     def _link_mail_to_call(self, uow: PhoneUnitOfWork, t: Ticket, call: PhoneCall,
                            now: datetime) -> None:
-        """A P1 mailed after the client's call: confirmed by the next ``confirm_linked``."""
+        """A P1 mailed after the client's call: confirmed by the next ``confirm_linked``.
+        A message left on that call made a phone ticket: it is merged into the mail's
+        ticket (one incident, one ticket), its voicemail recorded there too."""
         assert t.id is not None
         if call.link == "voicemail" and call.ticket_id is not None:
             phone_ticket = uow.tickets.get(call.ticket_id, for_update=True)
             if phone_ticket is not None:
-                uow.tickets.append(phone_ticket, Event(EventKind.NOTE, now, "phone", {
-                    "text": f"the mailed report of this call is {t.reference}"}))
+                self._merge_voicemail(uow, phone_ticket, t, now)
         uow.phone.update_call(call.sid, link="confirming", ticket_id=t.id)
+
+    def _merge_voicemail(self, uow: PhoneUnitOfWork, phone_ticket: Ticket, t: Ticket,
+                         now: datetime) -> None:
+        """Inside the listener telling of ``t``: what is appended to ``t`` is told to every
+        listener after this round; the phone ticket's closing is told here."""
+        voicemails = [e for e in phone_ticket.events if e.kind == EventKind.VOICEMAIL_RECORDED]
+        uow.tickets.append(t, *(Event(EventKind.VOICEMAIL_RECORDED, now, e.actor, {
+            **e.data, "recorded_at": e.at.isoformat(), "from_ticket": phone_ticket.reference})
+            for e in voicemails), Event(EventKind.MERGED, now, "phone", {
+                "from_ticket": phone_ticket.reference,
+                "reason": "the client's phone message, before this P1 came by mail"}))
+        if phone_ticket.status in ACTIVE:
+            self.helpdesk.close_in(uow, phone_ticket, actor="phone",
+                                   note=f"merged into {t.reference}, the mailed report of "
+                                        "this call", data={"merged_into": t.reference})
+        else:
+            self._record(uow, phone_ticket, Event(EventKind.NOTE, now, "phone", {
+                "text": f"the mailed report of this call is {t.reference}"}))
 
     def confirm_linked(self) -> int:
         """Confirm the follow-up of every ticket a call was linked to and not yet confirmed
@@ -225,6 +244,9 @@ class PhoneDesk:
             self._record(uow, t, Event(EventKind.PAGE_TAKEN, now, who, {
                 "page": page.id, "number": call.to_number, "call_sid": sid,
                 "attempt": (call.attempt or 0) + 1}))
+            if t.assignee is None and who != call.to_number and t.status in ACTIVE:
+                # a staff member took it: theirs, as if they had assigned it to themselves
+                self.helpdesk.assign_in(uow, t, who, actor=who)
             uow.commit()
         return CallAnswer("taken", f"Thank you. {spell_reference(ref)} is yours.", ref)
 
@@ -368,10 +390,13 @@ class PhoneDesk:
         """Tell the client (by mail) and triage (an alert) about each P1 whose call is late;
         once per requirement. Returns how many were chased."""
         chased = 0
-        for view in self.helpdesk.list(statuses=ACTIVE, limit=100_000):
-            t = view.ticket
-            due = followup_due(t, view.policy, self.policy.followup_within)
-            if due is None or view.now < due or _chased(t):
+        now = self.clock.now()
+        with self._uow() as uow:
+            waiting = uow.phone.awaiting_followup()
+        for t in waiting:
+            policy = self.helpdesk.policies.get(t.policy)
+            due = followup_due(t, policy, self.policy.followup_within)
+            if due is None or now < due or _chased(t):
                 continue
             alert = self._chase(t.reference, due)
             if alert is not None:
