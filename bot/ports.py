@@ -126,3 +126,15 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+class ReminderRepository(Protocol):
+    def request_replan(self, ticket_id: int, *, at: datetime) -> None:
+        """Ask the scheduler to plan this ticket's reminders again once this commits."""
+        ...
+
+
+class RemindingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also takes re-plan requests for the reminder scheduler."""
+
+    reminders: ReminderRepository

@@ -1,0 +1,167 @@
+"""Which reminders a ticket has, and when each goes out.
+
+Every threshold counts working time, like the clocks: a share of the target used, an amount of
+working time left, the breach, then repeats while breached. Only running clocks have reminders
+(a paused clock has no instants, a met one nothing left to chase). A reminder outside the
+service window moves to the next opening unless the policy lets it go out at any hour (P1 by
+default). Like APScheduler's triggers, nothing here reads a clock: ``now`` is an argument.
+
+Keys are ``T-1042/response/P1-75%/0``: ticket, clock, priority and threshold, repeat number.
+The priority is part of the threshold because the target depends on it: after a change of
+priority the new target's thresholds are new reminders, and ones already sent stay sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.clocks import ClockState, derive_clocks, reached_at
+from bot.model import Event
+from bot.priority import Priority
+from bot.sla.calendar import Calendar
+from bot.sla.durations import format_duration
+from bot.sla.policy import Policy
+
+LATE_AFTER = timedelta(seconds=60)
+"""A reminder that goes out more than this after its time is marked late."""
+
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    key: str
+    ticket_id: int
+    clock: str
+    priority: Priority
+    threshold: str
+    """``P1-75%``, ``P1-30m-left``, ``P1-breach``."""
+    repeat: int
+    kind: str
+    """``reminder``, ``breach`` or ``breach-repeat``."""
+    reached: datetime
+    """When the threshold is (or was) reached, aware UTC."""
+    due_at: datetime
+    """When it was meant to go out: ``reached``, or the next opening after it."""
+    at: datetime
+    """When it can go out as of the planning instant: ``due_at`` if that is still ahead."""
+    order: int
+    """Position in its clock's sequence: a later reminder supersedes an earlier one."""
+
+    def late(self, now: datetime) -> bool:
+        return now - self.due_at > LATE_AFTER
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do for one ticket at ``now``, given the keys already recorded."""
+
+    send: tuple[Reminder, ...]
+    skip: tuple[tuple[Reminder, str], ...]
+    """Due but superseded by a later threshold of the same clock (one message, not a backlog)."""
+    next_at: datetime | None
+    """The earliest instant a not yet recorded reminder goes out, if any."""
+
+
+def next_opening(cal: Calendar, t: datetime) -> datetime:
+    """``t`` if it is inside a service window, else the start of the next one (aware UTC)."""
+    # add() finds the earliest instant with that much working time after t: one microsecond
+    # of working time lands one microsecond into the next (or current) window.
+    return (cal.add(t, _TICK) - _TICK).astimezone(UTC)
+
+
+def _label(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def _thresholds(state: ClockState, rule_shares: Iterable[float],
+                before: Iterable[timedelta], breach: bool) -> list[tuple[timedelta, str, str]]:
+    """(working time used, label, kind), in order, one per distinct amount."""
+    found: dict[timedelta, tuple[str, str]] = {}
+    target = state.target
+    for s in rule_shares:
+        found.setdefault(target * s, (_label(s), "reminder"))
+    for b in before:
+        if timedelta(0) < b < target:
+            found.setdefault(target - b, (f"{format_duration(b)}-left", "reminder"))
+    if breach:
+        found[target] = ("breach", "breach")
+    return [(amount, label, kind) for amount, (label, kind) in sorted(found.items())]
+
+
+def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Policy,
+                events: Sequence[Event], now: datetime,
+                clocks: dict[str, ClockState] | None = None) -> list[Reminder]:
+    """The reminders of every running clock of a ticket: each threshold (past ones too, with the
+    instant they were reached), the latest repeat already due and the next one ahead."""
+    ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
+    if clocks is None:
+        clocks = derive_clocks(policy, priority, ordered, now)
+    cal = policy.calendar
+    out: list[Reminder] = []
+    for name, state in clocks.items():
+        if not state.running:
+            continue
+        spec = policy.clock(name)
+        rule = policy.reminder_rule(name, priority)
+        always = rule.always(priority)
+
+        def make(amount_label: str, kind: str, repeat: int, reached: datetime, order: int,
+                 name: str = name, always: bool = always) -> Reminder:
+            due_at = reached if always else next_opening(cal, reached)
+            at = due_at if due_at > now else (now if always else next_opening(cal, now))
+            return Reminder(f"{reference}/{name}/{priority}-{amount_label}/{repeat}",
+                            ticket_id, name, priority, f"{priority}-{amount_label}", repeat,
+                            kind, reached, due_at, at, order)
+
+        due: datetime | None = None
+        order = 0
+        for order, (amount, label, kind) in enumerate(
+                _thresholds(state, rule.shares, rule.before, rule.breach)):
+            if amount > state.used:
+                reached = cal.add(now, amount - state.used).astimezone(UTC)
+            else:
+                reached = reached_at(spec, policy, ordered, amount, now) or now
+            if kind == "breach":
+                due = reached
+            out.append(make(label, kind, 0, reached, order))
+        every = rule.repeat_every
+        if due is None or every is None:
+            continue
+        # repeats: only the latest one already due (earlier ones would be a backlog) and the next
+        if always:
+            past = int((now - due) / every) if now >= due else 0
+            instants = [(n, due + n * every) for n in (past, past + 1) if n >= 1]
+        else:
+            over = cal.working_time(due, now)
+            past = int(over / every)
+            instants = [(n, cal.add(due, n * every).astimezone(UTC))
+                        for n in (past, past + 1) if n >= 1]
+        for n, reached in instants:
+            out.append(make("breach", "breach-repeat", n, reached, order + n))
+    return out
+
+
+def decide(planned: Sequence[Reminder], done: Container[str], now: datetime) -> Decision:
+    """Of ``planned``, what goes out now (the latest due threshold of each clock, unless it is
+    recorded already), what is skipped as superseded, and when to look again."""
+    send: list[Reminder] = []
+    skip: list[tuple[Reminder, str]] = []
+    by_clock: dict[str, list[Reminder]] = {}
+    for r in planned:
+        by_clock.setdefault(r.clock, []).append(r)
+    next_at: datetime | None = None
+    for rs in by_clock.values():
+        due = [r for r in rs if r.at <= now]
+        if due:
+            latest = max(due, key=lambda r: r.order)
+            if latest.key not in done:
+                send.append(latest)
+            skip += [(r, f"superseded by {latest.key}") for r in due
+                     if r is not latest and r.key not in done]
+        for r in rs:
+            if r.at > now and r.key not in done and (next_at is None or r.at < next_at):
+                next_at = r.at
+    return Decision(tuple(send), tuple(skip), next_at)
