@@ -12,6 +12,7 @@ from bot.mail.intake import MailIntake, MailPolicy
 from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
 from bot.policies import PolicyBook
+from bot.reminders import ReplanListener
 from bot.services import Helpdesk
 from config.settings import Settings
 
@@ -59,7 +60,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
     notifier = MailNotifier(settings.mail.sender, settings.mail.reopen_within_hours)
     helpdesk = Helpdesk(uow, clock, PolicyBook(settings.policies.default,
-                                               settings.policies.paths), [notifier])
+                                               settings.policies.paths),
+                        [notifier, ReplanListener()])
     if sync_directory:
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))

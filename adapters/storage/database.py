@@ -34,6 +34,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _create(tables.ClientRow, tables.StaffRow, tables.TicketRow, tables.EventRow,
                tables.MessageRow),
     2: _create(tables.InboundRow, tables.MailboxStateRow, tables.OutboxRow),
+    3: _create(tables.ReminderRow, tables.ReplanRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.

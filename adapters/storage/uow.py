@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line
+from adapters.storage.reminders import SqlReminderRepository
 from adapters.storage.tables import (
     ClientRow,
     EventRow,
@@ -374,6 +375,7 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(self.session)
         self.inbound = SqlInboundRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
+        self.reminders = SqlReminderRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

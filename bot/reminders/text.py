@@ -39,13 +39,16 @@ def _what_stops(policy: Policy, clock: str, ref: str) -> str:
 
 
 def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
-                now: datetime) -> Alert:
-    """The alert for reminder ``r`` of ``ticket`` whose clock stands at ``state`` at ``now``."""
+                now: datetime, *, late: bool | None = None) -> Alert:
+    """The alert for reminder ``r`` of ``ticket`` whose clock stands at ``state`` at ``now``.
+
+    ``late`` None: late if it goes out more than ``LATE_AFTER`` after its time; the engine says
+    True for one that was due while no scheduler ran."""
     ref = ticket.reference
     spec = policy.clock(r.clock)
     what = spec.description or r.clock
     who = ticket.client_name or "unassigned"
-    late = r.late(now)
+    late = r.late(now) if late is None else late
     lines = [f"{ref} ({who}, {ticket.priority}): {ticket.subject}"]
     used = state.used / state.target if state.target else 1.0
     if r.kind == "reminder":
@@ -63,8 +66,7 @@ def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
     else:
         lines.append(f"Nobody is assigned (supportbot tickets assign {ref} NAME).")
     if late:
-        lines.append(f"Late: this was meant to go out {_local(policy, r.due_at)}; "
-                     "the bot was not running then.")
+        lines.append(f"Late: this was meant to go out {_local(policy, r.due_at)}.")
     rule = policy.reminder_rule(r.clock, ticket.priority)
     assert ticket.id is not None
     return Alert(

@@ -1,0 +1,119 @@
+"""The reminder engine inside ``supportbot run``'s APScheduler ``AsyncIOScheduler``.
+
+Two jobs: ``reminder-poll`` every ``reminders.poll_seconds`` (take or keep the scheduler lock;
+pick up re-plan requests and retries; every ``scheduler.sweep_seconds`` also look for edited
+policy files), and ``reminder-wakeup``, one date job at the next due instant, moved whenever
+that instant changes. Both run in the scheduler's thread pool and never at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime
+
+from apscheduler.schedulers.base import BaseScheduler
+
+from adapters.reminders.engine import ReminderEngine
+from adapters.reminders.leader import Leadership
+from bot.errors import StorageError
+
+log = logging.getLogger("supportbot.reminders")
+
+
+class ReminderLoop:
+    def __init__(self, engine: ReminderEngine, leadership: Leadership,
+                 scheduler: BaseScheduler, *, poll_seconds: float = 1.0,
+                 policy_check_seconds: float = 60.0) -> None:
+        self.engine = engine
+        self.leadership = leadership
+        self.scheduler = scheduler
+        self.poll_seconds = poll_seconds
+        self.policy_check_seconds = policy_check_seconds
+        self.leading = False
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self._lock = threading.Lock()
+        self._armed: datetime | None = None
+        self._last_policy_check = 0.0
+
+    def start(self) -> None:
+        self.scheduler.add_job(self.poll, "interval", seconds=self.poll_seconds,
+                               id="reminder-poll", next_run_time=self.engine.clock.now(),
+                               max_instances=1, coalesce=True, misfire_grace_time=None)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.leading:
+                self.leadership.release()
+                self.leading = False
+
+    def poll(self) -> None:
+        with self._lock:
+            try:
+                self._poll()
+            except StorageError as e:
+                log.warning("reminder scheduler: storage failed, trying again",
+                            extra={"error": str(e)})
+
+    def wake(self) -> None:
+        with self._lock:
+            self._armed = None  # a date job runs once: it is gone now
+            if not self.leading:
+                return
+            try:
+                self.engine.run_due()
+            except StorageError as e:
+                log.warning("reminder scheduler: storage failed, trying again",
+                            extra={"error": str(e)})
+            self._arm()
+
+    def _poll(self) -> None:
+        if not self.leading:
+            if not self.leadership.acquire():
+                return
+            self.leading = True
+            log.info("reminder scheduler leading", extra={"instance": self.instance})
+            started = time.perf_counter()
+            self.engine.store.take_replans()  # the rebuild covers them
+            resumed = self.engine.resume()
+            plan = self.engine.rebuild()
+            self._last_policy_check = time.monotonic()
+            log.info("reminders planned", extra={
+                "tickets": plan.tickets, "scheduled": self.engine.scheduled(),
+                "sent": plan.sent, "skipped": plan.skipped, "resumed": resumed,
+                "seconds": round(time.perf_counter() - started, 3)})
+        elif not self.leadership.check():
+            self.leading = False
+            self.engine.clear()
+            self._disarm()
+            log.warning("reminder scheduler lost its lock: standing by",
+                        extra={"instance": self.instance})
+            return
+        else:
+            check = time.monotonic() - self._last_policy_check >= self.policy_check_seconds
+            if check:
+                self._last_policy_check = time.monotonic()
+            self.engine.poll(check_policies=check)
+        self._arm()
+
+    def _arm(self) -> None:
+        at = self.engine.next_wakeup()
+        if at == self._armed:
+            return
+        if at is None:
+            self._disarm()
+            return
+        self.scheduler.add_job(self.wake, "date", run_date=at, id="reminder-wakeup",
+                               replace_existing=True, misfire_grace_time=None, max_instances=1)
+        self._armed = at
+
+    def _disarm(self) -> None:
+        if self._armed is not None:
+            try:
+                self.scheduler.remove_job("reminder-wakeup")
+            except Exception:  # JobLookupError: it has just run
+                log.debug("no wake-up job to remove")
+            self._armed = None
