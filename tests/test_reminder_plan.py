@@ -218,3 +218,34 @@ def test_reminder_mistakes_name_the_key(text: str, key: str, reason: str) -> Non
         parse_policy(policy_text(text), "bad.toml")
     assert exc.value.source == "bad.toml" and exc.value.key == key, exc.value
     assert reason in exc.value.reason
+
+
+def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
+    """``plan_ticket(done=...)`` skips calendar work; the decision must not change."""
+    import random
+
+    rng = random.Random(7)
+    kinds = [EventKind.PAUSED, EventKind.RESUMED, EventKind.RESPONDED, EventKind.CAUSE_CONFIRMED,
+             EventKind.PRIORITY_SET]
+    mon = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    checked = 0
+    for _ in range(400):
+        policy = rng.choice([DEMO, PANENCO])
+        start = mon + timedelta(minutes=rng.randrange(0, 5 * 24 * 60))
+        events = [ev(EventKind.REGISTERED, start)]
+        t = start
+        for _ in range(rng.randrange(0, 4)):
+            t += timedelta(minutes=rng.randrange(1, 600))
+            events.append(ev(rng.choice(kinds), t))
+        now = t + timedelta(minutes=rng.randrange(0, 3000))
+        prio = rng.choice(list(Priority))
+        full = plan(events, prio, now, policy)
+        done = {r.key for r in full if rng.random() < 0.5}
+        cut = plan_ticket(1, "T-1001", prio, policy, events, now, done=done)
+        a, b = decide(full, done, now), decide(cut, done, now)
+        assert [r.key for r in a.send] == [r.key for r in b.send]
+        assert [(r.key, w) for r, w in a.skip] == [(r.key, w) for r, w in b.skip]
+        assert a.next_at == b.next_at
+        assert len(cut) <= len(full)
+        checked += bool(full)
+    assert checked > 100

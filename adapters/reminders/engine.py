@@ -145,7 +145,7 @@ class ReminderEngine:
         tickets = sent = skipped = 0
         for batch in batches:
             now = self.clock.now()
-            sends: list[Reminder] = []
+            sends: list[tuple[Reminder, OpenTicket]] = []
             skips: list[tuple[Reminder, str]] = []
             for t in batch:
                 tickets += 1
@@ -155,9 +155,9 @@ class ReminderEngine:
                 self._versions[t.policy] = policy.version
                 self._by_policy.setdefault(t.policy, set()).add(t.id)
                 planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events,
-                                      now)
+                                      now, done=t.done)
                 d = decide(planned, t.done, now)
-                sends += d.send
+                sends += [(r, t) for r in d.send]
                 skips += d.skip
                 if d.next_at is not None:
                     self._next[t.id] = d.next_at
@@ -171,13 +171,15 @@ class ReminderEngine:
                 sent += self._send(sends, now, missed=missed)
         return Plan(tickets, sent, skipped)
 
-    def _send(self, reminders: Sequence[Reminder], now: datetime, *, missed: bool) -> int:
-        claimed = self.store.claim(reminders, now)
+    def _send(self, sends: Sequence[tuple[Reminder, OpenTicket]], now: datetime, *,
+              missed: bool) -> int:
+        claimed = self.store.claim([r for r, _ in sends], now)
+        self.store.describe([t for r, t in sends if r.key in claimed])
         outcomes = []
-        for r in reminders:
+        for r, t in sends:
             if r.key not in claimed:
                 continue  # recorded already: by another instance, or before a restart
-            outcome = self._deliver_one(r, (), 0, now, redelivery=False,
+            outcome = self._deliver_one(r, (), 0, now, redelivery=False, ticket=t.ticket(),
                                         late=True if missed and r.due_at < now else None)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -189,8 +191,9 @@ class ReminderEngine:
             return uow.tickets.get(ticket_id)
 
     def _deliver_one(self, r: Reminder, done: tuple[str, ...], attempts: int, now: datetime,
-                     *, redelivery: bool, late: bool | None = None) -> dict[str, Any] | None:
-        t = self._load(r.ticket_id)
+                     *, redelivery: bool, late: bool | None = None,
+                     ticket: Ticket | None = None) -> dict[str, Any] | None:
+        t = ticket or self._load(r.ticket_id)
         policy = self.policies.get(t.policy) if t is not None else None
         state = None
         if t is not None and policy is not None:

@@ -34,6 +34,8 @@ class ReminderLoop:
         self.poll_seconds = poll_seconds
         self.policy_check_seconds = policy_check_seconds
         self.leading = False
+        self.planned = threading.Event()
+        """Set once this instance leads and has rebuilt the schedule."""
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
         self._armed: datetime | None = None
@@ -81,12 +83,14 @@ class ReminderLoop:
             resumed = self.engine.resume()
             plan = self.engine.rebuild()
             self._last_policy_check = time.monotonic()
+            self.planned.set()
             log.info("reminders planned", extra={
                 "tickets": plan.tickets, "scheduled": self.engine.scheduled(),
                 "sent": plan.sent, "skipped": plan.skipped, "resumed": resumed,
                 "seconds": round(time.perf_counter() - started, 3)})
         elif not self.leadership.check():
             self.leading = False
+            self.planned.clear()
             self.engine.clear()
             self._disarm()
             log.warning("reminder scheduler lost its lock: standing by",

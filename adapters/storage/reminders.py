@@ -18,8 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from adapters.storage.database import Database
-from adapters.storage.tables import EventRow, ReminderRow, ReplanRow, TicketRow
-from bot.model import Event, EventKind, TicketStatus
+from adapters.storage.tables import ClientRow, EventRow, ReminderRow, ReplanRow, TicketRow
+from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
 from bot.reminders import Reminder
 
@@ -49,8 +49,21 @@ class OpenTicket:
     id: int
     policy: str
     priority: Priority
+    status: str = "new"
+    subject: str = ""
+    client_name: str = ""
+    assignee: str | None = None
+    created_at: datetime | None = None
     events: list[Event] = field(default_factory=list)
     done: set[str] = field(default_factory=set)
+
+    def ticket(self) -> Ticket:
+        """As a domain ticket (with the events planning needs), for the alert's words."""
+        return Ticket(client_id=None, client_name=self.client_name, policy=self.policy,
+                      subject=self.subject, priority=self.priority, channel=Channel.CLI,
+                      status=TicketStatus(self.status),
+                      created_at=self.created_at or datetime.now(UTC), assignee=self.assignee,
+                      id=self.id, events=sorted(self.events, key=lambda e: (e.at, e.id or 0)))
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,20 @@ class ReminderStore:
         for tid, key in conn.execute(select(_R.c.ticket_id, _R.c.key).where(
                 _R.c.ticket_id.in_(ids))):
             batch[tid].done.add(key)
+
+    def describe(self, tickets: Sequence[OpenTicket]) -> None:
+        """Fill in what an alert shows (subject, client, assignee, status), in one query: only
+        for the few tickets that have something to send."""
+        by_id = {t.id: t for t in tickets}
+        q = select(TicketRow.id, TicketRow.status, TicketRow.subject, ClientRow.name,
+                   TicketRow.assignee, TicketRow.created_at).outerjoin(
+            ClientRow, ClientRow.id == TicketRow.client_id).where(  # type: ignore[arg-type]
+            TicketRow.id.in_(list(by_id)))  # type: ignore[union-attr]
+        with self.db.engine.connect() as conn:
+            for tid, status, subject, client, assignee, created in conn.execute(q):
+                t = by_id[tid]
+                t.status, t.subject, t.client_name = status, subject, client or ""
+                t.assignee, t.created_at = assignee, _utc(created)
 
     def take_replans(self) -> set[int]:
         """The tickets whose re-plan was requested since the last call (the requests go)."""

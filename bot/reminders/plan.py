@@ -13,7 +13,7 @@ priority the new target's thresholds are new reminders, and ones already sent st
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +22,7 @@ from bot.model import Event
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
 from bot.sla.durations import format_duration
-from bot.sla.policy import Policy
+from bot.sla.policy import Policy, ReminderRule
 
 LATE_AFTER = timedelta(seconds=60)
 """A reminder that goes out more than this after its time is marked late."""
@@ -76,71 +76,103 @@ def _label(share: float) -> str:
     return f"{share * 100:g}%"
 
 
-def _thresholds(state: ClockState, rule_shares: Iterable[float],
-                before: Iterable[timedelta], breach: bool) -> list[tuple[timedelta, str, str]]:
-    """(working time used, label, kind), in order, one per distinct amount."""
-    found: dict[timedelta, tuple[str, str]] = {}
-    target = state.target
-    for s in rule_shares:
-        found.setdefault(target * s, (_label(s), "reminder"))
-    for b in before:
+_THRESHOLDS: dict[tuple[str, str, str, Priority], list[tuple[timedelta, str, str]]] = {}
+
+
+def _thresholds(policy: Policy, clock: str, priority: Priority,
+                rule: ReminderRule) -> list[tuple[timedelta, str, str]]:
+    """(working time used, label, kind), in order, one per distinct amount. The same for every
+    ticket of a policy, clock and priority, so kept per policy version."""
+    cache_key = (policy.name, policy.version, clock, priority)
+    found = _THRESHOLDS.get(cache_key)
+    if found is not None:
+        return found
+    amounts: dict[timedelta, tuple[str, str]] = {}
+    target = policy.clock(clock).targets[priority]
+    for s in rule.shares:
+        amounts.setdefault(target * s, (_label(s), "reminder"))
+    for b in rule.before:
         if timedelta(0) < b < target:
-            found.setdefault(target - b, (f"{format_duration(b)}-left", "reminder"))
-    if breach:
-        found[target] = ("breach", "breach")
-    return [(amount, label, kind) for amount, (label, kind) in sorted(found.items())]
+            amounts.setdefault(target - b, (f"{format_duration(b)}-left", "reminder"))
+    if rule.breach:
+        amounts[target] = ("breach", "breach")
+    found = [(amount, label, kind) for amount, (label, kind) in sorted(amounts.items())]
+    _THRESHOLDS[cache_key] = found
+    return found
 
 
 def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Policy,
                 events: Sequence[Event], now: datetime,
-                clocks: dict[str, ClockState] | None = None) -> list[Reminder]:
+                clocks: dict[str, ClockState] | None = None,
+                done: Container[str] | None = None) -> list[Reminder]:
     """The reminders of every running clock of a ticket: each threshold (past ones too, with the
-    instant they were reached), the latest repeat already due and the next one ahead."""
+    instant they were reached), the latest repeat already due and the next one ahead.
+
+    With ``done`` (the keys recorded already) the list is cut to what ``decide`` needs, which
+    gives the same decision for a fraction of the calendar work: past thresholds only if one
+    of them is not recorded, future ones up to the first not recorded.
+    """
     ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
     if clocks is None:
         clocks = derive_clocks(policy, priority, ordered, now)
     cal = policy.calendar
     out: list[Reminder] = []
     for name, state in clocks.items():
-        if not state.running:
+        if not state.running or state.due is None:
             continue
         spec = policy.clock(name)
         rule = policy.reminder_rule(name, priority)
         always = rule.always(priority)
+        prefix = f"{reference}/{name}/{priority}-"
 
-        def make(amount_label: str, kind: str, repeat: int, reached: datetime, order: int,
-                 name: str = name, always: bool = always) -> Reminder:
+        def make(label: str, kind: str, repeat: int, reached: datetime, order: int,
+                 name: str = name, always: bool = always, prefix: str = prefix) -> Reminder:
             due_at = reached if always else next_opening(cal, reached)
             at = due_at if due_at > now else (now if always else next_opening(cal, now))
-            return Reminder(f"{reference}/{name}/{priority}-{amount_label}/{repeat}",
-                            ticket_id, name, priority, f"{priority}-{amount_label}", repeat,
-                            kind, reached, due_at, at, order)
+            return Reminder(f"{prefix}{label}/{repeat}", ticket_id, name, priority,
+                            f"{priority}-{label}", repeat, kind, reached, due_at, at, order)
 
-        due: datetime | None = None
-        order = 0
-        for order, (amount, label, kind) in enumerate(
-                _thresholds(state, rule.shares, rule.before, rule.breach)):
-            if amount > state.used:
-                reached = cal.add(now, amount - state.used).astimezone(UTC)
+        ths = _thresholds(policy, name, priority, rule)
+        # repeats while breached: only the latest one already due (earlier ones would be a
+        # backlog) and the next one
+        every = rule.repeat_every if rule.breach else None
+        due = state.due
+        past = 0
+        if every is not None:
+            if always:
+                past = int((now - due) / every) if now >= due else 0
             else:
-                reached = reached_at(spec, policy, ordered, amount, now) or now
-            if kind == "breach":
-                due = reached
-            out.append(make(label, kind, 0, reached, order))
-        every = rule.repeat_every
-        if due is None or every is None:
+                past = int(cal.working_time(due, now) / every)
+        past_keys = [f"{prefix}{label}/0" for amount, label, _ in ths if amount <= state.used]
+        if past >= 1:
+            past_keys.append(f"{prefix}breach/{past}")
+        with_past = done is None or any(k not in done for k in past_keys)
+        order = 0
+        cut = False
+        for order, (amount, label, kind) in enumerate(ths):
+            if amount <= state.used:
+                if not with_past:
+                    continue
+                reached = (due if kind == "breach" else
+                           reached_at(spec, policy, ordered, amount, now)) or now
+            else:
+                reached = due if kind == "breach" else \
+                    cal.add(now, amount - state.used).astimezone(UTC)
+            r = make(label, kind, 0, reached, order)
+            out.append(r)
+            if amount > state.used and done is not None and r.key not in done:
+                cut = True  # the first future one not recorded: enough to know when to wake
+                break
+        if cut or every is None:
             continue
-        # repeats: only the latest one already due (earlier ones would be a backlog) and the next
-        if always:
-            past = int((now - due) / every) if now >= due else 0
-            instants = [(n, due + n * every) for n in (past, past + 1) if n >= 1]
-        else:
-            over = cal.working_time(due, now)
-            past = int(over / every)
-            instants = [(n, cal.add(due, n * every).astimezone(UTC))
-                        for n in (past, past + 1) if n >= 1]
-        for n, reached in instants:
-            out.append(make("breach", "breach-repeat", n, reached, order + n))
+        for n in (past, past + 1):
+            if n < 1 or (n == past and not with_past):
+                continue
+            reached = due + n * every if always else cal.add(due, n * every).astimezone(UTC)
+            r = make("breach", "breach-repeat", n, reached, order + n)
+            out.append(r)
+            if reached > now and done is not None and r.key not in done:
+                break
     return out
 
 
