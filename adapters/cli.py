@@ -551,6 +551,11 @@ def config_check(state: Ctx) -> None:
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
 
 
+from adapters.cli_reminders import reminders  # noqa: E402 (it uses this module's helpers)
+
+cli.add_command(reminders)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code; user errors print one line, never a traceback."""
     try:

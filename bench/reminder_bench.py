@@ -9,11 +9,13 @@ Seeding: N open tickets with bulk inserts (plain multi-row INSERTs, no ORM), eac
 with the cause confirmed (resolution clock running), so a mix of running, met and not started
 clocks. They are P3/P4 on a 24/7 bench policy with 8h targets, registered in the last hour: no
 reminder is due during the run. Each measurement runs in a fresh child process, so its peak RSS
-(``ru_maxrss``) is its own and not the seeding's.
+(``VmHWM``) is its own and not the seeding's.
 
-- rebuild: ``ReminderEngine.rebuild()``: bulk reads per 5,000 tickets, derive clocks, plan,
-  keep one heap entry per ticket. Peer: ``Helpdesk.list(statuses=open, limit=N)``, what the
-  interim ClockSweep did once a minute (ORM tickets with their events, clocks derived).
+- rebuild: ``ReminderEngine.rebuild()``: bulk reads per 5,000 tickets; a ticket where nothing
+  can be due yet gets a wall-clock lower bound (no calendar work), the others are planned
+  precisely (clocks derived, due reminders sent); one heap entry per ticket.
+  Peer: ``Helpdesk.list(statuses=open, limit=N)``, what the interim ClockSweep did once a
+  minute (ORM tickets with their events, clocks derived).
 - lateness: with the N tickets planned, K more tickets (P1 and P2 with 10s/20s targets,
   reminders at 50% and at the breach) registered at random instants over the last 3 s and
   announced as a ticket action would (a re-plan request each), so 2K reminders fall due over
@@ -87,7 +89,12 @@ repeat_every = "1h"
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: Linux carries that over
+    from the parent across exec, so a child would report the seeding parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def pct(xs: list[float], p: float) -> float:

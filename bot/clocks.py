@@ -141,3 +141,10 @@ def reached_at(spec: ClockSpec, policy: Policy, events: Sequence[Event], amount:
             return cal.add(a, amount - used).astimezone(UTC)
         used += counted
     return None
+
+
+def phase(spec: ClockSpec, events: Sequence[Event]) -> tuple[str, datetime | None]:
+    """Where the clock's state machine stands after ``events`` (in order), without any calendar
+    work: ``idle``, ``running``, ``paused`` or ``stopped``, and the instant it first started."""
+    segs, state = _segments(spec, events)
+    return state, (segs[0][0] if segs else None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from bot.policies import PolicyBook
 from bot.priority import Priority
 from bot.reminders import ReplanListener, decide, plan_ticket
 from bot.services import Helpdesk
+from tests.procs import cli, cli_json, storage_toml
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NIGHTOWL = Client(name="nightowl", policy="demo247", email_domains=("nightowl.example",))
@@ -262,3 +264,24 @@ def test_mail_sink_queues_one_mail_per_reminder(database: Database, clock: Manua
     assert purpose == "alert"
     assert sorted(recipients) == ["alice@provider.example", "triage@provider.example"]
     assert subject == f"[{ref}] Due soon: response (P1) Site down"
+
+
+def test_the_cli_lists_what_was_recorded(database: Database, clock: ManualClock, desk: Helpdesk,
+                                         tmp_path: Path) -> None:
+    ref = desk.register(subject="Site down", client="nightowl", priority=Priority.P1,
+                        actor="t", reason="t").reference
+    e = engine(database, clock, RecordingSink())
+    e.rebuild()
+    clock.set(at(4))  # 50% and 75% passed together: 75% goes out, 50% is superseded
+    e.run_due()
+    config = tmp_path / "supportbot.toml"
+    config.write_text(storage_toml(database), encoding="utf-8")
+    listed = cli_json(config, "reminders", "list", "--ticket", ref)
+    assert [(r["key"], r["state"], r["reason"]) for r in listed] == [
+        (f"{ref}/response/P1-75%/0", "sent", ""),
+        (f"{ref}/response/P1-50%/0", "skipped", f"superseded by {ref}/response/P1-75%/0"),
+    ]
+    assert listed[0]["due_at"] == at(3.75).isoformat() and listed[0]["sinks"] == ["record"]
+    assert "Site down" in listed[0]["text"]
+    text = cli(config, "reminders", "list").stdout
+    assert f"{ref}/response/P1-75%/0" in text and "superseded" in text

@@ -32,7 +32,7 @@ from bot.errors import PolicyError
 from bot.model import Ticket, TicketStatus, reference_of
 from bot.policies import PolicyBook
 from bot.priority import Priority
-from bot.reminders import Reminder, build_alert, decide, plan_ticket
+from bot.reminders import NOTHING, Reminder, build_alert, decide, earliest, plan_ticket
 from bot.sla.policy import Policy
 
 log = logging.getLogger("supportbot.reminders")
@@ -86,7 +86,7 @@ class ReminderEngine:
         """Plan every open ticket from the database. What was due while no scheduler ran goes
         out now, marked late."""
         self.clear()
-        return self._plan(self.store.open_tickets(), missed=True)
+        return self._plan(self.store.open_tickets(), missed=True, rough=True)
 
     def replan(self, ids: Collection[int]) -> Plan:
         """Plan these tickets again from the database (closed ones drop out)."""
@@ -94,6 +94,8 @@ class ReminderEngine:
             return Plan(0, 0, 0)
         for tid in ids:
             self._next.pop(tid, None)
+            for members in self._by_policy.values():
+                members.discard(tid)  # added back below if still open
         return self._plan(self.store.open_tickets(ids))
 
     def run_due(self) -> Plan:
@@ -140,7 +142,10 @@ class ReminderEngine:
                 changed |= ids
         return changed
 
-    def _plan(self, batches: Iterable[list[OpenTicket]], *, missed: bool = False) -> Plan:
+    def _plan(self, batches: Iterable[list[OpenTicket]], *, missed: bool = False,
+              rough: bool = False) -> Plan:
+        """Plan ``batches``. ``rough``: a ticket where nothing can be due yet gets a wall-clock
+        lower bound instead (``earliest``), planned precisely when that instant comes."""
         cache: dict[str, Policy | None] = {}
         tickets = sent = skipped = 0
         for batch in batches:
@@ -154,6 +159,15 @@ class ReminderEngine:
                     continue
                 self._versions[t.policy] = policy.version
                 self._by_policy.setdefault(t.policy, set()).add(t.id)
+                if rough:
+                    bound = earliest(reference_of(t.id), t.priority, policy, t.events, t.done,
+                                     now)
+                    if bound == NOTHING:
+                        continue
+                    if isinstance(bound, datetime):
+                        self._next[t.id] = bound
+                        heapq.heappush(self._heap, (bound, t.id))
+                        continue
                 planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events,
                                       now, done=t.done)
                 d = decide(planned, t.done, now)

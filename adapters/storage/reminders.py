@@ -217,8 +217,13 @@ class ReminderStore:
         if ticket_id is not None:
             q = q.where(_R.c.ticket_id == ticket_id)
         with self.db.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q.order_by(_R.c.id.desc())
+            rows = [dict(r._mapping) for r in conn.execute(q.order_by(_R.c.id.desc())
                                                             .limit(limit))]
+        for r in rows:
+            for k in ("due_at", "claimed_at", "next_attempt_at", "sent_at"):
+                if r[k] is not None:
+                    r[k] = _utc(r[k])
+        return rows
 
 
 __all__ = ["OpenTicket", "ReminderStore", "SqlReminderRepository", "Unfinished"]

@@ -17,7 +17,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.clocks import ClockState, derive_clocks, reached_at
+from bot.clocks import ClockState, derive_clocks, phase, reached_at
 from bot.model import Event
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
@@ -174,6 +174,38 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
             if reached > now and done is not None and r.key not in done:
                 break
     return out
+
+
+NOTHING = "nothing"
+PLAN = "plan"
+
+
+def earliest(reference: str, priority: Priority, policy: Policy, events: Sequence[Event],
+             done: Container[str], now: datetime) -> datetime | str:
+    """A cheap lower bound for the ticket's next reminder, without calendar work: working time
+    never runs faster than the wall clock, so a threshold of ``amount`` cannot be reached
+    before the clock's first start plus ``amount``. Returns that instant if it is still ahead
+    (plan precisely then), ``NOTHING`` if no clock runs, or ``PLAN`` when only precise
+    planning can tell (something may be due now, or a repeat while breached is next)."""
+    ordered = sorted((e for e in events if e.at <= now), key=lambda e: (e.at, e.id or 0))
+    best: datetime | None = None
+    for name, spec in policy.clocks.items():
+        state, first = phase(spec, ordered)
+        if state != "running" or first is None:
+            continue
+        rule = policy.reminder_rule(name, priority)
+        prefix = f"{reference}/{name}/{priority}-"
+        nxt = next((amount for amount, label, _ in _thresholds(policy, name, priority, rule)
+                    if f"{prefix}{label}/0" not in done), None)
+        if nxt is None:
+            if rule.breach and rule.repeat_every is not None:
+                return PLAN
+            continue
+        bound = first + nxt
+        if bound <= now:
+            return PLAN
+        best = bound if best is None else min(best, bound)
+    return NOTHING if best is None else best.astimezone(UTC)
 
 
 def decide(planned: Sequence[Reminder], done: Container[str], now: datetime) -> Decision:
