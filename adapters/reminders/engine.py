@@ -82,11 +82,11 @@ class ReminderEngine:
             heapq.heappop(self._heap)  # superseded by a later re-plan
         return self._heap[0][0] if self._heap else None
 
-    def rebuild(self) -> Plan:
+    def rebuild(self, *, precise: bool = False) -> Plan:
         """Plan every open ticket from the database. What was due while no scheduler ran goes
-        out now, marked late."""
+        out now, marked late. ``precise``: no wall-clock lower bounds (for comparison)."""
         self.clear()
-        return self._plan(self.store.open_tickets(), missed=True, rough=True)
+        return self._plan(self.store.open_tickets(), missed=True, rough=not precise)
 
     def replan(self, ids: Collection[int]) -> Plan:
         """Plan these tickets again from the database (closed ones drop out)."""

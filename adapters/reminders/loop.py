@@ -66,7 +66,10 @@ class ReminderLoop:
             if not self.leading:
                 return
             try:
-                self.engine.run_due()
+                # a burst: keep going while something is due, rather than through a new job
+                while (at := self.engine.next_wakeup()) is not None and \
+                        at <= self.engine.clock.now():
+                    self.engine.run_due()
             except StorageError as e:
                 log.warning("reminder scheduler: storage failed, trying again",
                             extra={"error": str(e)})
@@ -105,13 +108,15 @@ class ReminderLoop:
 
     def _arm(self) -> None:
         at = self.engine.next_wakeup()
-        if at == self._armed:
+        if at == self._armed and (at is None or
+                                  self.scheduler.get_job("reminder-wakeup") is not None):
             return
         if at is None:
             self._disarm()
             return
+        # two instances: the job may be re-added from inside its own run (our lock serialises)
         self.scheduler.add_job(self.wake, "date", run_date=at, id="reminder-wakeup",
-                               replace_existing=True, misfire_grace_time=None, max_instances=1)
+                               replace_existing=True, misfire_grace_time=None, max_instances=2)
         self._armed = at
 
     def _disarm(self) -> None:

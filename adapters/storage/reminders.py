@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import String, bindparam, delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -30,6 +30,14 @@ _REPLAN = ReplanRow.__table__  # type: ignore[attr-defined]
 
 def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _parse_sqlite(text: str) -> datetime:
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+_PRIORITIES = {p.value: p for p in Priority}
 
 
 class SqlReminderRepository:
@@ -108,7 +116,7 @@ class ReminderStore:
                 rows = conn.execute(q).all()
                 if not rows and wanted is None:
                     return
-                batch = {r[0]: OpenTicket(r[0], r[1], Priority(r[2])) for r in rows}
+                batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]]) for r in rows}
                 if batch:
                     self._fill(conn, batch)
             if wanted is None:
@@ -118,11 +126,16 @@ class ReminderStore:
 
     def _fill(self, conn: Any, batch: dict[int, OpenTicket]) -> None:
         ids = list(batch)
-        q = select(EventRow.ticket_id, EventRow.kind, EventRow.at, EventRow.id).where(
+        at_col: Any = EventRow.at
+        parse = _utc
+        if self.db.dialect == "sqlite":  # stored as ISO text: parsing it in C is 10x faster
+            at_col = type_coerce(EventRow.at, String)
+            parse = _parse_sqlite
+        q = select(EventRow.ticket_id, EventRow.kind, at_col, EventRow.id).where(
             EventRow.ticket_id.in_(ids))  # type: ignore[attr-defined]
         kinds = {k.value: k for k in EventKind}
         for tid, kind, at, eid in conn.execute(q):
-            batch[tid].events.append(Event(kinds[kind], _utc(at), ticket_id=tid, id=eid))
+            batch[tid].events.append(Event(kinds[kind], parse(at), ticket_id=tid, id=eid))
         for tid, key in conn.execute(select(_R.c.ticket_id, _R.c.key).where(
                 _R.c.ticket_id.in_(ids))):
             batch[tid].done.add(key)
@@ -143,6 +156,9 @@ class ReminderStore:
 
     def take_replans(self) -> set[int]:
         """The tickets whose re-plan was requested since the last call (the requests go)."""
+        with self.db.engine.connect() as conn:  # a read first: no write lock when idle
+            if conn.execute(select(_REPLAN.c.id).limit(1)).first() is None:
+                return set()
         with self.db.write_engine.begin() as conn:
             rows = conn.execute(delete(_REPLAN).returning(_REPLAN.c.ticket_id)).all()
         return {r[0] for r in rows}
