@@ -231,18 +231,21 @@ def measure_lateness(db: Database, policies: Path, k: int, seed_: int) -> dict:
         peer_instants += [at + timedelta(seconds=target / 2), at + timedelta(seconds=target)]
     peer = asyncio.run(_peer_lateness(peer_instants))
 
-    # the engine: register the load tickets for real, shifted to now
-    now = datetime.now(UTC)
-    regs = load_instants(k, rng, now)
+    # the engine: the load tickets are registered for real once the schedule is rebuilt
     with db.engine.connect() as conn:
         last = conn.execute(select(TicketRow.id).order_by(TicketRow.id.desc()).limit(1)).scalar()
     first_id = (last or 0) + 1
-    tickets = [{"id": first_id + i, "policy": "bench247", "kind": "incident",
-                "subject": f"load {i}", "body": "", "priority": p, "channel": "cli",
-                "status": "new", "created_at": at, "updated_at": at}
-               for i, (at, p) in enumerate(zip(regs, prios, strict=True))]
-    events = [{"ticket_id": t["id"], "kind": "registered", "at": t["created_at"],
-               "actor": "seed", "data": {}} for t in tickets]
+
+    def load_rows() -> tuple[list[dict], list[dict]]:
+        regs = load_instants(k, rng, datetime.now(UTC))
+        tickets = [{"id": first_id + i, "policy": "bench247", "kind": "incident",
+                    "subject": f"load {i}", "body": "", "priority": p, "channel": "cli",
+                    "status": "new", "created_at": at, "updated_at": at}
+                   for i, (at, p) in enumerate(zip(regs, prios, strict=True))]
+        events = [{"ticket_id": t["id"], "kind": "registered", "at": t["created_at"],
+                   "actor": "seed", "data": {}} for t in tickets]
+        return tickets, events
+
     sink = LatenessSink()
     clock = SystemClock()
     engine = ReminderEngine(db, clock, PolicyBook("bench247", (policies,)), [sink])
@@ -254,6 +257,7 @@ def measure_lateness(db: Database, policies: Path, k: int, seed_: int) -> dict:
         sched.start()
         while not loop.planned.is_set():  # the rebuild of the N tickets: the first poll
             await asyncio.sleep(0.05)
+        tickets, events = load_rows()
         with db.write_engine.begin() as conn:
             conn.execute(insert(TicketRow.__table__), tickets)  # type: ignore[attr-defined]
             conn.execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]

@@ -42,9 +42,10 @@ class ReminderLoop:
         self._last_policy_check = 0.0
 
     def start(self) -> None:
+        # two instances: one may be rebuilding while the next finds the lock taken and returns
         self.scheduler.add_job(self.poll, "interval", seconds=self.poll_seconds,
                                id="reminder-poll", next_run_time=self.engine.clock.now(),
-                               max_instances=1, coalesce=True, misfire_grace_time=None)
+                               max_instances=2, coalesce=True, misfire_grace_time=None)
 
     def stop(self) -> None:
         with self._lock:
@@ -53,12 +54,17 @@ class ReminderLoop:
                 self.leading = False
 
     def poll(self) -> None:
-        with self._lock:
-            try:
-                self._poll()
-            except StorageError as e:
-                log.warning("reminder scheduler: storage failed, trying again",
-                            extra={"error": str(e)})
+        if not self._lock.acquire(blocking=False):
+            return  # the rebuild or a wake-up is running: the next poll comes soon enough
+        try:
+            started = time.perf_counter()
+            self._poll()
+            log.debug("reminder poll", extra={"seconds": round(time.perf_counter() - started, 3)})
+        except StorageError as e:
+            log.warning("reminder scheduler: storage failed, trying again",
+                        extra={"error": str(e)})
+        finally:
+            self._lock.release()
 
     def wake(self) -> None:
         with self._lock:
@@ -67,9 +73,12 @@ class ReminderLoop:
                 return
             try:
                 # a burst: keep going while something is due, rather than through a new job
+                started = time.perf_counter()
                 while (at := self.engine.next_wakeup()) is not None and \
                         at <= self.engine.clock.now():
                     self.engine.run_due()
+                log.debug("reminder wake-up",
+                          extra={"seconds": round(time.perf_counter() - started, 3)})
             except StorageError as e:
                 log.warning("reminder scheduler: storage failed, trying again",
                             extra={"error": str(e)})
@@ -87,6 +96,7 @@ class ReminderLoop:
             plan = self.engine.rebuild()
             self._last_policy_check = time.monotonic()
             self.planned.set()
+            self.engine.poll(check_policies=False)  # what changed while it rebuilt
             log.info("reminders planned", extra={
                 "tickets": plan.tickets, "scheduled": self.engine.scheduled(),
                 "sent": plan.sent, "skipped": plan.skipped, "resumed": resumed,
