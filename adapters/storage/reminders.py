@@ -118,27 +118,42 @@ class ReminderStore:
                     return
                 batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]]) for r in rows}
                 if batch:
-                    self._fill(conn, batch)
+                    self._fill(conn, batch, (rows[0][0], rows[-1][0]) if wanted is None
+                               else None)
             if wanted is None:
                 last = rows[-1][0]
             if batch:
                 yield list(batch.values())
 
-    def _fill(self, conn: Any, batch: dict[int, OpenTicket]) -> None:
+    def _fill(self, conn: Any, batch: dict[int, OpenTicket],
+              span: tuple[int, int] | None) -> None:
+        """Events and recorded keys of ``batch``: by a join on the open tickets of an id span
+        (the full scan: no list of 5,000 parameters), or by the list of ids."""
         ids = list(batch)
         at_col: Any = EventRow.at
         parse = _utc
         if self.db.dialect == "sqlite":  # stored as ISO text: parsing it in C is 10x faster
             at_col = type_coerce(EventRow.at, String)
             parse = _parse_sqlite
-        q = select(EventRow.ticket_id, EventRow.kind, at_col, EventRow.id).where(
-            EventRow.ticket_id.in_(ids))  # type: ignore[attr-defined]
+        q = select(EventRow.ticket_id, EventRow.kind, at_col, EventRow.id)
+        keys_q = select(_R.c.ticket_id, _R.c.key)
+        if span is None:
+            q = q.where(EventRow.ticket_id.in_(ids))  # type: ignore[attr-defined]
+            keys_q = keys_q.where(_R.c.ticket_id.in_(ids))
+        else:
+            tid_col: Any = TicketRow.id
+            among = (tid_col.between(*span), TicketRow.status.in_(ACTIVE))  # type: ignore[attr-defined]
+            q = q.join(TicketRow, tid_col == EventRow.ticket_id).where(*among)
+            keys_q = keys_q.join(TicketRow, tid_col == _R.c.ticket_id).where(*among)
         kinds = {k.value: k for k in EventKind}
         for tid, kind, at, eid in conn.execute(q):
-            batch[tid].events.append(Event(kinds[kind], parse(at), ticket_id=tid, id=eid))
-        for tid, key in conn.execute(select(_R.c.ticket_id, _R.c.key).where(
-                _R.c.ticket_id.in_(ids))):
-            batch[tid].done.add(key)
+            t = batch.get(tid)  # None: it changed state between the two reads
+            if t is not None:
+                t.events.append(Event(kinds[kind], parse(at), ticket_id=tid, id=eid))
+        for tid, key in conn.execute(keys_q):
+            t = batch.get(tid)
+            if t is not None:
+                t.done.add(key)
 
     def describe(self, tickets: Sequence[OpenTicket]) -> None:
         """Fill in what an alert shows (subject, client, assignee, status), in one query: only
