@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
@@ -15,6 +15,7 @@ from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
 from bot.phone.desk import PhoneDesk
 from bot.policies import PolicyBook
+from bot.reminders import ReplanListener
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
 
@@ -27,6 +28,8 @@ class App:
     clock: Clock
     mail: MailIntake
     phone: PhoneDesk | None = None
+    alert_sinks: list[AlertSink] = field(default_factory=list)
+    """Where alerts go besides the log and mail: Slack's triage thread, on-call by SMS."""
 
     def close(self) -> None:
         self.db.dispose()
@@ -62,7 +65,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         return SqlUnitOfWork(db)
 
     notifier = MailNotifier(settings.mail.sender, settings.mail.reopen_within_hours)
-    listeners: list[Listener] = [notifier]
+    listeners: list[Listener] = [notifier, ReplanListener()]
     if settings.slack.enabled:
         from adapters.slack.notify import SlackNotifier
 
@@ -79,4 +82,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                     settings.slack.base_url, settings.slack.triage_channel))
     phone = phone_desk(settings, helpdesk, uow, clock, sinks)
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
-    return App(settings, db, helpdesk, clock, mail, phone)
+    if phone is not None:
+        from adapters.twilio.alerts import OnCallSmsSink
+
+        sinks.append(OnCallSmsSink(phone, clock))
+    return App(settings, db, helpdesk, clock, mail, phone, sinks)

@@ -564,6 +564,10 @@ from adapters.cli_maintenance import maintenance_group, policy_group  # noqa: E4
 cli.add_command(maintenance_group)
 cli.add_command(policy_group)
 
+from adapters.cli_reminders import reminders  # noqa: E402 (it uses this module's helpers)
+
+cli.add_command(reminders)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code; user errors print one line, never a traceback."""

@@ -18,43 +18,15 @@ from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.mail.worker import IntakeWorker
+from adapters.reminders.engine import ReminderEngine
+from adapters.reminders.leader import leadership_for
+from adapters.reminders.loop import ReminderLoop
+from adapters.reminders.sinks import build_sinks
 from adapters.twilio.setup import twilio_component
 from adapters.web.component import WebComponent
-from bot.services import ACTIVE
 from config.settings import Settings
 
 log = logging.getLogger("supportbot.run")
-
-
-class ClockSweep:
-    """Periodically derives every active ticket's clocks and logs each new breach once per run.
-
-    The reminder loop (deadline pings to Slack and on-call) builds on this schedule.
-    """
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.reported: set[tuple[str, str]] = set()
-        self.last_summary: tuple[int, int] | None = None
-
-    def __call__(self) -> tuple[int, int]:
-        views = self.app.helpdesk.list(statuses=ACTIVE, limit=100_000)
-        breached = 0
-        for v in views:
-            for c in v.clocks.values():
-                if c.breached and c.open:
-                    breached += 1
-                    key = (v.reference, c.name)
-                    if key not in self.reported:
-                        self.reported.add(key)
-                        log.warning("clock breached", extra={
-                            "ticket": v.reference, "clock": c.name, "priority": v.ticket.priority,
-                            "due": c.due.isoformat() if c.due else "-"})
-        summary = (len(views), breached)
-        if summary != self.last_summary:
-            log.info("clocks swept", extra={"active": summary[0], "breached": summary[1]})
-            self.last_summary = summary
-        return summary
 
 
 class MailStack:
@@ -169,17 +141,22 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     web = WebStack(app)
     await web.start()
     scheduler = AsyncIOScheduler(timezone="UTC")
+    reminders: ReminderLoop | None = None
     if s.scheduler.enabled:
-        sweep = ClockSweep(app)
-        # a plain callable: the scheduler runs it in its thread pool, off the event loop
-        scheduler.add_job(sweep, "interval", seconds=s.scheduler.sweep_seconds, id="clock-sweep",
-                          next_run_time=app.clock.now(), coalesce=True, max_instances=1)
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
 
         for job_id, job in (("maintenance", MaintenanceSweep(app, after=mail.sender.wake.set)),
                             ("policy-changes", PolicyWatch(app, after=mail.sender.wake.set))):
             scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
+        sinks = build_sinks(app.db, app.clock, sender=s.mail.sender,
+                            mail_to=s.reminders.mail_to, mail_assignee=s.reminders.mail_assignee,
+                            on_mail=mail.sender.wake.set) + app.alert_sinks
+        engine = ReminderEngine(app.db, app.clock, app.helpdesk.policies, sinks)
+        reminders = ReminderLoop(engine, leadership_for(app.db), scheduler,
+                                 poll_seconds=s.reminders.poll_seconds,
+                                 policy_check_seconds=s.scheduler.sweep_seconds)
+        reminders.start()  # plain callables: run in the scheduler's thread pool
         scheduler.start()
     log.info("supportbot running", extra={"storage": repr(app.db), "clients": len(s.clients),
                                           "default_policy": s.policies.default,
@@ -190,6 +167,8 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await web.stop()
+        if reminders is not None:
+            reminders.stop()
         await mail.stop()
         log.info("supportbot stopped")
 

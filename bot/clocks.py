@@ -125,3 +125,26 @@ def derive_clocks(policy: Policy, priority: Priority, events: Sequence[Event],
     ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
     return {name: derive_clock(spec, policy, priority, ordered, now)
             for name, spec in policy.clocks.items()}
+
+
+def reached_at(spec: ClockSpec, policy: Policy, events: Sequence[Event], amount: timedelta,
+               now: datetime) -> datetime | None:
+    """The instant (aware UTC) at which the clock had counted ``amount`` of working time, if it
+    had by ``now``; ``events`` in the order they happened. Pauses are accounted for."""
+    cal = policy.calendar
+    segs, _ = _segments(spec, (e for e in events if e.at <= now))
+    used = timedelta(0)
+    for a, b in segs:
+        assert a is not None
+        counted = cal.working_time(a, b if b is not None else now)
+        if used + counted >= amount:
+            return cal.add(a, amount - used).astimezone(UTC)
+        used += counted
+    return None
+
+
+def phase(spec: ClockSpec, events: Sequence[Event]) -> tuple[str, datetime | None]:
+    """Where the clock's state machine stands after ``events`` (in order), without any calendar
+    work: ``idle``, ``running``, ``paused`` or ``stopped``, and the instant it first started."""
+    segs, state = _segments(spec, events)
+    return state, (segs[0][0] if segs else None)

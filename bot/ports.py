@@ -283,3 +283,13 @@ class PolicyVersionRepository(Protocol):
 
 class PolicyChangeUnitOfWork(UnitOfWork, Protocol):
     policy_versions: PolicyVersionRepository
+class ReminderRepository(Protocol):
+    def request_replan(self, ticket_id: int, *, at: datetime) -> None:
+        """Ask the scheduler to plan this ticket's reminders again once this commits."""
+        ...
+
+
+class RemindingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also takes re-plan requests for the reminder scheduler."""
+
+    reminders: ReminderRepository

@@ -206,6 +206,17 @@ class SchedulerSettings(_Section):
     sweep_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
 
+class ReminderSettings(_Section):
+    """Where deadline reminders go besides the log, and how fast the scheduler reacts."""
+
+    mail_to: tuple[Email, ...] = ()
+    """Addresses that get every reminder meant for the triage channel, by mail."""
+    mail_assignee: bool = False
+    """Also mail reminders to the assignee's ``staff[].email``."""
+    poll_seconds: Annotated[float, Field(ge=0.05, le=60)] = 1.0
+    """How often the scheduler takes re-plan requests and tries for the scheduler lock."""
+
+
 class WebSettings(_Section):
     """The bot's web app: Slack and Twilio webhooks, ``/healthz`` and ``/metrics``."""
 
@@ -333,6 +344,7 @@ class Settings(_Section):
     slack: SlackSettings = SlackSettings()
     twilio: TwilioSettings = TwilioSettings()
     oncall: OnCallSettings = OnCallSettings()
+    reminders: ReminderSettings = ReminderSettings()
     source: str = Field("defaults", exclude=True)
 
     @model_validator(mode="after")

@@ -1,5 +1,5 @@
-"""``supportbot run`` as a real process: it starts, sweeps the clocks on its schedule, logs each
-breach once, and stops cleanly on a signal; a store it cannot reach ends it with one line.
+"""``supportbot run`` as a real process: it starts, and stops cleanly on a signal; a store it
+cannot reach ends it with one line. (Its reminders: ``test_reminder_run.py``.)
 
 Tickets are seeded through the real services with a clock set in the past (time cannot be moved
 inside the subprocess); the runner sees them as any other ticket in the store.
@@ -13,15 +13,11 @@ import signal
 import smtplib
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import bootstrap
 from adapters.storage import Database
-from bot.clock import ManualClock
-from bot.priority import Priority
 from config.settings import load_settings
 from tests.procs import SUPPORTBOT, BotProcess, clean_env, free_port, storage_toml
 
@@ -51,25 +47,6 @@ email_domains = ["nightowl.example"]
     return path
 
 
-def register(config: Path, ago: timedelta, priority: Priority, subject: str) -> str:
-    """Register a nightowl ticket through the real services as if it had come in ``ago`` ago."""
-    app = bootstrap(load_settings(config, env={}, cwd=config.parent),
-                    clock=ManualClock(datetime.now(UTC) - ago))
-    try:
-        return app.helpdesk.register(subject=subject, client="nightowl", priority=priority,
-                                     actor="seed", reason="test").reference
-    finally:
-        app.close()
-
-
-def respond(config: Path, ref: str) -> None:
-    app = bootstrap(load_settings(config, env={}, cwd=config.parent))
-    try:
-        app.helpdesk.respond(ref, actor="alice")
-    finally:
-        app.close()
-
-
 def start_bot(config: Path) -> BotProcess:
     """``supportbot run`` started; the test waits for what it needs in the log."""
     bot = BotProcess(config, "run")
@@ -86,14 +63,6 @@ def running(config: Path) -> Iterator[BotProcess]:
         r.close()
 
 
-def breached(ref: str, clock: str = "response") -> str:
-    return rf"^\S+ WARNING supportbot\.run: clock breached ticket={ref} clock={clock} priority=P1 "
-
-
-def swept(active: int, breached: int) -> str:
-    return rf"^\S+ INFO supportbot\.run: clocks swept active={active} breached={breached}$"
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: BotProcess,
                                                   sig: signal.Signals) -> None:
@@ -103,35 +72,6 @@ def test_run_starts_and_stops_cleanly_on_a_signal(config: Path, running: BotProc
     log = running.log()
     assert re.search(r"^\S+ INFO supportbot\.run: supportbot stopped$", log, re.MULTILINE), log
     assert log.index("supportbot running") < log.index("supportbot stopped")
-
-
-def test_run_logs_each_breach_once_over_many_sweeps(config: Path, tmp_path: Path) -> None:
-    # registered an hour ago on the 24/7 policy: the 5-minute P1 response target is long gone
-    first = register(config, timedelta(hours=1), Priority.P1, "Site down")
-    running = start_bot(config)
-    try:
-        running.wait_for(r"supportbot running")
-        running.wait_for(breached(first))
-        running.wait_for(swept(1, 1))
-
-        # each change below shows in a new summary, so each proves one more sweep has run
-        second = register(config, timedelta(minutes=30), Priority.P1, "Checkout down")
-        running.wait_for(breached(second))
-        running.wait_for(swept(2, 2))
-        register(config, timedelta(0), Priority.P4, "A question")  # far from its 1h target
-        running.wait_for(swept(3, 2))
-        respond(config, first)  # late, but answered: nothing left to chase on that clock
-        running.wait_for(swept(3, 1))
-
-        assert running.stop() == 0
-        log = running.log()
-    finally:
-        running.close()
-    assert len(re.findall(breached(first), log, re.MULTILINE)) == 1, log
-    assert len(re.findall(breached(second), log, re.MULTILINE)) == 1, log
-    assert log.count("clock breached") == 2, log
-    assert re.search(r"^\S+ INFO supportbot\.run: supportbot stopped$", log, re.MULTILINE), log
-    assert " ERROR " not in log and "Traceback" not in log, log
 
 
 def test_run_with_an_unreachable_database_ends_with_one_line(tmp_path: Path) -> None:

@@ -34,15 +34,18 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _create(tables.ClientRow, tables.StaffRow, tables.TicketRow, tables.EventRow,
                tables.MessageRow),
     2: _create(tables.InboundRow, tables.MailboxStateRow, tables.OutboxRow),
+    3: _create(tables.ReminderRow, tables.ReplanRow),
+    4: tables.create_report_tables,
     5: lambda conn: _slack_schema(conn),
     6: _create(tables.PageRow, tables.PageAttemptRow, tables.PhoneCallRow, tables.PhoneSmsRow,
                tables.WebhookSeenRow),
-    4: tables.create_report_tables,
     8: _create(tables.MaintenanceRow, tables.PolicyVersionRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
-Numbers taken by work in progress: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance."""
+Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
+(7 was reserved and not used)."""
+
 
 def _slack_schema(conn: Connection) -> None:
     """5: each client's Slack triage channel, and the Slack tables."""

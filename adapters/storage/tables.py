@@ -353,3 +353,43 @@ class PolicyVersionRow(SQLModel, table=True):
     message_id: str = Field(default="", index=True)
     decided_at: datetime | None = None
     decided_by: str = ""
+class ReminderRow(SQLModel, table=True):
+    """A deadline reminder, recorded (claimed) under its unique key before it is delivered.
+
+    ``state``: ``claimed`` (being delivered, or its delivery failed and waits for a retry),
+    ``sent``, ``skipped`` (superseded or no longer applying; ``reason`` says which) or
+    ``failed`` (gave up after retries). ``sinks_done`` lists the sinks that delivered it, so a
+    retry or a takeover after a crash delivers only where it had not arrived yet.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_state_next", "state", "next_attempt_at"),
+                      Index("ix_reminder_ticket", "ticket_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    clock: str
+    threshold: str
+    repeat: int = 0
+    kind: str
+    due_at: datetime
+    claimed_at: datetime
+    state: str = "claimed"
+    late: bool = False
+    reason: str = ""
+    text: str = ""
+    sinks_done: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class ReplanRow(SQLModel, table=True):
+    """"Plan this ticket's reminders again": written with the events that moved a clock, taken
+    (deleted) by the instance that runs the scheduler."""
+
+    __tablename__ = "reminder_replan"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int
+    requested_at: datetime

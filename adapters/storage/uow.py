@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from adapters.storage.database import Database, _first_line
 from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.phone import SqlPhoneRepository
+from adapters.storage.reminders import SqlReminderRepository
 from adapters.storage.reports import SqlReportRepository
 from adapters.storage.slack import SqlSlackRepository
 from adapters.storage.tables import (
@@ -437,6 +438,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(self.session, self.tickets)
         self.maintenance = SqlMaintenanceRepository(self.session)
         self.policy_versions = SqlPolicyVersionRepository(self.session)
+        self.reminders = SqlReminderRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -157,6 +157,19 @@ def notice(view: TicketView, *, to: str, sender: str, text: str, thread: Sequenc
     return OutboundMail("notice", sender, (to,), msgid, subject, m.as_bytes(), ticket_id=t.id)
 
 
+def alert_mail(*, to: Sequence[str], sender: str, reference: str, subject: str, text: str,
+               key: str, at: datetime, ticket_id: int | None = None) -> OutboundMail:
+    """An alert for the provider's own people (a deadline reminder, a breach). The Message-ID
+    comes from the alert's key, so queueing the same alert twice queues one mail."""
+    msgid = message_id("alert", key, sender)
+    subj = subject_with_reference(reference, subject)
+    m = _base(sender, ", ".join(to), subj, msgid, in_reply_to=None, references=[], at=at,
+              auto="auto-generated")
+    m.set_content(text.rstrip() + "\n")
+    return OutboundMail("alert", sender, tuple(to), msgid, subj, m.as_bytes(),
+                        ticket_id=ticket_id)
+
+
 def not_registered(*, to: str, sender: str, subject: str, in_reply_to: str | None, key: str,
                    at: datetime) -> OutboundMail:
     """The answer to a sender who is not a contact of any client (when configured to reject)."""

@@ -6,6 +6,7 @@ PolicyError naming the file, the key and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -34,7 +35,7 @@ from bot.schema import config_error, read_toml
 from bot.sla.calendar import Calendar, Window
 from bot.sla.closed_days import WEEKDAYS, ClosedDays, NamedDay
 from bot.sla.durations import WorkingDays, parse_duration
-from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy
+from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy, ReminderRule
 
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _GROUPS = {
@@ -243,6 +244,72 @@ class _Changes(_Strict):
     approval: bool = False
 
 
+def _repeat(v: Any) -> timedelta:
+    """``"30m"``, or ``"never"``: no repeats (kept as zero until the rule is built)."""
+    if isinstance(v, str) and v.strip().lower() in {"never", "none"}:
+        return timedelta(0)
+    return _duration(v)
+
+
+def _share(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1:
+        raise ValueError(f"expected a share of the target between 0 and 1, e.g. 0.75 (got {v!r});"
+                         " the breach itself is `breach = true`")
+    return float(v)
+
+
+Repeat = Annotated[timedelta, BeforeValidator(_repeat)]
+ReminderShare = Annotated[float, BeforeValidator(_share)]
+
+
+class _ReminderFields(_Strict):
+    """Fields of a reminder rule; None means "not said here" (an earlier level decides)."""
+
+    shares: list[ReminderShare] | None = None
+    before: list[Duration] | None = None
+    breach: bool | None = None
+    repeat_every: Repeat | None = None
+    outside_window: bool | None = None
+    notify: list[Literal["triage", "assignee", "oncall"]] | None = None
+
+    def apply(self, rule: ReminderRule) -> ReminderRule:
+        changes: dict[str, Any] = {}
+        if self.shares is not None:
+            changes["shares"] = tuple(sorted(set(self.shares)))
+        if self.before is not None:
+            changes["before"] = tuple(sorted(set(self.before), reverse=True))
+        if self.breach is not None:
+            changes["breach"] = self.breach
+        if self.repeat_every is not None:
+            changes["repeat_every"] = self.repeat_every or None
+        if self.outside_window is not None:
+            changes["outside_window"] = self.outside_window
+        if self.notify is not None:
+            changes["notify"] = tuple(dict.fromkeys(self.notify))
+        return dataclasses.replace(rule, **changes) if changes else rule
+
+
+class _ReminderOverride(_ReminderFields):
+    clocks: list[str] = []  # none: every clock
+    priorities: list[PriorityField] = []  # none: every priority
+
+
+class _Reminders(_ReminderFields):
+    rules: list[_ReminderOverride] = []
+
+    def build(self, clocks: list[str]) -> dict[tuple[str, Priority], ReminderRule]:
+        out = {}
+        for clock in clocks:
+            for p in Priority:
+                rule = self.apply(ReminderRule())
+                for o in self.rules:
+                    if (not o.clocks or clock in o.clocks) and (not o.priorities or
+                                                                p in o.priorities):
+                        rule = o.apply(rule)
+                out[(clock, p)] = rule
+        return out
+
+
 class _PolicyFile(_Strict):
     policy: _Meta
     calendar: _Calendar
@@ -254,6 +321,7 @@ class _PolicyFile(_Strict):
     maintenance: _Maintenance = _Maintenance()
     availability: _Availability = _Availability()
     changes: _Changes = _Changes()
+    reminders: _Reminders = _Reminders()
     placeholders: list[str] = []
 
 
@@ -296,6 +364,11 @@ def _cross_check(spec: _PolicyFile, source: str) -> None:
         if c.clock not in spec.clocks:
             raise PolicyError(source, f"credits[{i}].clock",
                               f"{c.clock!r} is not one of the clocks ({clocks})")
+    for i, r in enumerate(spec.reminders.rules):
+        for name in r.clocks:
+            if name not in spec.clocks:
+                raise PolicyError(source, f"reminders.rules[{i}].clocks",
+                                  f"{name!r} is not one of the clocks ({clocks})")
     _check_holidays(spec.calendar.holidays, source)
 
 
@@ -425,6 +498,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         availability_target=spec.availability.target,
         change_approval=spec.changes.approval,
         placeholders=tuple(spec.placeholders),
+        reminders=spec.reminders.build(list(spec.clocks)),
     )
 
 

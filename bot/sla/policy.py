@@ -51,6 +51,35 @@ class Compliance:
 
 
 @dataclass(frozen=True)
+class ReminderRule:
+    """When to remind people about one clock at one priority, and whom.
+
+    Thresholds count working time: ``shares`` of the target used (0.75: three quarters gone),
+    ``before`` the target runs out (working time left), the breach itself, and repeats while
+    breached every ``repeat_every`` (working time; wall time where reminders go out outside the
+    service window). ``outside_window``: None means "only P1" (the default: P1 always).
+    ``notify`` None means triage and the assignee, plus the on-call for P1.
+    """
+
+    shares: tuple[float, ...] = (0.5, 0.75, 0.9)
+    before: tuple[timedelta, ...] = ()
+    breach: bool = True
+    repeat_every: timedelta | None = None
+    outside_window: bool | None = None
+    notify: tuple[str, ...] | None = None
+
+    def always(self, priority: Priority) -> bool:
+        """Whether reminders go out outside the service window for ``priority``."""
+        return priority == Priority.P1 if self.outside_window is None else self.outside_window
+
+    def targets(self, priority: Priority) -> tuple[str, ...]:
+        if self.notify is not None:
+            return self.notify
+        return ("triage", "assignee", "oncall") if priority == Priority.P1 else \
+            ("triage", "assignee")
+
+
+@dataclass(frozen=True)
 class Policy:
     """One contract, loaded from a policy file. ``version`` identifies the exact file content."""
 
@@ -74,6 +103,11 @@ class Policy:
     """A change of this policy file waits for a client contact's approval (``[changes]``)."""
     placeholders: tuple[str, ...] = ()
     document: str = ""
+    reminders: Mapping[tuple[str, Priority], ReminderRule] = field(default_factory=dict)
+    """The reminder rule per (clock, priority); a pair not listed gets ``ReminderRule()``."""
+
+    def reminder_rule(self, clock: str, priority: Priority) -> ReminderRule:
+        return self.reminders.get((clock, priority)) or ReminderRule()
 
     def clock(self, name: str) -> ClockSpec:
         try:

@@ -1,0 +1,1 @@
+"""The reminder engine: APScheduler wakes it at the next due instant; the database decides."""

@@ -1,0 +1,84 @@
+"""Where alerts go: the log (always) and mail through the outbox (when configured).
+
+``build_sinks`` is the one place the list is made; the Slack and Twilio adapters add their
+``AlertSink``s there (triage thread and assignee on Slack, the on-call by SMS or call for
+``oncall`` targets). Every sink gets every alert and delivers to the targets it can reach.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from adapters.storage import Database, SqlUnitOfWork
+from bot.alerts import Alert, AlertSink
+from bot.clock import Clock
+from bot.mail import compose
+
+log = logging.getLogger("supportbot.alerts")
+
+
+class LogSink:
+    """Every alert as one log line: WARNING for breaches, INFO for reminders."""
+
+    name = "log"
+
+    def deliver(self, alert: Alert) -> None:
+        level = logging.INFO if alert.kind == "reminder" else logging.WARNING
+        log.log(level, alert.kind, extra={
+            "key": alert.key, "ticket": alert.reference, "clock": alert.clock,
+            "priority": alert.priority, "due": alert.due.isoformat() if alert.due else "-",
+            "late": alert.late, "targets": ",".join(alert.targets),
+            "assignee": alert.assignee or "-"})
+
+
+class MailSink:
+    """Alerts by mail, queued in the outbox (sent through the relay, retried there): the
+    ``triage`` target goes to the configured addresses, ``assignee`` to the assignee's staff
+    address when ``mail_assignee`` is on. Queueing is idempotent by the alert's key."""
+
+    name = "mail"
+
+    def __init__(self, db: Database, clock: Clock, sender: str, triage: Sequence[str] = (),
+                 mail_assignee: bool = False, on_queued: Callable[[], None] | None = None
+                 ) -> None:
+        self.db = db
+        self.clock = clock
+        self.sender = sender
+        self.triage = tuple(triage)
+        self.mail_assignee = mail_assignee
+        self.on_queued = on_queued
+
+    def recipients(self, alert: Alert, staff_email: dict[str, str]) -> list[str]:
+        to = list(self.triage) if "triage" in alert.targets else []
+        if self.mail_assignee and "assignee" in alert.targets and alert.assignee:
+            email = staff_email.get(alert.assignee)
+            if email:
+                to.append(email)
+        return list(dict.fromkeys(a for a in to if compose.safe_address(a)))
+
+    def deliver(self, alert: Alert) -> None:
+        with SqlUnitOfWork(self.db) as uow:
+            staff = {s.name: s.email for s in uow.staff.list() if s.email}
+            to = self.recipients(alert, staff)
+            if not to:
+                return
+            what = "Breached" if alert.kind != "reminder" else "Due soon"
+            mail = compose.alert_mail(
+                to=to, sender=self.sender, reference=alert.reference,
+                subject=f"{what}: {alert.clock} ({alert.priority}) {alert.data.get('subject', '')}",
+                text=alert.text, key=alert.key, at=self.clock.now(), ticket_id=alert.ticket_id)
+            added = uow.outbox.add(mail, at=self.clock.now())
+            uow.commit()
+        if added and self.on_queued is not None:
+            self.on_queued()
+
+
+def build_sinks(db: Database, clock: Clock, *, sender: str, mail_to: Sequence[str] = (),
+                mail_assignee: bool = False,
+                on_mail: Callable[[], None] | None = None) -> list[AlertSink]:
+    """The sinks of a running bot. Slack and Twilio sinks are appended here when configured."""
+    sinks: list[AlertSink] = [LogSink()]
+    if mail_to or mail_assignee:
+        sinks.append(MailSink(db, clock, sender, mail_to, mail_assignee, on_mail))
+    return sinks
