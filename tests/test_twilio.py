@@ -364,3 +364,18 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
     assert all(f"*{ref}* P1" in t for t in texts), texts
     assert "followup-missing" in texts[0] and "reminded by mail" in texts[0]
     assert " page" in texts[1] and "nobody on call took this P1 after 2 calls" in texts[1]
+
+
+def test_reminders_for_oncall_reach_whoever_is_on_call_by_sms(phone: Phone) -> None:
+    sinks = [s for s in phone.app.alert_sinks if s.name == "oncall-sms"]
+    assert len(sinks) == 1, "bootstrap gives the reminder engine an on-call SMS sink"
+    reminder = Alert(key="T-1042/resolution/P1-75%/0", ticket_id=42, reference="T-1042",
+                     client="acme", priority=Priority.P1, kind="reminder",
+                     text="Resolution due Mon 23 Nov 2026 17:00 CET\n2h of working time left",
+                     at=phone.clock.now(), clock="resolution",
+                     targets=("triage", "assignee", "oncall"))
+    sinks[0].deliver(reminder)
+    sinks[0].deliver(Alert(**{**reminder.__dict__, "key": "x", "targets": ("triage",)}))
+    assert [m["To"] for m in phone.fake.messages] == [ALICE], "only alerts meant for on-call"
+    body = phone.fake.messages[0]["Body"]
+    assert body.startswith("T-1042 P1: Resolution due") and "2h of working time left" in body
