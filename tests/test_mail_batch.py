@@ -123,3 +123,23 @@ def _wait_for(cond: Callable[[], bool], seconds: float = 60) -> None:
             return
         tick.wait(0.01)
     raise AssertionError("the worker did not get there")
+
+
+def test_a_batch_reads_its_messages_again_so_work_done_meanwhile_is_not_redone(
+        make_bot) -> None:  # type: ignore[no-untyped-def]
+    """The rows of a batch are read again (in one statement) inside its transaction: a message
+    another processor finished after the batch was listed is left as that processor left it."""
+    bot: Bot = make_bot()
+    for i in range(4):
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        stale = uow.inbound.pending()
+        assert set(uow.inbound.get_many([i.id for i in stale] + [999])) == {i.id for i in stale}
+    first = bot.app.mail.process(stale[1].id)  # another processor, meanwhile
+    outcomes = bot.app.mail.process_batch(stale)
+    assert [o.state for o in outcomes] == ["done"] * 4
+    assert outcomes[1].action == "already processed"
+    assert outcomes[1].reference == first.reference
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        assert len(uow.tickets.list()) == 4
+    assert len(bot.deliver()) == 4

@@ -337,6 +337,18 @@ class SqlInboundRepository:
         row = _core(self.s).execute(q).first()
         return _inbound(row) if row else None  # type: ignore[arg-type]
 
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False
+                 ) -> dict[int, InboundItem]:
+        out: dict[int, InboundItem] = {}
+        ids = list(dict.fromkeys(inbound_ids))
+        for start in range(0, len(ids), 500):
+            q = sa_select(_INBOUND).where(_INBOUND.c.id.in_(ids[start:start + 500]))
+            if for_update:
+                q = q.with_for_update()
+            for row in _core(self.s).execute(q.order_by(_INBOUND.c.id)):
+                out[row.id] = _inbound(row)  # type: ignore[arg-type]
+        return out
+
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
         q = select(InboundRow)
         if state:

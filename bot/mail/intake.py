@@ -45,6 +45,7 @@ log = logging.getLogger("supportbot.intake")
 MAX_ATTEMPTS = 3
 BATCH_SIZE = 20  # messages per transaction when working through a backlog
 FOLLOWUP_TEXT_LIMIT = 20_000
+_GONE = object()  # a batch's row that was not found when read again
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,13 @@ class MailIntake:
         outcomes: list[Outcome] = []
         try:
             with self._uow() as uow:
+                # read (and lock) the batch's rows again in one statement, in id order
+                current = uow.inbound.get_many([item.id for item in items], for_update=True)
                 for item, mail in parsed:
                     try:
                         with uow.savepoint():
-                            outcome = self._process(uow, item.id, mail)
+                            outcome = self._process(uow, item.id, mail,
+                                                    current.get(item.id, _GONE))
                     except Exception as e:  # only this message's writes were rolled back
                         log.exception("processing inbound %s failed", item.id)
                         state = uow.inbound.failed(item.id, f"{type(e).__name__}: {e}",
@@ -152,10 +156,15 @@ class MailIntake:
     # -- the steps ---------------------------------------------------------------------------
 
     def _process(self, uow: UnitOfWork, inbound_id: int,
-                 parsed: ParsedMail | Unparseable | None = None) -> Outcome:
-        """``parsed``: the message parsed before the transaction, if it was."""
+                 parsed: ParsedMail | Unparseable | None = None,
+                 current: InboundItem | object | None = None) -> Outcome:
+        """``parsed``: the message parsed before the transaction, if it was; ``current``: its
+        row as read (and locked) in this transaction, if it was (``_GONE``: not found)."""
         now = self.clock.now()
-        item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
+        if current is None:
+            item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
+        else:
+            item = None if current is _GONE else current  # type: ignore[assignment]
         if item is None:
             return Outcome(inbound_id, "pending", "no such inbound message")
         if item.state != "pending":
