@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
 from adapters.twilio.setup import phone_desk
 from bot.clock import Clock
@@ -72,4 +73,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
     phone = phone_desk(settings, helpdesk, uow, clock)
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
+    lock = write_lock(db)
+    if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
+        mail.yield_to = lambda: lock.queued > 0
     return App(settings, db, helpdesk, clock, mail, phone)
