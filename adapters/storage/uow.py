@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Table, case, func, insert, literal, update
+from sqlalchemy import Connection, Table, case, func, insert, literal, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -302,16 +302,16 @@ class SqlMessageRepository:
         ids = [m for m in message_ids if m][:100]
         if not ids:
             return None
-        q = select(MessageRow.ticket_id).where(
-            col(MessageRow.message_id).in_(ids), col(MessageRow.ticket_id).is_not(None)
-        ).order_by(col(MessageRow.id).desc()).limit(1)
-        found = self.s.exec(q).first()
-        if found is not None:
-            return found
-        q2 = select(OutboxRow.ticket_id).where(
-            col(OutboxRow.message_id).in_(ids), col(OutboxRow.ticket_id).is_not(None)
-        ).order_by(col(OutboxRow.id).desc()).limit(1)
-        return self.s.exec(q2).first()
+        # one statement: the latest stored message's ticket, else the latest sent mail's
+        m, o = _MESSAGE.c, _OUTBOX.c
+        both = union_all(
+            sa_select(m.ticket_id, literal(0).label("src"), m.id.label("row")).where(
+                m.message_id.in_(ids), m.ticket_id.is_not(None)),
+            sa_select(o.ticket_id, literal(1).label("src"), o.id.label("row")).where(
+                o.message_id.in_(ids), o.ticket_id.is_not(None)),
+        ).subquery()
+        q = sa_select(both.c.ticket_id).order_by(both.c.src, both.c.row.desc()).limit(1)
+        return _core(self.s).execute(q).scalar()
 
 
 def _inbound(row: InboundRow) -> InboundItem:
