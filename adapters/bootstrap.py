@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
 from adapters.twilio.setup import phone_desk
 from bot.alerts import AlertSink
@@ -82,6 +83,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                     settings.slack.base_url, settings.slack.triage_channel))
     phone = phone_desk(settings, helpdesk, uow, clock, sinks)
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
+    lock = write_lock(db)
+    if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
+        mail.yield_to = lambda: lock.queued > 0
     if phone is not None:
         from adapters.twilio.alerts import OnCallSmsSink
 

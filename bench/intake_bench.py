@@ -796,6 +796,8 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
         print(f"\n  {n} messages accepted by 8 clients in {row.res.wall:.2f} s "
               f"({row.rate:,.0f}/s); all registered {t_drained - t_accepted:.2f} s after the last "
               f"250; outcomes: {dict(states)}")
+        print(f"  worker batches cut short to let a waiting writer in (SQLite): "
+              f"{db.app.mail.batches_cut_short}")
         print(f"  {'from the 250 to':<52}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
         for label, xs in (("processed_at (worker starts on the message)", start_lat),
                           ("committed (worker's after-callback)", commit_lat)):

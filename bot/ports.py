@@ -87,6 +87,11 @@ class InboundRepository(Protocol):
         """One message (locked until commit if ``for_update``)."""
         ...
 
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False
+                 ) -> dict[int, InboundItem]:
+        """These messages by id, in one read (locked until commit if ``for_update``)."""
+        ...
+
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
         """Newest first."""
         ...

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from adapters.mail.worker import IntakeWorker
 from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage.writelock import write_lock
 from bot.mail.intake import MAX_ATTEMPTS, Outcome
 from tests.mailbot import Bot, mail
 
@@ -123,3 +124,79 @@ def _wait_for(cond: Callable[[], bool], seconds: float = 60) -> None:
             return
         tick.wait(0.01)
     raise AssertionError("the worker did not get there")
+
+
+def test_a_batch_reads_its_messages_again_so_work_done_meanwhile_is_not_redone(
+        make_bot) -> None:  # type: ignore[no-untyped-def]
+    """The rows of a batch are read again (in one statement) inside its transaction: a message
+    another processor finished after the batch was listed is left as that processor left it."""
+    bot: Bot = make_bot()
+    for i in range(4):
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        stale = uow.inbound.pending()
+        assert set(uow.inbound.get_many([i.id for i in stale] + [999])) == {i.id for i in stale}
+    first = bot.app.mail.process(stale[1].id)  # another processor, meanwhile
+    outcomes = bot.app.mail.process_batch(stale)
+    assert [o.state for o in outcomes] == ["done"] * 4
+    assert outcomes[1].action == "already processed"
+    assert outcomes[1].reference == first.reference
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        assert len(uow.tickets.list()) == 4
+    assert len(bot.deliver()) == 4
+
+
+def test_a_batch_gives_way_to_a_waiting_writer_and_nothing_is_left_behind(
+        make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    for i in range(5):
+        bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        items = uow.inbound.pending()
+    bot.app.mail.yield_to = lambda: True  # another writer is always waiting
+    first = bot.app.mail.process_batch(items)
+    assert [o.inbound_id for o in first] == [items[0].id]  # committed, then gave way
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        assert [i.id for i in uow.inbound.pending()] == [i.id for i in items[1:]]
+    rest = bot.process()  # one message per batch, each batch starting where the last stopped
+    assert [o.inbound_id for o in rest] == [i.id for i in items[1:]]
+    assert {o.state for o in rest} == {"done"} and bot.process() == []
+
+    done: list[Outcome] = []
+    worker = IntakeWorker(bot.app.mail, sweep_seconds=60, after=done.append)
+    bot.store.on_stored = worker.notify
+    worker.start()
+    try:  # the worker goes on after a batch cut short: all are processed without a sweep
+        for i in range(6):
+            bot.send(mail(f"later{i}@acme.example", f"Later {i}", "Down."))
+        _wait_for(lambda: len(done) == 6)
+    finally:
+        worker.stop()
+        bot.store.on_stored = None
+    assert bot.app.mail.batches_cut_short >= 4
+
+
+def test_on_sqlite_a_batch_gives_way_when_another_thread_waits_for_the_write_lock(
+        make_bot, database: Database) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    lock = write_lock(bot.app.db)
+    if database.dialect != "sqlite":  # PostgreSQL writers do not wait for one another
+        assert lock is None and bot.app.mail.yield_to is None
+        return
+    assert lock is not None and bot.app.mail.yield_to is not None
+    waiting = threading.Event()
+    with SqlUnitOfWork(bot.app.db):  # this thread holds the write turn
+        assert not bot.app.mail.yield_to()
+
+        def writer() -> None:
+            waiting.set()
+            if lock.acquire():
+                lock.release()
+
+        t = threading.Thread(target=writer)
+        t.start()
+        waiting.wait(10)
+        _wait_for(lambda: lock.queued == 1, 10)
+        assert bot.app.mail.yield_to()
+    t.join(10)
+    assert not bot.app.mail.yield_to()

@@ -11,7 +11,16 @@ from sqlalchemy import text
 
 from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork
 from bot.errors import StorageError
-from bot.model import Channel, Client, Event, EventKind, Ticket, TicketStatus
+from bot.model import (
+    Channel,
+    Client,
+    Event,
+    EventKind,
+    Message,
+    OutboundMail,
+    Ticket,
+    TicketStatus,
+)
 from bot.priority import Priority
 from tests.conftest import make_database
 
@@ -223,3 +232,22 @@ def test_a_version_1_database_upgrades_to_the_fresh_schema(tmp_path: Path) -> No
         for db in (old, fresh):
             db.drop_schema()
             db.dispose()
+
+
+def test_ticket_of_prefers_stored_messages_then_sent_mail_latest_first(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        a, b, c = (uow.tickets.add(_ticket(None, s)).id for s in ("A", "B", "C"))
+        for mid, tid in (("<in-1@x>", a), ("<in-2@x>", b), ("<loose@x>", None)):
+            uow.messages.add(Message("in", Channel.EMAIL, mid, b"raw " + mid.encode(), T0,
+                                     ticket_id=tid))
+        for mid, tid in (("<out-1@x>", c), ("<out-2@x>", a)):
+            uow.outbox.add(OutboundMail("ack", "s@x.example", ("jo@x.example",), mid, "s",
+                                        b"raw", ticket_id=tid), at=T0)
+        uow.commit()
+    with SqlUnitOfWork(database, write=False) as uow:
+        find = uow.messages.ticket_of
+        assert find(["<in-1@x>", "<in-2@x>"]) == b  # the latest stored message
+        assert find(["<out-1@x>", "<in-1@x>"]) == a  # a stored message before sent mail
+        assert find(["<out-1@x>", "<out-2@x>"]) == a  # the latest sent mail
+        assert find(["<out-1@x>", "<loose@x>"]) == c  # a message without a ticket is skipped
+        assert find(["<nowhere@x>"]) is None and find([]) is None

@@ -53,15 +53,18 @@ class IntakeWorker:
             self._handle(outcome)
 
     def _drain(self) -> None:
-        """Process what is pending, a batch at a time, until a batch comes back short or with a
-        failure (that one waits for the next sweep: an outage must not burn its attempts)."""
+        """Process what is pending, a batch at a time, until a batch comes back short (not cut
+        short to let another writer in) or with a failure (that one waits for the next sweep:
+        an outage must not burn its attempts)."""
         size = self.intake.batch_size
         while True:
+            cut = self.intake.batches_cut_short
             outcomes = self.intake.process_pending(limit=size, retry_failed=False)
             for outcome in outcomes:
                 if outcome.state != "pending":
                     self._handle(outcome)
-            if len(outcomes) < size or any(o.state == "pending" for o in outcomes):
+            short = len(outcomes) < size and self.intake.batches_cut_short == cut
+            if short or any(o.state == "pending" for o in outcomes):
                 return
 
     def _run(self) -> None:

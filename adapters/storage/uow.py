@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Table, case, func, insert, literal, update
+from sqlalchemy import Connection, Table, case, func, insert, literal, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -304,16 +304,16 @@ class SqlMessageRepository:
         ids = [m for m in message_ids if m][:100]
         if not ids:
             return None
-        q = select(MessageRow.ticket_id).where(
-            col(MessageRow.message_id).in_(ids), col(MessageRow.ticket_id).is_not(None)
-        ).order_by(col(MessageRow.id).desc()).limit(1)
-        found = self.s.exec(q).first()
-        if found is not None:
-            return found
-        q2 = select(OutboxRow.ticket_id).where(
-            col(OutboxRow.message_id).in_(ids), col(OutboxRow.ticket_id).is_not(None)
-        ).order_by(col(OutboxRow.id).desc()).limit(1)
-        return self.s.exec(q2).first()
+        # one statement: the latest stored message's ticket, else the latest sent mail's
+        m, o = _MESSAGE.c, _OUTBOX.c
+        both = union_all(
+            sa_select(m.ticket_id, literal(0).label("src"), m.id.label("row")).where(
+                m.message_id.in_(ids), m.ticket_id.is_not(None)),
+            sa_select(o.ticket_id, literal(1).label("src"), o.id.label("row")).where(
+                o.message_id.in_(ids), o.ticket_id.is_not(None)),
+        ).subquery()
+        q = sa_select(both.c.ticket_id).order_by(both.c.src, both.c.row.desc()).limit(1)
+        return _core(self.s).execute(q).scalar()
 
 
 def _inbound(row: InboundRow) -> InboundItem:
@@ -338,6 +338,18 @@ class SqlInboundRepository:
             q = q.with_for_update()
         row = _core(self.s).execute(q).first()
         return _inbound(row) if row else None  # type: ignore[arg-type]
+
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False
+                 ) -> dict[int, InboundItem]:
+        out: dict[int, InboundItem] = {}
+        ids = list(dict.fromkeys(inbound_ids))
+        for start in range(0, len(ids), 500):
+            q = sa_select(_INBOUND).where(_INBOUND.c.id.in_(ids[start:start + 500]))
+            if for_update:
+                q = q.with_for_update()
+            for row in _core(self.s).execute(q.order_by(_INBOUND.c.id)):
+                out[row.id] = _inbound(row)  # type: ignore[arg-type]
+        return out
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
         q = select(InboundRow)

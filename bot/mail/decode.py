@@ -39,6 +39,8 @@ CONTROL_CHARS = re.compile(
 )
 """Control characters, zero-width space, bidi overrides and marks: never shown in one line."""
 WHITESPACE = re.compile(r"\s+")
+SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
+"""What the parser makes of raw 8-bit header bytes (``surrogateescape``)."""
 
 
 def codec_for(charset: str | None) -> str | None:
@@ -82,7 +84,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> tuple[str, str | No
 def unescape_surrogates(value: str, hint: str | None = None) -> str:
     """Turn the surrogate escapes of raw 8-bit header bytes into text: UTF-8 (RFC 6532) if
     valid, else the ``hint`` charset (the body's, as mail readers do), else cp1252."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not SURROGATE_ESCAPE.search(value):
         return value
     data = value.encode("utf-8", "surrogateescape")
     try:

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
-from bot.mail.decode import CONTROL_CHARS, decode_words, header_text, unescape_surrogates
+from bot.mail.decode import (
+    CONTROL_CHARS,
+    ENCODED_WORD,
+    decode_words,
+    header_text,
+    unescape_surrogates,
+)
 
 STRUCTURED_MAX = 4096
 """Address headers longer than this skip the (superlinear) structured parser."""
@@ -17,6 +23,17 @@ ANGLE_ID = re.compile(r"<([^<>]*)>")
 COMMENT = re.compile(r"\([^()]*\)")
 ADDR_SPEC = re.compile(r"[^@\s<>()\[\],;:\"]+(?:\"[^\"]*\")?@[^@\s<>()\[\],;:\"]+")
 SYNTHETIC_DOMAIN = "supportbot.invalid"
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDR = rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PHRASE = r"[^\s\"(),.:;<>@\[\]\\][^\s\"(),:;<>@\[\]\\]*(?:[ \t]+[^\s\"(),:;<>@\[\]\\]+)*"
+_PLAIN_ITEM = (rf"[ \t]*(?:(?:(?P<phrase>{_PHRASE})|\"(?P<quoted>[^\"\\\r\n]*)\")?[ \t]*"
+               rf"<(?P<angle>{_PLAIN_ADDR})>|(?P<bare>{_PLAIN_ADDR}))[ \t]*")
+_ANY_ITEM = re.sub(r"\?P<\w+>", "?:", _PLAIN_ITEM)
+PLAIN_LIST = re.compile(rf"(?:{_ANY_ITEM},)*{_ANY_ITEM},?[ \t]*")
+"""An address list in the common shape: ``a@b``, ``<a@b>``, ``Name <a@b>``, ``"Name" <a@b>``,
+comma-separated, ASCII addresses, no comments, groups or escapes."""
+PLAIN_ITEM = re.compile(_PLAIN_ITEM)
 
 
 def synthetic_message_id(content_hash: str) -> str:
@@ -57,10 +74,42 @@ def message_id_of(raw: str | None) -> str | None:
 
 def _normal_addr(addr: str) -> str | None:
     addr = CONTROL_CHARS.sub("", addr).strip().strip("<>").strip().lower()
-    if addr.count("@") < 1 or any(ch.isspace() for ch in addr) or len(addr) > 320:
+    if "@" not in addr or len(addr) > 320 or len(addr.split()) != 1:
         return None
     local, _, domain = addr.rpartition("@")
     return addr if local and domain else None
+
+
+def plain_pairs(text: str) -> list[tuple[str, str]] | None:
+    """The pairs of a list in the common shape (``PLAIN_LIST``) read with regular expressions,
+    as ``email.headerregistry`` reads them but ~20x faster; None for any other shape. Display
+    names keep their RFC 2047 words (decoded by ``address_list``); a phrase with ``=?`` that
+    is not made of whole encoded words takes the structured parser."""
+    if len(text) > STRUCTURED_MAX or not PLAIN_LIST.fullmatch(text):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for m in PLAIN_ITEM.finditer(text):
+        phrase, quoted = m.group("phrase"), m.group("quoted")
+        if phrase and "=?" in phrase and not all(
+            "=?" not in w or ENCODED_WORD.fullmatch(w) for w in phrase.split()
+        ):
+            return None
+        if quoted and "=?" in quoted:
+            return None
+        display = " ".join(phrase.split()) if phrase else quoted or ""
+        pairs.append((display, m.group("angle") or m.group("bare")))
+    return pairs
+
+
+def structured_pairs(text: str, name: str) -> list[tuple[str, str]]:
+    """The pairs ``email.headerregistry`` finds (any RFC 5322 shape), [] when it fails."""
+    if len(text) > STRUCTURED_MAX:
+        return []
+    try:
+        header = default_policy.header_factory(name, text)
+        return [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
+    except Exception:
+        return []
 
 
 def address_list(
@@ -71,17 +120,18 @@ def address_list(
     if not raw:
         return []
     text = re.sub(r"\r?\n", "", unescape_surrogates(raw, hint))
-    pairs: list[tuple[str, str]] = []
-    if len(text) <= STRUCTURED_MAX:
-        try:
-            header = default_policy.header_factory(name, text)
-            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]  # type: ignore[attr-defined]
-        except Exception:
-            pairs = []
+    pairs = plain_pairs(text)
+    if pairs is None:
+        pairs = structured_pairs(text, name)
     if not any(_normal_addr(addr) for _, addr in pairs):
         pairs = getaddresses([text[: STRUCTURED_MAX * 16]])
     if not any(_normal_addr(addr) for _, addr in pairs):
         pairs = [("", m.group(0)) for m in ADDR_SPEC.finditer(text[: STRUCTURED_MAX * 16])]
+    return clean_pairs(pairs, limit)
+
+
+def clean_pairs(pairs: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """Display names decoded to one line, addresses lower-cased, invalid ones dropped."""
     result: list[tuple[str, str]] = []
     for display, addr in pairs:
         clean = _normal_addr(addr)

@@ -46,6 +46,7 @@ log = logging.getLogger("supportbot.intake")
 MAX_ATTEMPTS = 3
 BATCH_SIZE = 20  # messages per transaction when working through a backlog
 FOLLOWUP_TEXT_LIMIT = 20_000
+_GONE = object()  # a batch's row that was not found when read again
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ class MailIntake:
         self.clock = clock
         self.policy = policy
         self.batch_size = max(1, batch_size)
+        self.yield_to: Callable[[], bool] | None = None
+        """Asked between the messages of a batch: True when another writer is waiting for
+        this one's transaction (SQLite has one write lock; the SMTP intake's commit, which its
+        clients wait on, must not wait for a whole batch). The batch then commits what it did
+        and leaves the rest pending, for the next batch."""
+        self.batches_cut_short = 0
 
     def process_pending(self, limit: int = 100, *, retry_failed: bool = True) -> list[Outcome]:
         """Process up to ``limit`` pending messages, oldest first, ``batch_size`` per
@@ -99,25 +106,36 @@ class MailIntake:
             items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit)
                      if retry_failed or not i.attempts][:limit]
         out: list[Outcome] = []
-        for k in range(0, len(items), self.batch_size):
-            out += self.process_batch(items[k:k + self.batch_size])
+        k = 0
+        while k < len(items):  # a batch cut short: the next one starts where it stopped
+            done = self.process_batch(items[k:k + self.batch_size])
+            out += done
+            k += max(len(done), 1)
         return out
 
     def process_batch(self, items: Sequence[InboundItem]) -> list[Outcome]:
         """Process these messages in one transaction, each in a savepoint of its own.
 
         Parsing happens first, outside the transaction; inside it each message's state is read
-        again (another process may have taken it meanwhile). If the transaction as a whole
-        cannot commit (storage down), each message is tried alone, so failures are counted.
+        again (another process may have taken it meanwhile). When ``yield_to`` says another
+        writer waits, the batch stops early: fewer outcomes than items, the rest still pending.
+        If the transaction as a whole cannot commit (storage down), each message is tried
+        alone, so failures are counted.
         """
         parsed = [(item, _parse(item.raw, self.policy.limits)) for item in items]
         outcomes: list[Outcome] = []
         try:
             with self._uow() as uow:
-                for item, mail in parsed:
+                # read (and lock) the batch's rows again in one statement, in id order
+                current = uow.inbound.get_many([item.id for item in items], for_update=True)
+                for n, (item, mail) in enumerate(parsed):
+                    if n and self.yield_to is not None and self.yield_to():
+                        self.batches_cut_short += 1
+                        break
                     try:
                         with uow.savepoint():
-                            outcome = self._process(uow, item.id, mail)
+                            outcome = self._process(uow, item.id, mail,
+                                                    current.get(item.id, _GONE))
                     except Exception as e:  # only this message's writes were rolled back
                         log.exception("processing inbound %s failed", item.id)
                         state = uow.inbound.failed(item.id, f"{type(e).__name__}: {e}",
@@ -153,10 +171,15 @@ class MailIntake:
     # -- the steps ---------------------------------------------------------------------------
 
     def _process(self, uow: UnitOfWork, inbound_id: int,
-                 parsed: ParsedMail | Unparseable | None = None) -> Outcome:
-        """``parsed``: the message parsed before the transaction, if it was."""
+                 parsed: ParsedMail | Unparseable | None = None,
+                 current: InboundItem | object | None = None) -> Outcome:
+        """``parsed``: the message parsed before the transaction, if it was; ``current``: its
+        row as read (and locked) in this transaction, if it was (``_GONE``: not found)."""
         now = self.clock.now()
-        item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
+        if current is None:
+            item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
+        else:
+            item = None if current is _GONE else current  # type: ignore[assignment]
         if item is None:
             return Outcome(inbound_id, "pending", "no such inbound message")
         if item.state != "pending":
