@@ -16,7 +16,9 @@ from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
 from bot.phone.desk import PhoneDesk
 from bot.policies import PolicyBook
+from bot.policy_changes import PolicyChanges
 from bot.reminders import ReplanListener
+from bot.reports.approval import Approvals
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
 
@@ -82,7 +84,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         sinks.append(SlackAlertSink(db, settings.slack.bot_token.get_secret_value(),
                                     settings.slack.base_url, settings.slack.triage_channel))
     phone = phone_desk(settings, helpdesk, uow, clock, sinks)
-    mail = MailIntake(helpdesk, uow, clock, mail_policy(settings))
+    sender = settings.mail.sender
+    mail = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
+        Approvals(uow, clock, helpdesk.policies, sender),
+        PolicyChanges(uow, clock, helpdesk.policies, sender)))
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0

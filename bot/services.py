@@ -171,10 +171,12 @@ class Helpdesk:
 
     def announce(self, uow: UnitOfWork, ticket: Ticket, events: Sequence[Event]) -> None:
         """Tell the listeners of ``events`` just appended to ``ticket`` by someone other than
-        a staff action (a client's follow-up by mail, say), inside the caller's transaction."""
-        if self.listeners:
+        a staff action (a client's follow-up by mail, say), inside the caller's transaction.
+        Listeners get the log's copies (the tail of ``ticket.events``), which carry their ids."""
+        if self.listeners and events:
+            stored = ticket.events[len(ticket.events) - len(events):]
             now = self.clock.now()
-            self._tell(uow, self._view(ticket, self.policies.get(ticket.policy), now), events)
+            self._tell(uow, self._view(ticket, self.policies.get(ticket.policy), now), stored)
 
     def _tell(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
         """Every listener hears ``events``; then what listeners appended to the same ticket

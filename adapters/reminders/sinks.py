@@ -29,7 +29,7 @@ class LogSink:
             "key": alert.key, "ticket": alert.reference, "clock": alert.clock,
             "priority": alert.priority, "due": alert.due.isoformat() if alert.due else "-",
             "late": alert.late, "targets": ",".join(alert.targets),
-            "assignee": alert.assignee or "-"})
+            "assignee": alert.assignee or "-", "text": " / ".join(alert.text.splitlines())})
 
 
 class MailSink:

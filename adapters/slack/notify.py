@@ -29,10 +29,6 @@ class SlackNotifier:
         t = view.ticket
         if t.id is None or not events:
             return
-        stored = t.events[-len(events):]
-        if any(e.id is None for e in events) and [e.kind for e in stored] == \
-                [e.kind for e in events]:
-            events = stored  # announced as built: the log has them with their ids
         slack = cast("SqlUnitOfWork", uow).slack
         client = uow.clients.get_by_id(t.client_id) if t.client_id else None
         triage = (client.triage_channel if client else None) or self.default_triage_channel

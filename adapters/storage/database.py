@@ -172,6 +172,12 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def as_utc(dt: datetime) -> datetime:
+    """An instant read back from storage, aware UTC (SQLite hands them back naive; they were
+    stored as UTC)."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
 def _is_missing_table(e: Exception) -> bool:
     msg = str(e).lower()
     return "no such table" in msg or "does not exist" in msg or "undefinedtable" in msg

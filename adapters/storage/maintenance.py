@@ -7,23 +7,20 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from adapters.storage.database import as_utc
 from adapters.storage.tables import MaintenanceRow, PolicyVersionRow
 from bot.errors import StorageError
 from bot.maintenance import MaintenanceWindow
 from bot.policy_changes import ACKNOWLEDGED, PolicyVersion
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _window(row: MaintenanceRow) -> MaintenanceWindow:
     return MaintenanceWindow(
-        key=row.key, start=_utc(row.start_at), end=_utc(row.end_at), summary=row.summary,
-        clients=tuple(row.clients), announced_at=_utc(row.announced_at),
+        key=row.key, start=as_utc(row.start_at), end=as_utc(row.end_at), summary=row.summary,
+        clients=tuple(row.clients), announced_at=as_utc(row.announced_at),
         announced_by=row.announced_by, hotfix=row.hotfix, release_notes=row.release_notes,
-        started_told_at=_utc(row.started_told_at) if row.started_told_at else None,
-        ended_told_at=_utc(row.ended_told_at) if row.ended_told_at else None, id=row.id)
+        started_told_at=as_utc(row.started_told_at) if row.started_told_at else None,
+        ended_told_at=as_utc(row.ended_told_at) if row.ended_told_at else None, id=row.id)
 
 
 class SqlMaintenanceRepository:
@@ -80,8 +77,8 @@ class SqlMaintenanceRepository:
 def _version(row: PolicyVersionRow) -> PolicyVersion:
     return PolicyVersion(
         client_id=row.client_id, policy=row.policy, version=row.version, content=row.content,
-        recorded_at=_utc(row.recorded_at), state=row.state, message_id=row.message_id,
-        decided_at=_utc(row.decided_at) if row.decided_at else None,
+        recorded_at=as_utc(row.recorded_at), state=row.state, message_id=row.message_id,
+        decided_at=as_utc(row.decided_at) if row.decided_at else None,
         decided_by=row.decided_by, id=row.id)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from adapters.storage.database import as_utc
 from adapters.storage.tables import (
     ClientRow,
     EventRow,
@@ -29,28 +30,29 @@ if TYPE_CHECKING:
     from adapters.storage.uow import SqlTicketRepository
 
 
-def _utc(dt: datetime | None) -> datetime | None:
+def _utc_or_none(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return as_utc(dt)
 
 
 def _page(r: PageRow) -> Page:
     return Page(id=r.id or 0, ticket_id=r.ticket_id, reason=r.reason, numbers=tuple(r.numbers),
-                state=r.state, created_at=_utc(r.created_at) or r.created_at,
-                taken_by=r.taken_by, taken_at=_utc(r.finished_at) if r.state == "taken" else None)
+                state=r.state, created_at=as_utc(r.created_at),
+                taken_by=r.taken_by,
+                taken_at=_utc_or_none(r.finished_at) if r.state == "taken" else None)
 
 
 def _call(r: PhoneCallRow) -> PhoneCall:
     return PhoneCall(sid=r.sid, direction=r.direction, from_number=r.from_number,
-                     to_number=r.to_number, created_at=_utc(r.created_at) or r.created_at,
-                     status=r.status, status_at=_utc(r.status_at), ticket_id=r.ticket_id,
+                     to_number=r.to_number, created_at=as_utc(r.created_at),
+                     status=r.status, status_at=_utc_or_none(r.status_at), ticket_id=r.ticket_id,
                      client_id=r.client_id, page_id=r.page_id, attempt=r.attempt, link=r.link)
 
 
 def _sms(r: PhoneSmsRow) -> Sms:
-    return Sms(sid=r.sid, to_number=r.to_number, created_at=_utc(r.created_at) or r.created_at,
-               status=r.status, status_at=_utc(r.status_at), ticket_id=r.ticket_id,
+    return Sms(sid=r.sid, to_number=r.to_number, created_at=as_utc(r.created_at),
+               status=r.status, status_at=_utc_or_none(r.status_at), ticket_id=r.ticket_id,
                page_id=r.page_id)
 
 
@@ -110,10 +112,10 @@ class SqlPhoneRepository:
         out = []
         for a, c in self.s.exec(q):
             if a.state == "not-placed":
-                status, at = "not-placed", _utc(a.state_at)
+                status, at = "not-placed", _utc_or_none(a.state_at)
             else:
-                status, at = (c.status, _utc(c.status_at)) if c else (None, None)
-            out.append(AttemptState(a.n, a.number, _utc(a.placed_at) or a.placed_at,
+                status, at = (c.status, _utc_or_none(c.status_at)) if c else (None, None)
+            out.append(AttemptState(a.n, a.number, as_utc(a.placed_at),
                                     status, at))
         return out
 

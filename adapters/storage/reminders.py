@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from adapters.storage.database import Database
+from adapters.storage.database import Database, as_utc
 from adapters.storage.tables import ClientRow, EventRow, ReminderRow, ReplanRow, TicketRow
 from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
@@ -28,13 +28,8 @@ _R = ReminderRow.__table__  # type: ignore[attr-defined]
 _REPLAN = ReplanRow.__table__  # type: ignore[attr-defined]
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _parse_sqlite(text: str) -> datetime:
-    dt = datetime.fromisoformat(text)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(text))
 
 
 _PRIORITIES = {p.value: p for p in Priority}
@@ -131,7 +126,7 @@ class ReminderStore:
         (the full scan: no list of 5,000 parameters), or by the list of ids."""
         ids = list(batch)
         at_col: Any = EventRow.at
-        parse = _utc
+        parse = as_utc
         if self.db.dialect == "sqlite":  # stored as ISO text: parsing it in C is 10x faster
             at_col = type_coerce(EventRow.at, String)
             parse = _parse_sqlite
@@ -167,7 +162,7 @@ class ReminderStore:
             for tid, status, subject, client, assignee, created in conn.execute(q):
                 t = by_id[tid]
                 t.status, t.subject, t.client_name = status, subject, client or ""
-                t.assignee, t.created_at = assignee, _utc(created)
+                t.assignee, t.created_at = assignee, as_utc(created)
 
     def take_replans(self) -> set[int]:
         """The tickets whose re-plan was requested since the last call (the requests go)."""
@@ -184,7 +179,7 @@ class ReminderStore:
             _R.c.state == "claimed",
             (_R.c.next_attempt_at.is_(None)) | (_R.c.next_attempt_at <= now))
         with self.db.engine.connect() as conn:
-            return [Unfinished(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7],
+            return [Unfinished(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), r[7],
                                tuple(r[8] or ())) for r in conn.execute(q.order_by(_R.c.id))]
 
     def next_retry(self) -> datetime | None:
@@ -193,7 +188,7 @@ class ReminderStore:
             _R.c.next_attempt_at).limit(1)
         with self.db.engine.connect() as conn:
             found = conn.execute(q).scalar()
-        return _utc(found) if found else None
+        return as_utc(found) if found else None
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -253,7 +248,7 @@ class ReminderStore:
         for r in rows:
             for k in ("due_at", "claimed_at", "next_attempt_at", "sent_at"):
                 if r[k] is not None:
-                    r[k] = _utc(r[k])
+                    r[k] = as_utc(r[k])
         return rows
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from adapters.storage.database import as_utc
 from adapters.storage.tables import ClientRow, EventRow, SentReportRow, TicketRow
 from bot.errors import StorageError
 from bot.model import Event, EventKind, Ticket, TicketStatus
@@ -16,10 +17,6 @@ from bot.reports.approval import SentReport
 
 if TYPE_CHECKING:
     from adapters.storage.uow import SqlTicketRepository
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
 
 NOT_CLOSED = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 
@@ -53,7 +50,7 @@ class SqlReportRepository:
             q = select(*cols).where(col(EventRow.ticket_id).in_(ids[lo:lo + 900])).order_by(
                 col(EventRow.at), col(EventRow.id))
             for eid, tid, kind, at, actor, data in self.s.exec(q):  # type: ignore[call-overload]
-                out[tid].append(Event(EventKind(kind), _utc(at), actor, dict(data), tid, eid))
+                out[tid].append(Event(EventKind(kind), as_utc(at), actor, dict(data), tid, eid))
         return out
 
     # -- reports sent for approval --------------------------------------------------------------
@@ -63,9 +60,9 @@ class SqlReportRepository:
             client_id=row.client_id, client=client, period_first=row.period_first,
             period_last=row.period_last, policy_version=row.policy_version,
             content_sha256=row.content_sha256, message_id=row.message_id,
-            recipients=tuple(row.recipients), sent_at=_utc(row.sent_at),
-            due_at=_utc(row.due_at), state=row.state,
-            decided_at=_utc(row.decided_at) if row.decided_at else None,
+            recipients=tuple(row.recipients), sent_at=as_utc(row.sent_at),
+            due_at=as_utc(row.due_at), state=row.state,
+            decided_at=as_utc(row.decided_at) if row.decided_at else None,
             decided_by=row.decided_by, note=row.note, id=row.id)
 
     def _named(self, q: Any) -> list[SentReport]:

@@ -13,10 +13,6 @@ from sqlmodel import Session, col, select
 from adapters.storage.tables import SlackEventRow, SlackOutboxRow, SlackThreadRow
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class SlackJob:
     """One piece of queued Web API work."""

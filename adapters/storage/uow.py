@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from adapters.storage.database import Database, _first_line
+from adapters.storage.database import Database, _first_line, as_utc
 from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.phone import SqlPhoneRepository
 from adapters.storage.reminders import SqlReminderRepository
@@ -60,13 +60,8 @@ def _core(s: Session) -> Connection:
     return s.connection()
 
 
-def _utc(dt: datetime) -> datetime:
-    """SQLite hands instants back naive; they were stored as UTC."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _event(row: EventRow) -> Event:
-    return Event(kind=EventKind(row.kind), at=_utc(row.at), actor=row.actor, data=dict(row.data),
+    return Event(kind=EventKind(row.kind), at=as_utc(row.at), actor=row.actor, data=dict(row.data),
                  ticket_id=row.ticket_id, id=row.id)
 
 
@@ -96,7 +91,7 @@ class SqlTicketRepository:
         return Ticket(
             client_id=row.client_id, client_name=client_name, policy=row.policy,
             subject=row.subject, priority=Priority(row.priority), channel=Channel(row.channel),
-            status=TicketStatus(row.status), created_at=_utc(row.created_at),
+            status=TicketStatus(row.status), created_at=as_utc(row.created_at),
             requester=row.requester, body=row.body, kind=row.kind, assignee=row.assignee,
             id=row.id, events=events,
         )
@@ -126,7 +121,7 @@ class SqlTicketRepository:
             return None
         row, client_name = found
         t = self._ticket(row, client_name or "", self._events([ticket_id])[ticket_id])
-        self._saved[ticket_id] = self._projection(t, _utc(row.updated_at))
+        self._saved[ticket_id] = self._projection(t, as_utc(row.updated_at))
         return t
 
     def _events(self, ids: Sequence[int]) -> dict[int, list[Event]]:
@@ -260,7 +255,7 @@ class SqlStaffRepository:
 
 def _message(row: MessageRow) -> Message:
     return Message(direction=row.direction, channel=Channel(row.channel),
-                   message_id=row.message_id, raw=row.raw, at=_utc(row.at), sender=row.sender,
+                   message_id=row.message_id, raw=row.raw, at=as_utc(row.at), sender=row.sender,
                    subject=row.subject, text=row.text, ticket_id=row.ticket_id, id=row.id)
 
 
@@ -318,7 +313,7 @@ class SqlMessageRepository:
 
 def _inbound(row: InboundRow) -> InboundItem:
     return InboundItem(id=row.id or 0, channel=row.channel, raw=row.raw,
-                       received_at=_utc(row.received_at), mail_from=row.mail_from,
+                       received_at=as_utc(row.received_at), mail_from=row.mail_from,
                        peer=row.peer, attempts=row.attempts, state=row.state,
                        reason=row.reason, ticket_id=row.ticket_id)
 
@@ -394,7 +389,7 @@ def _outbound(row: OutboxRow) -> OutboundMail:
         purpose=row.purpose, sender=row.sender, recipients=tuple(row.recipients),
         message_id=row.message_id, subject=row.subject, raw=row.raw, ticket_id=row.ticket_id,
         id=row.id, state=row.state, attempts=row.attempts, last_error=row.last_error,
-        created_at=_utc(row.created_at), sent_at=_utc(row.sent_at) if row.sent_at else None)
+        created_at=as_utc(row.created_at), sent_at=as_utc(row.sent_at) if row.sent_at else None)
 
 
 class SqlOutboxRepository:

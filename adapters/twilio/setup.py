@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from adapters.reminders.sinks import LogSink
 from adapters.twilio.component import TwilioComponent
 from adapters.twilio.rest import TwilioTelephony
-from bot.alerts import Alert, AlertSink
+from bot.alerts import AlertSink
 from bot.clock import Clock
 from bot.errors import ConfigError
 from bot.phone.desk import PhoneDesk, PhonePolicy
@@ -16,18 +16,6 @@ from bot.phone.paging import OnCall, Shift, shift_start
 from bot.ports import PhoneUnitOfWork
 from bot.services import Helpdesk
 from config.settings import Settings
-
-log = logging.getLogger("supportbot.alerts")
-
-
-class LogAlertSink:
-    """Alerts to the log: the sink that is always there."""
-
-    name = "log"
-
-    def deliver(self, alert: Alert) -> None:
-        log.warning(alert.text, extra={"alert": alert.key, "kind": alert.kind,
-                                       "ticket": alert.reference})
 
 
 def oncall(settings: Settings) -> OnCall:
@@ -60,7 +48,7 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
                          followup_within=timedelta(minutes=t.followup_within_minutes),
                          mail_sender=settings.mail.sender,
                          phone_number=settings.mail.phone_number)
-    desk = PhoneDesk(helpdesk, uow, clock, policy, telephony, [LogAlertSink(), *sinks])
+    desk = PhoneDesk(helpdesk, uow, clock, policy, telephony, [LogSink(), *sinks])
     helpdesk.listeners.append(desk)
     return desk
 

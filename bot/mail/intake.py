@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.mail import compose
@@ -36,9 +37,7 @@ from bot.model import (
     id_of_reference,
     reference_of,
 )
-from bot.policy_changes import PolicyChanges
 from bot.ports import BatchUnitOfWork, UnitOfWork
-from bot.reports.approval import Approvals
 from bot.services import Helpdesk
 
 log = logging.getLogger("supportbot.intake")
@@ -81,12 +80,25 @@ def content_key(p: ParsedMail) -> str:
     return h.hexdigest()
 
 
+class ReplyHandler(Protocol):
+    """Something a client's contact may answer by mail that is not a ticket: a report sent
+    for approval, a policy change (``bot/reports/approval.py``, ``bot/policy_changes.py``)."""
+
+    def answer_by_mail(self, uow: Any, thread: tuple[str, ...], text: str, sender: str,
+                       client: Client) -> str | None:
+        """Inside the intake's transaction: what was done, or None when the mail answers
+        nothing of this handler's (it is then an ordinary mail)."""
+        ...
+
+
 class MailIntake:
     """Processes accepted mail into tickets."""
 
     def __init__(self, helpdesk: Helpdesk, uow: Callable[[], BatchUnitOfWork], clock: Clock,
-                 policy: MailPolicy, *, batch_size: int = BATCH_SIZE) -> None:
+                 policy: MailPolicy, *, batch_size: int = BATCH_SIZE,
+                 replies: Sequence[ReplyHandler] = ()) -> None:
         self.helpdesk = helpdesk
+        self.replies = tuple(replies)
         self._uow = uow
         self.clock = clock
         self.policy = policy
@@ -214,18 +226,12 @@ class MailIntake:
             # client's contact sent it (a report through a group or a ticketing tool)
             return self._automatic(uow, inbound_id, mail, key, item.raw, now)
 
-        if client is not None:  # a contact's ACCEPT / CHALLENGE reply to a report mail
-            answered = Approvals(self._uow, self.clock, self.helpdesk.policies,  # type: ignore[arg-type]
-                                 self.policy.sender).answer_by_mail(
-                uow, thread_keys(mail), strip_quoted(mail.text), sender, client)  # type: ignore[arg-type]
-            if answered is None:  # or an APPROVE / CHALLENGE reply to a policy change
-                answered = PolicyChanges(self._uow, self.clock, self.helpdesk.policies,  # type: ignore[arg-type]
-                                         self.policy.sender).answer_by_mail(
-                    uow, thread_keys(mail), strip_quoted(mail.text), sender, client)  # type: ignore[arg-type]
-            if answered is not None:
-                self._store(uow, mail, key, item.raw, None, now)
-                uow.inbound.finish(inbound_id, "done", at=now, reason=answered)
-                return Outcome(inbound_id, "done", answered)
+        # a contact's ACCEPT / APPROVE / CHALLENGE reply to a report or a policy change
+        answered = self._answer(uow, mail, sender, client) if client is not None else None
+        if answered is not None:
+            self._store(uow, mail, key, item.raw, None, now)
+            uow.inbound.finish(inbound_id, "done", at=now, reason=answered)
+            return Outcome(inbound_id, "done", answered)
         ticket = self._thread(uow, mail, sender, client)
         if ticket is not None and ticket.status != TicketStatus.CLOSED:
             return self._follow_up(uow, inbound_id, ticket, mail, key, item.raw, sender,
@@ -234,6 +240,18 @@ class MailIntake:
             return self._refuse_unknown(uow, inbound_id, mail, key, item.raw, sender, now)
         return self._register(uow, inbound_id, mail, key, item.raw, sender, client, now,
                               closed=ticket, answer=not bulk)
+
+    def _answer(self, uow: UnitOfWork, mail: ParsedMail, sender: str,
+                client: Client) -> str | None:
+        thread = thread_keys(mail)
+        if not thread or not self.replies:
+            return None
+        text = strip_quoted(mail.text)
+        for handler in self.replies:
+            answered = handler.answer_by_mail(uow, thread, text, sender, client)
+            if answered is not None:
+                return answered
+        return None
 
     def _store(self, uow: UnitOfWork, mail: ParsedMail, key: str, raw: bytes,
                ticket_id: int | None, now: datetime) -> None:
@@ -260,7 +278,7 @@ class MailIntake:
                     "kind": auto.kind, "reason": auto.reason, "from": mail.from_addr or "",
                     "recipients": list(auto.original_recipients)})
                 uow.tickets.append(t, recorded)
-                self.helpdesk.announce(uow, t, t.events[-1:])  # the stored copy, with its id
+                self.helpdesk.announce(uow, t, [recorded])
         uow.inbound.finish(inbound_id, "ignored", at=now, ticket_id=tid,
                            reason=what + ("" if tid else " (no ticket matched)"))
         return Outcome(inbound_id, "ignored", f"{auto.kind} recorded" if tid else
@@ -300,7 +318,7 @@ class MailIntake:
                     "reason": "the client replied after resolution"}))
                 action = "follow-up reopened the ticket"
         uow.tickets.append(t, *events)
-        self.helpdesk.announce(uow, t, t.events[len(t.events) - len(events):])  # with ids
+        self.helpdesk.announce(uow, t, events)
         uow.inbound.finish(inbound_id, "done", at=now, ticket_id=t.id, reason=action)
         return Outcome(inbound_id, "done", action, t.reference)
 
