@@ -68,6 +68,14 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
+def no_supportbot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``SUPPORTBOT_*`` variable of the caller's shell reaches in-process settings."""
+    for name in list(os.environ):
+        if name.startswith("SUPPORTBOT_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     # Monday 23 November 2026, 09:00 in Brussels: the start of a working day
     return ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))

@@ -43,6 +43,20 @@ def storage_toml(database: Database) -> str:
     return text
 
 
+def run_main(capsys: pytest.CaptureFixture[str], config: Path,
+             *args: str) -> tuple[int, str, str]:
+    """``supportbot --config CONFIG ARGS...`` in this process: (exit code, stdout, stderr)."""
+    from adapters.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(["--config", str(config), *args])
+    except SystemExit as e:  # ingest exits with sysexits codes for the MTA
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``supportbot --config CONFIG ARGS...``; fails the test on a non-zero exit."""
     p = subprocess.run([str(SUPPORTBOT), "--config", str(config), *args], cwd=config.parent,

@@ -6,7 +6,6 @@ instants."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,11 +32,7 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
-@pytest.fixture(autouse=True)
-def _no_supportbot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_supportbot_env")
 
 
 def p1(hd: Helpdesk, clock: ManualClock, down: datetime, up: datetime | None,

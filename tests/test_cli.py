@@ -79,11 +79,7 @@ def blank_store(database: Database, tmp_path: Path) -> Iterator[Store]:
         db.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _no_supportbot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_supportbot_env")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

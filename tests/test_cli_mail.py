@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
 from adapters.storage import Database
-from tests.procs import storage_toml
+from tests.procs import run_main, storage_toml
 
 GOOD = (b"From: jo@acme.example\r\nTo: support@localhost\r\nSubject: Export fails\r\n"
         b"Message-ID: <q1@acme.example>\r\n\r\nThe export fails for some users.\r\n")
@@ -23,39 +22,30 @@ def config(tmp_path: Path, database: Database) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(["--config", str(config), *args])
-    except SystemExit as e:  # ingest exits with sysexits codes for the MTA
-        code = int(e.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_quarantine_keeps_what_cannot_be_taken_until_staff_decide(
         capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.eml"
     empty.write_bytes(b"")
-    code, out, _ = run(capsys, config, "ingest", str(empty))
+    code, out, _ = run_main(capsys, config, "ingest", str(empty))
     assert code == 65 and "quarantined" in out
-    code, out, _ = run(capsys, config, "quarantine", "list", "--json")
+    code, out, _ = run_main(capsys, config, "quarantine", "list", "--json")
     [item] = json.loads(out)
     assert item["reason"] and item["size"] == 0
     qid = str(item["id"])
-    code, out, _ = run(capsys, config, "quarantine", "show", qid)
+    code, out, _ = run_main(capsys, config, "quarantine", "show", qid)
     assert code == 0 and out.startswith(f"reason: {item['reason']}")
     # retrying an unparseable message quarantines it again, with its reason kept
-    code, out, _ = run(capsys, config, "quarantine", "retry", qid)
+    code, out, _ = run_main(capsys, config, "quarantine", "retry", qid)
     assert code == 0 and f"{qid}: quarantined" in out
-    code, out, _ = run(capsys, config, "quarantine", "drop", qid, "--actor", "alice")
+    code, out, _ = run_main(capsys, config, "quarantine", "drop", qid, "--actor", "alice")
     assert (code, out) == (0, f"{qid}: dropped\n")
-    code, out, _ = run(capsys, config, "quarantine", "list")
+    code, out, _ = run_main(capsys, config, "quarantine", "list")
     assert out == "quarantine empty\n"
-    code, out, _ = run(capsys, config, "quarantine", "show", qid)  # the raw bytes stay
+    code, out, _ = run_main(capsys, config, "quarantine", "show", qid)  # the raw bytes stay
     assert code == 0 and out.startswith("reason: dropped by alice")
-    code, _, err = run(capsys, config, "quarantine", "retry", qid)
+    code, _, err = run_main(capsys, config, "quarantine", "retry", qid)
     assert code == 1 and f"message {qid} is not quarantined" in err
-    code, _, err = run(capsys, config, "quarantine", "show", "424242")
+    code, _, err = run_main(capsys, config, "quarantine", "show", "424242")
     assert code == 1 and "no quarantined message 424242" in err
 
 
@@ -63,18 +53,18 @@ def test_ingest_registers_and_the_acknowledgement_waits_in_the_outbox(
         capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
     good = tmp_path / "good.eml"
     good.write_bytes(GOOD)
-    code, out, _ = run(capsys, config, "ingest", str(good))
+    code, out, _ = run_main(capsys, config, "ingest", str(good))
     assert code == 0 and "done, registered; acknowledged (T-1001)" in out
-    code, out, _ = run(capsys, config, "outbox", "list", "--json")
+    code, out, _ = run_main(capsys, config, "outbox", "list", "--json")
     [mail] = json.loads(out)
     assert (mail["state"], mail["purpose"], mail["to"]) == ("pending", "ack", ["jo@acme.example"])
-    code, out, _ = run(capsys, config, "outbox", "show", str(mail["id"]))
+    code, out, _ = run_main(capsys, config, "outbox", "show", str(mail["id"]))
     assert code == 0 and "state: pending" in out and "Subject: [T-1001] Re: Export fails" in out
     assert "Auto-Submitted: auto-replied" in out
-    code, out, _ = run(capsys, config, "tickets", "reply", "T-1001", "--message", "On it.",
+    code, out, _ = run_main(capsys, config, "tickets", "reply", "T-1001", "--message", "On it.",
                        "--actor", "alice", "--json")
     assert json.loads(out)["clocks"]["response"]["status"] == "met"
-    code, out, _ = run(capsys, config, "outbox", "list")
+    code, out, _ = run_main(capsys, config, "outbox", "list")
     assert [line.split()[2] for line in out.splitlines()] == ["reply", "ack"]
-    code, _, err = run(capsys, config, "outbox", "show", "999")
+    code, _, err = run_main(capsys, config, "outbox", "show", "999")
     assert code == 1 and "no outbox mail 999" in err

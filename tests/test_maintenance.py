@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.bootstrap import bootstrap
-from adapters.cli import main
 from adapters.maintenance import MaintenanceSweep, maintenance
 from adapters.slack.sender import SlackSender
 from adapters.storage import Database, SqlUnitOfWork
@@ -24,6 +22,7 @@ from bot.errors import InvalidAction
 from bot.maintenance import earliest_start
 from bot.sla import load_policy, parse_policy
 from tests.mailbot import Bot
+from tests.procs import run_main, storage_toml
 from tests.slack_fake import serve_fake
 from tests.test_slack import TRIAGE
 from tests.test_slack import settings_for as slack_settings
@@ -33,11 +32,7 @@ PANENCO = load_policy("panenco")
 NOW = datetime(2026, 11, 23, 9, tzinfo=BXL)  # Mon 23 Nov 2026 09:00
 
 
-@pytest.fixture(autouse=True)
-def _no_supportbot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_supportbot_env")
 
 
 def test_the_notice_is_plain_hours_or_working_days_of_the_policy_calendar() -> None:
@@ -159,10 +154,7 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
 
 
 def _config(tmp_path: Path, database: Database) -> Path:
-    url = database.url.render_as_string(hide_password=False)
-    text = f"[storage]\nurl = {json.dumps(url)}\n"
-    if database.schema:
-        text += f"schema = {json.dumps(database.schema)}\n"
+    text = storage_toml(database)
     text += ('[[clients]]\nname = "acme"\npolicy = "panenco"\nemails = ["ops@acme.example"]\n'
              '[[clients]]\nname = "spin"\npolicy = "spinpanel"\nemails = ["it@spin.example"]\n')
     path = tmp_path / "supportbot.toml"
@@ -170,41 +162,34 @@ def _config(tmp_path: Path, database: Database) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--config", str(config), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_the_cli_refuses_short_notice_in_one_line_and_lists_windows(
         database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path, database)
     soon = (datetime.now(UTC) + timedelta(hours=5)).replace(microsecond=0)
-    code, out, err = run(capsys, config, "maintenance", "announce", "--start", soon.isoformat(),
-                         "--end", (soon + timedelta(hours=1)).isoformat(), "--summary", "x")
+    window = ("--start", soon.isoformat(), "--end", (soon + timedelta(hours=1)).isoformat())
+    code, out, err = run_main(capsys, config, "maintenance", "announce", *window,
+                              "--summary", "x")
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
     assert "client acme (policy panenco) must be told 72h ahead" in err
     assert "Traceback" not in err
     # spinpanel alone asks no notice: the same window for that client is fine
-    code, out, err = run(capsys, config, "maintenance", "announce", "--start", soon.isoformat(),
-                         "--end", (soon + timedelta(hours=1)).isoformat(), "--summary", "x",
-                         "--client", "spin")
+    code, out, err = run_main(capsys, config, "maintenance", "announce", *window,
+                              "--summary", "x", "--client", "spin")
     assert code == 0 and "told spin by mail" in out, err
     year = datetime.now(UTC).year + 2
-    code, out, err = run(capsys, config, "maintenance", "announce", "--start",
+    code, out, err = run_main(capsys, config, "maintenance", "announce", "--start",
                          f"{year}-03-02T20:00", "--end", f"{year}-03-02T22:00",
                          "--summary", "Platform upgrade", "--release-notes",
                          "https://example.test/rn")
     assert code == 0 and "told acme, spin by mail" in out, err
-    code, out, _ = run(capsys, config, "maintenance", "list", "--json")
+    code, out, _ = run_main(capsys, config, "maintenance", "list", "--json")
     listed = json.loads(out)
     assert [w["clients"] for w in listed] == [["spin"], ["acme", "spin"]]
     assert listed[1]["start"] == f"{year}-03-02T19:00:00+00:00"  # Brussels, CET
     assert listed[1]["state"] == "scheduled"
-    code, _, err = run(capsys, config, "maintenance", "announce", "--start", "tomorrow",
+    code, _, err = run_main(capsys, config, "maintenance", "announce", "--start", "tomorrow",
                        "--end", "later", "--summary", "x")
     assert code == 2 and "--start" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run(capsys, config, "maintenance", "announce", "--start",
+    code, _, err = run_main(capsys, config, "maintenance", "announce", "--start",
                        f"{year}-03-02T20:00", "--end", f"{year}-03-02T19:00", "--summary", "x")
     assert code == 1 and "must end after it starts" in err

@@ -6,7 +6,6 @@ through the SMTP intake (or staff record it)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,11 +32,7 @@ from tests.mailpeers import LoopThread, Sink
 BUILTIN = Path(load_policy("panenco").source).read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def _no_supportbot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_supportbot_env")
 
 
 def write_policy(folder: Path, *, windows: str = "09:00-18:00", approval: bool = True,

@@ -4,13 +4,11 @@ prints the report of what the real services recorded, the same bytes every time.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
 from adapters.storage import Database, SqlUnitOfWork
 from bot.clock import ManualClock
 from bot.model import Ticket
@@ -18,16 +16,13 @@ from bot.priority import Priority
 from bot.reports import Period, compute_report, render
 from bot.services import Helpdesk
 from bot.sla import load_policy
+from tests.procs import run_main, storage_toml
 
 SPRINT = "2024-11-25/2024-12-08"  # long past, whatever the machine's date
 PANENCO = load_policy("panenco")
 
 
-@pytest.fixture(autouse=True)
-def _no_supportbot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SUPPORTBOT_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_supportbot_env")
 
 
 def seed(hd: Helpdesk, clock: ManualClock) -> dict[str, str]:
@@ -82,10 +77,7 @@ def test_a_period_loads_its_tickets_and_no_others(database: Database, helpdesk: 
 
 
 def _config(tmp_path: Path, database: Database) -> Path:
-    url = database.url.render_as_string(hide_password=False)
-    text = f"[storage]\nurl = {json.dumps(url)}\n"
-    if database.schema:
-        text += f"schema = {json.dumps(database.schema)}\n"
+    text = storage_toml(database)
     text += ('[[clients]]\nname = "acme"\npolicy = "panenco"\nemail_domains = ["acme.example"]\n'
              'invoice_amount = 12000.0\n'
              '[[clients]]\nname = "nightowl"\npolicy = "demo247"\n')
@@ -94,19 +86,12 @@ def _config(tmp_path: Path, database: Database) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["--config", str(config), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_report_command_prints_the_same_bytes_each_time(
         database: Database, helpdesk: Helpdesk, clock: ManualClock, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     refs = seed(helpdesk, clock)
     config = _config(tmp_path, database)
-    code, out, err = run(capsys, config, "report", "--client", "acme", "--period", SPRINT,
+    code, out, err = run_main(capsys, config, "report", "--client", "acme", "--period", SPRINT,
                          "--format", "json")
     assert (code, err) == (0, ""), err
     doc = json.loads(out)
@@ -116,14 +101,14 @@ def test_report_command_prints_the_same_bytes_each_time(
     assert {t["ticket"] for t in doc["tickets"]} >= {refs["p1_late_a"], refs["p2_ok"]}
     assert refs["nightowl"] not in out and refs["later"] not in out
     for fmt in ("md", "html", "csv", "json"):
-        a = run(capsys, config, "report", "--client", "acme", "--period", SPRINT,
+        a = run_main(capsys, config, "report", "--client", "acme", "--period", SPRINT,
                 "--format", fmt)
-        b = run(capsys, config, "report", "--client", "acme", "--period", SPRINT,
+        b = run_main(capsys, config, "report", "--client", "acme", "--period", SPRINT,
                 "--format", fmt)
         assert a == b and a[0] == 0 and a[1], fmt
     target = tmp_path / "out" / "r.html"
     target.parent.mkdir()
-    code, out, _ = run(capsys, config, "report", "--client", "acme", "--period", SPRINT,
+    code, out, _ = run_main(capsys, config, "report", "--client", "acme", "--period", SPRINT,
                        "--format", "html", "-o", str(target))
     assert code == 0 and target.read_text(encoding="utf-8") == render(
         compute_report(PANENCO, helpdesk.client("acme"), Period(
@@ -139,8 +124,8 @@ def _tickets(database: Database) -> list[Ticket]:
 def test_report_mistakes_are_one_line(database: Database, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path, database)
-    code, _, err = run(capsys, config, "report", "--client", "nobody")
+    code, _, err = run_main(capsys, config, "report", "--client", "nobody")
     assert code == 1 and err.strip() == "supportbot: error: no client named 'nobody'"
-    code, _, err = run(capsys, config, "report", "--client", "acme", "--period", "lastweek")
+    code, _, err = run_main(capsys, config, "report", "--client", "acme", "--period", "lastweek")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--period" in err
     assert "Traceback" not in err
