@@ -555,17 +555,22 @@ class ThreadSampler:
 
 
 class StatementCounter:
-    """Counts SQL statements sent to the driver, by verb and table (profile mode only)."""
+    """Counts SQL statements sent to the driver, by verb and table, and the time each kind
+    spent in the driver (cursor execute to its return; profile mode only)."""
 
     def __init__(self, engine: Any) -> None:
         from sqlalchemy import event
 
         self.engine = engine
         self.counts: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+        self._started: list[tuple[str, float]] = []
         self._event = event
         event.listen(engine, "before_cursor_execute", self._on)
+        event.listen(engine, "after_cursor_execute", self._off)
 
-    def _on(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+    @staticmethod
+    def _kind(statement: str) -> str:
         words = statement.split()
         verb = words[0].upper() if words else "?"
         table = ""
@@ -574,17 +579,29 @@ class StatementCounter:
                 i = words.index(kw) + (0 if kw == "UPDATE" and words[0] == "UPDATE" else 1)
                 table = words[i].strip('"') if i < len(words) else ""
                 break
-        self.counts[f"{verb} {table}".strip()] += 1
+        return f"{verb} {table}".strip()
+
+    def _on(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        kind = self._kind(statement)
+        self.counts[kind] += 1
+        self._started.append((kind, time.perf_counter()))
+
+    def _off(self, *args: Any) -> None:
+        if self._started:
+            kind, t0 = self._started.pop()
+            self.seconds[kind] += time.perf_counter() - t0
 
     def close(self) -> None:
         self._event.remove(self.engine, "before_cursor_execute", self._on)
+        self._event.remove(self.engine, "after_cursor_execute", self._off)
 
     def report(self, per: int) -> None:
         total = sum(self.counts.values())
-        print(f"  SQL statements: {total} for {per} messages ({total / max(per, 1):.1f} per "
-              "message)")
-        for k, c in self.counts.most_common(14):
-            print(f"    {c / max(per, 1):6.2f}/message  {k}")
+        n = max(per, 1)
+        print(f"  SQL statements: {total} for {per} messages ({total / n:.1f} per message), "
+              f"{1000 * sum(self.seconds.values()) / n:.2f} ms per message in the driver")
+        for k, c in self.counts.most_common(16):
+            print(f"    {c / n:6.2f}/message {1000 * self.seconds[k] / n:6.2f} ms/message  {k}")
 
 
 class CommitTimer:
@@ -816,6 +833,27 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
     return row, refs, report
 
 
+def seed_tickets(db: Db, seed: int, n: int = 300) -> list[tuple[str, str]]:
+    """Without sections 1-2: register ``n`` reports (untimed) so the backlog's ``[T-...]``
+    replies have tickets to refer to, as they would after section 2."""
+    from adapters.mail.inbound import Accepted
+    from sqlmodel import col, select
+
+    from adapters.storage.tables import TicketRow
+    from bot.model import reference_of
+
+    futures = [db.store.submit(Accepted(raw=raw, channel="smtp", peer="127.0.0.1",
+                                        mail_from=sender, rcpt_to=(SUPPORT,)))
+               for raw, sender in small_messages(n, "seed", seed)]
+    wait_futures(futures)
+    while db.app.mail.process_pending(limit=250):
+        pass
+    with db.app.db.session() as s:
+        return [(reference_of(tid), req) for tid, req in s.exec(
+            select(TicketRow.id, TicketRow.requester).order_by(col(TicketRow.id)).limit(n))
+            if req]
+
+
 def section3(db: Db, n: int, seed: int, refs: Sequence[tuple[str, str]],
              profile: bool, use_cprofile: bool) -> float:
     from adapters.mail.inbound import Accepted
@@ -892,6 +930,19 @@ def run_backend(backend: str, args: argparse.Namespace, clients: Clients) -> Non
     tmp = Path(tempfile.mkdtemp(prefix="intake_bench_"))
     lt = LoopThread()
     dbs: list[Db] = []
+    if args.backlog_only:
+        try:
+            main_db = open_db(backend, args.pg_url, "main", tmp)
+            dbs.append(main_db)
+            refs = seed_tickets(main_db, args.seed + 100)
+            print("\n3. Registration throughput from a backlog")
+            section3(main_db, args.backlog, args.seed + 200, refs, args.profile, args.cprofile)
+        finally:
+            for d in dbs:
+                d.cleanup()
+            lt.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         accept_db = open_db(backend, args.pg_url, "accept", tmp)
         dbs.append(accept_db)
@@ -1029,6 +1080,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--worker-messages", type=int, default=500,
                     help="messages of the 8-client run with the worker (section 2; default 500:"
                          " processing is much slower than acceptance)")
+    ap.add_argument("--backlog-only", action="store_true",
+                    help="only section 3 (the backlog), after registering 300 tickets untimed "
+                         "for its [T-...] replies")
     ap.add_argument("--profile", action="store_true",
                     help="also profile: server threads (sampled), writer transactions, SQL "
                          "statements per processed message")

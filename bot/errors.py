@@ -6,6 +6,7 @@
     ├── NotFound                    no such ticket, client or staff member
     ├── InvalidAction               the action does not fit the ticket's state (e.g. resolve twice)
     └── StorageError                the store failed; the operation may be retried
+        └── BatchAborted            a batch could not undo one item alone; redo it item by item
 
 Entry points turn these into one clear line and a non-zero exit; they never show a traceback
 for a user's mistake.
@@ -43,3 +44,8 @@ class InvalidAction(SupportbotError):
 
 class StorageError(SupportbotError):
     """The store could not complete an operation; it is safe to retry."""
+
+
+class BatchAborted(StorageError):
+    """Several items shared one transaction and one of them failed after part of it had
+    reached the database: the transaction is lost; redo the items one per transaction."""

@@ -1,11 +1,12 @@
-"""A backlog is processed several messages per transaction, each in a savepoint: a message
-that fails is rolled back and counted alone, the others in its batch commit. The failure is a
-real one, raised by the database (a trigger refusing one subject); both storage backends."""
+"""A backlog is processed several messages per transaction, with writes held back and sent
+together: a message that fails in processing is undone and counted alone while the others in
+its batch commit; a write the database refuses (a real trigger refusing one subject) fails the
+batch as a whole, which is then redone one message per transaction. Both storage backends."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +15,8 @@ from adapters.mail.worker import IntakeWorker
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
 from bot.mail.intake import MAX_ATTEMPTS, Outcome
-from tests.mailbot import Bot, mail
+from bot.model import Event, id_of_reference
+from tests.mailbot import Bot, mail, reply_to
 
 POISON = "poison pill"
 
@@ -47,7 +49,40 @@ def refusing(database: Database) -> Iterator[None]:
             conn.execute(text(sql))
 
 
-def test_a_failing_message_is_rolled_back_alone_and_its_batch_commits(
+def exploding(uow: object, view: object, events: Sequence[Event]) -> None:
+    """A Helpdesk listener (a plug-in port) with a bug: it raises on one word, after the
+    intake has written the message, its events and its ticket changes."""
+    if any("EXPLODE" in str(e.data.get("text", "")) for e in events):
+        raise RuntimeError("a listener bug")
+
+
+def test_a_message_failing_in_processing_is_undone_alone_and_its_batch_commits(
+        make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot: Bot = make_bot()
+    bot.app.helpdesk.listeners.append(exploding)
+    first = mail("ann@acme.example", "Checkout down", "Nothing works since this morning.")
+    bot.send(first)
+    bot.send(reply_to(first, "ann@acme.example", "EXPLODE please"))
+    bot.send(reply_to(first, "bob@acme.example", "Same here, all our shops."))
+    bot.send(mail("cy@acme.example", "Invoice export empty", "The export is empty."))
+
+    outcomes = bot.process()
+    assert [o.state for o in outcomes] == ["done", "pending", "done", "done"]
+    assert "a listener bug" in outcomes[1].action
+    assert bot.app.mail.batches_redone == 0  # one transaction: the others were not redone
+    assert outcomes[2].action == "follow-up" and outcomes[2].reference == outcomes[0].reference
+    with SqlUnitOfWork(bot.app.db, write=False) as uow:
+        t = uow.tickets.get(id_of_reference(outcomes[0].reference or ""))
+        failed = uow.inbound.get(outcomes[1].inbound_id)
+        stored = uow.messages.for_ticket(t.id)  # type: ignore[union-attr, arg-type]
+    assert t is not None and failed is not None and failed.attempts == 1
+    # the failed reply left nothing: no event, no stored message; the later reply threaded
+    received = [e.data["text"] for e in t.events if e.kind.value == "message_received"]
+    assert received == ["Same here, all our shops."] and len(stored) == 2
+    assert {m["To"] for m in bot.deliver()} == {"ann@acme.example", "cy@acme.example"}
+
+
+def test_a_write_the_database_refuses_fails_the_batch_which_is_redone_one_by_one(
         make_bot, refusing: None) -> None:  # type: ignore[no-untyped-def]
     bot: Bot = make_bot()
     subjects = ["Checkout down", POISON, "Invoice export empty", "Cannot log in"]
@@ -58,10 +93,11 @@ def test_a_failing_message_is_rolled_back_alone_and_its_batch_commits(
     outcomes = bot.process()
     assert [o.state for o in outcomes] == ["done", "pending", "done", "done"]
     assert "refused by a test trigger" in outcomes[1].action
+    assert bot.app.mail.batches_redone == 1
     with SqlUnitOfWork(bot.app.db, write=False) as uow:
         tickets = uow.tickets.list()
         failed = uow.inbound.get(outcomes[1].inbound_id)
-    # the poison's ticket, events and acknowledgement went with its savepoint
+    # the poison's ticket, events and acknowledgement went with its transaction
     assert sorted(t.subject for t in tickets) == sorted(s for s in subjects if s != POISON)
     assert failed is not None and failed.attempts == 1 and "attempt 1" in failed.reason
     assert {m["To"] for m in bot.deliver()} == {"user0@acme.example", "user2@acme.example",

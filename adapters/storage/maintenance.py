@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
@@ -87,8 +87,10 @@ class SqlPolicyVersionRepository:
 
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._unsent: set[str] = set()  # Message-IDs known to be of no policy-change mail
 
     def add(self, version: PolicyVersion) -> PolicyVersion:
+        self._unsent.clear()
         row = PolicyVersionRow(
             client_id=version.client_id, policy=version.policy, version=version.version,
             content=version.content, recorded_at=version.recorded_at.astimezone(UTC),
@@ -113,9 +115,19 @@ class SqlPolicyVersionRepository:
         row = self.s.exec(q).first()
         return _version(row) if row else None
 
+    def preload_message_ids(self, message_ids: Collection[str]) -> None:
+        """A hint: ``by_message_ids`` will be asked of these; one statement now tells which
+        are of no policy-change mail, so asking of those alone costs no statement."""
+        ids = sorted({m for m in message_ids if m} - self._unsent)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known = set(self.s.exec(select(PolicyVersionRow.message_id).where(
+                col(PolicyVersionRow.message_id).in_(chunk))))
+            self._unsent.update(set(chunk) - known)
+
     def by_message_ids(self, message_ids: Sequence[str]) -> PolicyVersion | None:
         ids = [m for m in message_ids if m][:100]
-        if not ids:
+        if not ids or all(i in self._unsent for i in ids):
             return None
         row = self.s.exec(select(PolicyVersionRow).where(
             col(PolicyVersionRow.message_id).in_(ids)).order_by(

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from adapters.storage.database import Database, as_utc
 from adapters.storage.tables import ClientRow, EventRow, ReminderRow, ReplanRow, TicketRow
+from adapters.storage.writebehind import WriteBehind
 from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
 from bot.reminders import Reminder
@@ -40,8 +41,12 @@ class SqlReminderRepository:
 
     def __init__(self, session: Session) -> None:
         self.s = session
+        self.wb: WriteBehind | None = None  # set while the unit of work holds writes back
 
     def request_replan(self, ticket_id: int, *, at: datetime) -> None:
+        if self.wb is not None:
+            self.wb.add(_REPLAN, {"ticket_id": ticket_id, "requested_at": at.astimezone(UTC)})
+            return
         self.s.add(ReplanRow(ticket_id=ticket_id, requested_at=at.astimezone(UTC)))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ class SqlReportRepository:
     def __init__(self, session: Session, tickets: SqlTicketRepository) -> None:
         self.s = session
         self._tickets = tickets  # rows to tickets, events in bulk: one way to do it
+        self._unsent: set[str] = set()  # Message-IDs known to be of no sent report
 
     def period_tickets(self, client_id: int, start: datetime, end: datetime, *,
                        include_closed: bool = False) -> list[Ticket]:
@@ -70,6 +71,7 @@ class SqlReportRepository:
         return [self._sent(r, name) for r, name in self.s.exec(q)]
 
     def add_sent(self, sent: SentReport) -> SentReport:
+        self._unsent.clear()
         row = SentReportRow(
             client_id=sent.client_id, period_first=sent.period_first,
             period_last=sent.period_last, policy_version=sent.policy_version,
@@ -93,9 +95,19 @@ class SqlReportRepository:
             q = q.where(SentReportRow.client_id == client_id)
         return self._named(q.order_by(col(SentReportRow.id).desc()))
 
+    def preload_message_ids(self, message_ids: Collection[str]) -> None:
+        """A hint: ``sent_by_message_ids`` will be asked of these; one statement now tells
+        which are of no report, so asking of those alone costs no statement."""
+        ids = sorted({m for m in message_ids if m} - self._unsent)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known = set(self.s.exec(select(SentReportRow.message_id).where(
+                col(SentReportRow.message_id).in_(chunk))))
+            self._unsent.update(set(chunk) - known)
+
     def sent_by_message_ids(self, message_ids: Sequence[str]) -> SentReport | None:
         ids = [m for m in message_ids if m][:100]
-        if not ids:
+        if not ids or all(i in self._unsent for i in ids):
             return None
         q = select(SentReportRow, ClientRow.name).where(
             col(SentReportRow.message_id).in_(ids)).order_by(col(SentReportRow.id).desc())

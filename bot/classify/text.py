@@ -159,11 +159,13 @@ class Hit:
     negated: bool
 
 
-CompiledTerms = tuple[tuple[Term, re.Pattern[str]], ...]
+CompiledTerms = tuple[tuple[Term, re.Pattern[str], str], ...]
+"""Each term with its pattern and its first word (a cheap substring test before the pattern)."""
 
 
 def compile_terms(terms: Iterable[Term]) -> CompiledTerms:
-    return tuple((term, phrase_pattern(term.phrase)) for term in terms)
+    return tuple((term, phrase_pattern(term.phrase), term.phrase.split(maxsplit=1)[0])
+                 for term in terms)
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
@@ -233,10 +235,10 @@ def find_terms(source: Source, terms: CompiledTerms) -> list[Hit]:
     """
     hits: list[Hit] = []
     folded = source.folded
-    for term, pattern in terms:
+    for term, pattern, first in terms:
         # A phrase cannot match where its first word is absent; the substring test is far
         # cheaper than the pattern, whose leading look-behind defeats the regex prefix scan.
-        if term.phrase.split(maxsplit=1)[0] not in folded:
+        if first not in folded:
             continue
         for match in pattern.finditer(folded):
             hit = _hit(source, term, match)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
+from bot.errors import BatchAborted
 from bot.mail import compose
 from bot.mail.model import AutoReply
 from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
@@ -43,7 +44,7 @@ from bot.services import Helpdesk
 log = logging.getLogger("supportbot.intake")
 
 MAX_ATTEMPTS = 3
-BATCH_SIZE = 20  # messages per transaction when working through a backlog
+BATCH_SIZE = 50  # messages per transaction when working through a backlog
 FOLLOWUP_TEXT_LIMIT = 20_000
 _GONE = object()  # a batch's row that was not found when read again
 
@@ -90,6 +91,11 @@ class ReplyHandler(Protocol):
         nothing of this handler's (it is then an ordinary mail)."""
         ...
 
+    def preload(self, uow: Any, thread_keys: Collection[str]) -> None:
+        """Hint: a batch's mails will be asked about with these Message-IDs; read what
+        answering needs of them in one go."""
+        ...
+
 
 class MailIntake:
     """Processes accepted mail into tickets."""
@@ -109,6 +115,7 @@ class MailIntake:
         clients wait on, must not wait for a whole batch). The batch then commits what it did
         and leaves the rest pending, for the next batch."""
         self.batches_cut_short = 0
+        self.batches_redone = 0  # failed as a whole (storage refused a write): item by item
 
     def process_pending(self, limit: int = 100, *, retry_failed: bool = True) -> list[Outcome]:
         """Process up to ``limit`` pending messages, oldest first, ``batch_size`` per
@@ -129,10 +136,13 @@ class MailIntake:
         """Process these messages in one transaction, each in a savepoint of its own.
 
         Parsing happens first, outside the transaction; inside it each message's state is read
-        again (another process may have taken it meanwhile). When ``yield_to`` says another
-        writer waits, the batch stops early: fewer outcomes than items, the rest still pending.
-        If the transaction as a whole cannot commit (storage down), each message is tried
-        alone, so failures are counted.
+        again (another process may have taken it meanwhile), and what the messages will look
+        up (stored copies, threads, recent acknowledgements) is read for all of them at once.
+        Writes are held back and sent one statement per table (``uow.write_behind``), so a
+        message that fails is undone alone. When ``yield_to`` says another writer waits, the
+        batch stops early: fewer outcomes than items, the rest still pending. If the batch as
+        a whole fails (storage down, or refusing a write it cannot pin on one message), each
+        message is tried alone in a transaction of its own, so failures are counted.
         """
         parsed = [(item, _parse(item.raw, self.policy.limits)) for item in items]
         outcomes: list[Outcome] = []
@@ -140,25 +150,30 @@ class MailIntake:
             with self._uow() as uow:
                 # read (and lock) the batch's rows again in one statement, in id order
                 current = uow.inbound.get_many([item.id for item in items], for_update=True)
-                for n, (item, mail) in enumerate(parsed):
-                    if n and self.yield_to is not None and self.yield_to():
-                        self.batches_cut_short += 1
-                        break
-                    try:
-                        with uow.savepoint():
-                            outcome = self._process(uow, item.id, mail,
-                                                    current.get(item.id, _GONE))
-                    except Exception as e:  # only this message's writes were rolled back
-                        log.exception("processing inbound %s failed", item.id)
-                        state = uow.inbound.failed(item.id, f"{type(e).__name__}: {e}",
-                                                   at=self.clock.now(),
-                                                   max_attempts=MAX_ATTEMPTS)
-                        outcome = Outcome(item.id, state, f"processing failed: {e}")
-                    outcomes.append(outcome)
+                with uow.write_behind(), self.helpdesk.policies.steady():
+                    self._preload(uow, [m for _, m in parsed if isinstance(m, ParsedMail)])
+                    for n, (item, mail) in enumerate(parsed):
+                        if n and self.yield_to is not None and self.yield_to():
+                            self.batches_cut_short += 1
+                            break
+                        try:
+                            with uow.savepoint():
+                                outcome = self._process(uow, item.id, mail,
+                                                        current.get(item.id, _GONE))
+                        except BatchAborted:
+                            raise
+                        except Exception as e:  # only this message's writes were undone
+                            log.exception("processing inbound %s failed", item.id)
+                            state = uow.inbound.failed(item.id, f"{type(e).__name__}: {e}",
+                                                       at=self.clock.now(),
+                                                       max_attempts=MAX_ATTEMPTS)
+                            outcome = Outcome(item.id, state, f"processing failed: {e}")
+                        outcomes.append(outcome)
                 uow.commit()
         except Exception:
             log.exception("processing %d inbound message(s) together failed; one at a time",
                           len(items))
+            self.batches_redone += 1
             return [self.process(item.id) for item in items]
         for outcome in outcomes:
             _log(outcome)
@@ -179,6 +194,35 @@ class MailIntake:
             return Outcome(inbound_id, state, f"processing failed: {e}")
         _log(outcome)
         return outcome
+
+    def _preload(self, uow: BatchUnitOfWork, mails: Sequence[ParsedMail]) -> None:
+        """Read up front, in a few statements, what the batch's messages will look up one by
+        one: stored copies (duplicates), the tickets their references thread into, and the
+        acknowledgements their senders got in the last hour."""
+        if not mails:
+            return
+        refs = {k for m in mails for k in thread_keys(m)}
+        refs.update(m.auto.original_message_id for m in mails
+                    if m.auto is not None and m.auto.original_message_id)
+        uow.messages.preload([(m.message_id, content_key(m)) for m in mails], refs)
+        for handler in self.replies:
+            handler.preload(uow, refs)
+        tickets: set[int] = set()
+        new = 0  # messages likely to open a ticket: their ids are taken together
+        for m in mails:
+            keys = [*([m.auto.original_message_id] if m.auto and m.auto.original_message_id
+                      else []), *thread_keys(m)]
+            tid = uow.messages.ticket_of(keys)
+            tokens = [id_of_reference(token) for token in reference_tokens(m.subject)]
+            tickets.update(tokens + ([tid] if tid is not None else []))
+            new += (tid is None and not tokens and m.auto is None
+                    and (m.from_addr or "").lower() not in self.policy.own_addresses
+                    and uow.messages.find(m.message_id, content_key(m)) is None)
+        uow.tickets.preload(tickets, for_update=True)
+        uow.tickets.reserve(new)
+        senders = {(m.from_addr or "").lower() for m in mails}
+        uow.outbox.preload_counts([s for s in senders if s],
+                                  self.clock.now() - timedelta(hours=1))
 
     # -- the steps ---------------------------------------------------------------------------
 

@@ -28,14 +28,25 @@ class MailNotifier:
             return
         if any(e.kind == EventKind.REGISTERED for e in events):
             return  # the intake acknowledges a new ticket itself
-        thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
-        thread += uow.outbox.sent_message_ids(t.id)
+        thread: list[str] | None = None  # read when a mail is due, not for every event
         for e in events:
+            if not self._mails_for(e):
+                continue
+            if thread is None:
+                thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
+                thread += uow.outbox.sent_message_ids(t.id)
             mail = self._mail_for(e, view, to, thread)
             if mail is not None and uow.outbox.add(mail, at=e.at):
                 thread.append(mail.message_id)
                 uow.tickets.append(t, Event(EventKind.MAIL_SENT, e.at, "mail", {
                     "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
+
+    @staticmethod
+    def _mails_for(e: Event) -> bool:
+        """Whether ``_mail_for`` may write a mail for ``e`` (it decides; this only spares
+        reading the thread for events that never get one)."""
+        return e.kind in (EventKind.RESPONDED, EventKind.PRIORITY_SET, EventKind.CAUSE_CONFIRMED,
+                          EventKind.RESOLVED)
 
     def _mail_for(self, e: Event, view: TicketView, to: str,
                   thread: list[str]) -> OutboundMail | None:

@@ -1,0 +1,287 @@
+"""Write-behind: the rows a unit of work writes during a batch are held and sent together.
+
+A backlog of mail is processed many messages per transaction. Sent one statement at a time, a
+message's writes cost ~10 statements, most of their time in SQLAlchemy's per-statement Python
+work and, on PostgreSQL, in round trips. In write-behind mode the repositories hand new rows
+(tickets, events, messages, outbox mail, re-plan requests) and row updates (ticket projections,
+inbound states) to a ``WriteBehind`` instead, which sends them one executemany per table:
+
+- before any other statement runs on the transaction's connection (a ``before_execute`` hook on
+  that connection), so every read, whoever issues it, sees every earlier write;
+- when the mode ends, before the commit.
+
+New rows get their ids here before they are written, so callers see ids at once, as before:
+PostgreSQL takes them from the table's sequence (tickets one at a time, so references have no
+gaps; other tables in blocks); SQLite counts on from the table's largest id, which is safe
+because a write transaction holds the database's only write lock from ``BEGIN IMMEDIATE``.
+
+One item of a batch (one message) is a *scope*. A failing item's rows are dropped from the
+buffer, which undoes the item exactly when nothing of it reached the database. When something
+did (a statement ran inside the scope after the item had written, or the statement itself
+wrote), the item cannot be undone alone and ``BatchAborted`` is raised instead: the caller then
+redoes the batch one item per transaction. A failure while sending rows also raises
+``BatchAborted``: the transaction is lost either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, TextClause, bindparam, case, event, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.util import find_tables
+
+from adapters.storage.database import _first_line
+from adapters.storage.tables import (
+    EventRow,
+    InboundRow,
+    MessageRow,
+    OutboxRow,
+    ReplanRow,
+    TicketRow,
+)
+from bot.errors import BatchAborted
+
+TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
+EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
+MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+REPLAN: Table = ReplanRow.__table__  # type: ignore[attr-defined]
+INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
+
+ORDER = (TICKET, EVENT, MESSAGE, OUTBOX, REPLAN)  # parents before children
+ID_BLOCK = 64  # ids fetched per sequence round trip (PostgreSQL, not tickets)
+
+_TICKET_UPDATE = update(TICKET).where(TICKET.c.id == bindparam("id_")).values(
+    priority=bindparam("priority"), status=bindparam("status"),
+    assignee=bindparam("assignee"), subject=bindparam("subject"), kind=bindparam("kind"),
+    updated_at=case((TICKET.c.updated_at < bindparam("updated_at"), bindparam("updated_at")),
+                    else_=TICKET.c.updated_at))
+_INBOUND_FINISH = update(INBOUND).where(INBOUND.c.id == bindparam("id_")).values(
+    state=bindparam("state"), reason=bindparam("reason"), ticket_id=bindparam("ticket_id"),
+    processed_at=bindparam("processed_at"), attempts=INBOUND.c.attempts + 1)
+
+
+@dataclass
+class _Mark:
+    """The buffer's size when a scope opened (what was there before is not the item's)."""
+
+    inserts: dict[str, int]
+    ticket_updates: dict[int, dict[str, Any]]
+    inbound_updates: int
+
+
+@dataclass
+class Scope:
+    mark: _Mark
+    dirty: bool = False  # something of this item reached the database
+    reason: str = ""
+    undo: list[Callable[[], object]] = field(default_factory=list)  # of in-memory lookups
+
+
+@dataclass
+class WriteBehind:
+    conn: Connection
+    inserts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    ticket_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    inbound_updates: list[dict[str, Any]] = field(default_factory=list)
+    sends: int = 0  # statements sent by flushes (for the benchmark's figures)
+
+    def __post_init__(self) -> None:
+        self.dialect = self.conn.dialect.name
+        self._ids: dict[str, list[int]] = {}  # PostgreSQL: fetched, not yet given
+        self._next: dict[str, int] = {}  # SQLite: the next id to give
+        self._busy = False  # our own statements do not trigger a flush
+        self._scope: Scope | None = None
+        event.listen(self.conn, "before_execute", self._before_execute)
+
+    def close(self) -> None:
+        """Stop watching the connection (the buffer must have been flushed or dropped)."""
+        event.remove(self.conn, "before_execute", self._before_execute)
+
+    # -- what repositories call -----------------------------------------------------------
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        self.inserts.setdefault(table.name, []).append(row)
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        """The rows of ``table`` written in this mode and not yet sent."""
+        return self.inserts.get(table.name, [])
+
+    def update_ticket(self, ticket_id: int, values: dict[str, Any]) -> None:
+        prev = self.ticket_updates.get(ticket_id)
+        if prev is not None and prev["updated_at"] > values["updated_at"]:
+            values = {**values, "updated_at": prev["updated_at"]}
+        self.ticket_updates[ticket_id] = {**values, "id_": ticket_id}
+
+    def finish_inbound(self, values: dict[str, Any]) -> None:
+        self.inbound_updates.append(values)
+
+    def on_undo(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` if the current item is undone (it reverts an in-memory lookup that the
+        item's writes had updated); outside an item, nothing can be undone."""
+        if self._scope is not None:
+            self._scope.undo.append(fn)
+
+    def reserve(self, table: Table, n: int) -> None:
+        """About ``n`` rows of ``table`` will follow: on PostgreSQL, take their ids in one
+        round trip (ids left unused are skipped, as after a rollback)."""
+        pool = self._ids.setdefault(table.name, [])
+        if self.dialect == "postgresql" and n > len(pool):
+            self._fetch(table, n - len(pool))
+
+    def _fetch(self, table: Table, n: int) -> None:
+        pool = self._ids.setdefault(table.name, [])
+        pool[:0] = reversed(self._own("SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) "
+                                      "FROM generate_series(1, %(n)s)",
+                                      {"t": table.name, "n": n}))
+
+    def new_id(self, table: Table) -> int:
+        """The id the next row of ``table`` will have."""
+        name = table.name
+        if self.dialect == "postgresql":
+            pool = self._ids.setdefault(name, [])
+            if not pool:  # tickets one at a time unless reserved: references without gaps
+                self._fetch(table, 1 if table is TICKET else ID_BLOCK)
+            return pool.pop()
+        if name not in self._next:
+            self._next[name] = self._own(f"SELECT coalesce(max(id), 0) + 1 FROM {name}")[0]
+        self._next[name] += 1
+        return self._next[name] - 1
+
+    @contextmanager
+    def bypass(self) -> Iterator[None]:
+        """Statements in the block send nothing held: for a read whose caller accounts for
+        the held rows itself (they are in its in-memory lookups)."""
+        busy, self._busy = self._busy, True
+        try:
+            yield
+        finally:
+            self._busy = busy
+
+    # -- scopes ----------------------------------------------------------------------------
+
+    @contextmanager
+    def scope(self) -> Iterator[Scope]:
+        """One item: on an exception its rows are dropped, or ``BatchAborted`` when part of
+        it reached the database already."""
+        s = self._scope = Scope(self._mark())
+        try:
+            yield s
+        except BaseException as e:
+            if s.dirty:
+                raise BatchAborted(f"could not undo one item alone ({s.reason}): {e}") from e
+            for fn in reversed(s.undo):
+                fn()
+            self._undo(s.mark)
+            raise
+        finally:
+            self._scope = None
+
+    def _mark(self) -> _Mark:
+        return _Mark({k: len(v) for k, v in self.inserts.items()}, dict(self.ticket_updates),
+                     len(self.inbound_updates))
+
+    def _undo(self, m: _Mark) -> None:
+        for k, rows in self.inserts.items():
+            del rows[m.inserts.get(k, 0):]
+        self.ticket_updates = m.ticket_updates
+        del self.inbound_updates[m.inbound_updates:]
+
+    def _has_rows_after(self, m: _Mark) -> bool:
+        return (any(len(v) > m.inserts.get(k, 0) for k, v in self.inserts.items())
+                or len(self.inbound_updates) > m.inbound_updates
+                or any(m.ticket_updates.get(k) is not v for k, v in self.ticket_updates.items()))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def pending(self) -> bool:
+        return bool(any(self.inserts.values()) or self.ticket_updates or self.inbound_updates)
+
+    def flush(self) -> None:
+        """Send every held row, parents first; ``BatchAborted`` if the database refuses."""
+        if not self.pending():
+            return
+        self._busy = True
+        try:
+            for table in ORDER:
+                rows = self.inserts.get(table.name)
+                if rows:
+                    self._insert(table, rows)
+                    rows.clear()
+            if self.ticket_updates:
+                self.conn.execute(_TICKET_UPDATE, list(self.ticket_updates.values()))
+                self.sends += 1
+                self.ticket_updates = {}
+            if self.inbound_updates:
+                done = self.conn.execute(_INBOUND_FINISH, self.inbound_updates)
+                self.sends += 1
+                if (self.conn.dialect.supports_sane_multi_rowcount
+                        and done.rowcount != len(self.inbound_updates)):
+                    raise BatchAborted(f"{len(self.inbound_updates) - done.rowcount} inbound "
+                                       "message(s) to finish were not found")
+                self.inbound_updates = []
+        except DBAPIError as e:
+            raise BatchAborted(f"storage refused the batch's writes: {_first_line(e)}") from e
+        finally:
+            self._busy = False
+        if self._scope is not None:
+            self._scope.mark = self._mark()
+
+    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        self.sends += 1
+        if table is not OUTBOX:
+            self.conn.execute(insert(table), rows)
+            return
+        # a mail with the same Message-ID queued before: the caller was told it was queued and
+        # recorded so; only the one-at-a-time path can tell it the truth
+        make = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        q = make(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(
+            table.c.id)
+        stored = set(self.conn.execute(q, rows).scalars())
+        if len(stored) != len(rows):
+            raise BatchAborted(f"{len(rows) - len(stored)} outbound mail(s) were queued before")
+
+    def _own(self, sql: str, params: dict[str, Any] | None = None) -> list[int]:
+        self._busy = True
+        try:
+            return [int(r[0]) for r in self.conn.exec_driver_sql(sql, params or {})]
+        finally:
+            self._busy = False
+
+    def _before_execute(self, conn: Connection, clause: Any, *args: Any) -> None:
+        if self._busy:
+            return
+        reads = _reads_only(clause)
+        s = self._scope
+        if s is not None and not s.dirty and not reads:
+            s.dirty, s.reason = True, f"it wrote directly: {str(clause).split()[0]}"
+        if not self.pending() or (reads and not self._reads_held(clause)):
+            return  # e.g. a read of tables with nothing held (a report's, Slack's)
+        if s is not None and not s.dirty and self._has_rows_after(s.mark):
+            s.dirty, s.reason = True, "it read after writing"
+        self.flush()
+
+    def _reads_held(self, clause: Any) -> bool:
+        """Whether a SELECT may read a table with rows held here (unknown: yes)."""
+        if not isinstance(clause, Select):
+            return True
+        held = {name for name, rows in self.inserts.items() if rows}
+        if self.ticket_updates:
+            held.add(TICKET.name)
+        if self.inbound_updates:
+            held.add(INBOUND.name)
+        return any(t.name in held for t in find_tables(clause, include_aliases=True))
+
+
+def _reads_only(clause: Any) -> bool:
+    if isinstance(clause, Select):
+        return True
+    sql = clause if isinstance(clause, str) else str(clause) if isinstance(
+        clause, TextClause) else ""
+    return sql.lstrip()[:6].upper() == "SELECT"
