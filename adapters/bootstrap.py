@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from adapters.mail.parsepool import ProcessParser
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
@@ -35,6 +36,8 @@ class App:
     """Where alerts go besides the log and mail: Slack's triage thread, on-call by SMS."""
 
     def close(self) -> None:
+        if isinstance(self.mail.parser, ProcessParser):
+            self.mail.parser.close()
         self.db.dispose()
 
 
@@ -87,7 +90,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     sender = settings.mail.sender
     mail = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
         Approvals(uow, clock, helpdesk.policies, sender),
-        PolicyChanges(uow, clock, helpdesk.policies, sender)))
+        PolicyChanges(uow, clock, helpdesk.policies, sender)),
+        parser=ProcessParser(settings.mail.parse_processes)
+        if settings.mail.parse_processes else None)
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0

@@ -836,9 +836,9 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
 def seed_tickets(db: Db, seed: int, n: int = 300) -> list[tuple[str, str]]:
     """Without sections 1-2: register ``n`` reports (untimed) so the backlog's ``[T-...]``
     replies have tickets to refer to, as they would after section 2."""
-    from adapters.mail.inbound import Accepted
     from sqlmodel import col, select
 
+    from adapters.mail.inbound import Accepted
     from adapters.storage.tables import TicketRow
     from bot.model import reference_of
 

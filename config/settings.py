@@ -158,6 +158,8 @@ class MailSettings(_Section):
     ack_limit_per_hour: Annotated[int, Field(ge=0)] = 5
     reopen_within_hours: Annotated[int, Field(ge=0)] = 168
     max_attachment_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
+    parse_processes: Annotated[int, Field(ge=0, le=64)] = 1
+    """Processes that parse a backlog ahead of processing (0: the processing thread parses)."""
 
     @property
     def sender(self) -> str:

@@ -56,7 +56,7 @@ class IntakeWorker:
         """Process what is pending, a batch at a time, until a batch comes back short (not cut
         short to let another writer in) or with a failure (that one waits for the next sweep:
         an outage must not burn its attempts)."""
-        size = self.intake.batch_size
+        size = 4 * self.intake.batch_size  # several batches: parsed ahead when they are there
         while True:
             cut = self.intake.batches_cut_short
             outcomes = self.intake.process_pending(limit=size, retry_failed=False)

@@ -74,6 +74,7 @@ REPLY_CUT = re.compile(
 GAP = r"(?:[\w']+[\s\-]+){0,2}"
 SEPARATOR = r"[\s\-]+"
 WORD = re.compile(r"[\w']+")
+WORD_RUN = re.compile(r"\w+")
 SENTENCE_END = re.compile(r"[.!?\n]")
 
 
@@ -104,11 +105,14 @@ class Source:
     original: str
     folded: str
     index: tuple[int, ...]
+    words: frozenset[str] = frozenset()
+    """The folded text's runs of word characters: a term whose first word is such a run can
+    only match where that run is one of these."""
 
     @classmethod
     def of(cls, where: str, text: str) -> Source:
         folded, index = _fold_with_index(text)
-        return cls(where, text, folded, index)
+        return cls(where, text, folded, index, frozenset(WORD_RUN.findall(folded)))
 
     def quote(self, start: int, end: int) -> str:
         """The original text behind folded[start:end], whitespace collapsed."""
@@ -159,13 +163,17 @@ class Hit:
     negated: bool
 
 
-CompiledTerms = tuple[tuple[Term, re.Pattern[str], str], ...]
-"""Each term with its pattern and its first word (a cheap substring test before the pattern)."""
+CompiledTerms = tuple[tuple[Term, re.Pattern[str], str, bool], ...]
+"""Each term with its pattern, its first word and whether that word is a run of word
+characters (cheap tests before the pattern)."""
 
 
 def compile_terms(terms: Iterable[Term]) -> CompiledTerms:
-    return tuple((term, phrase_pattern(term.phrase), term.phrase.split(maxsplit=1)[0])
-                 for term in terms)
+    out = []
+    for term in terms:
+        first = term.phrase.split(maxsplit=1)[0]
+        out.append((term, phrase_pattern(term.phrase), first, bool(WORD_RUN.fullmatch(first))))
+    return tuple(out)
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
@@ -235,10 +243,12 @@ def find_terms(source: Source, terms: CompiledTerms) -> list[Hit]:
     """
     hits: list[Hit] = []
     folded = source.folded
-    for term, pattern, first in terms:
-        # A phrase cannot match where its first word is absent; the substring test is far
-        # cheaper than the pattern, whose leading look-behind defeats the regex prefix scan.
-        if first not in folded:
+    words = source.words
+    for term, pattern, first, plain in terms:
+        # A phrase cannot match where its first word is absent (the pattern bounds it by
+        # non-word characters); these tests are far cheaper than the pattern, whose leading
+        # look-behind defeats the regex prefix scan.
+        if (first not in words) if plain and words else (first not in folded):
             continue
         for match in pattern.finditer(folded):
             hit = _hit(source, term, match)

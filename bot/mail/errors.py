@@ -15,3 +15,6 @@ class Unparseable(SupportbotError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"unparseable mail: {reason}")
+
+    def __reduce__(self) -> tuple[type[Unparseable], tuple[str]]:
+        return Unparseable, (self.reason,)

@@ -81,6 +81,24 @@ def content_key(p: ParsedMail) -> str:
     return h.hexdigest()
 
 
+Parsed = ParsedMail | Unparseable
+
+
+def parse_all(raws: Sequence[bytes], limits: Limits) -> list[Parsed]:
+    """Parse each message; what cannot be parsed comes back as its ``Unparseable``. A
+    module-level function so that a process pool can run it."""
+    return [_parse(raw, limits) for raw in raws]
+
+
+class Parser(Protocol):
+    """Parses messages ahead of processing, elsewhere (``adapters/mail/parsepool.py``)."""
+
+    def submit(self, raws: list[bytes], limits: Limits) -> Callable[[], list[Parsed] | None]:
+        """Start parsing; the returned call gives the results, or None when the caller had
+        better parse them itself (the parser has not begun, or failed)."""
+        ...
+
+
 class ReplyHandler(Protocol):
     """Something a client's contact may answer by mail that is not a ticket: a report sent
     for approval, a policy change (``bot/reports/approval.py``, ``bot/policy_changes.py``)."""
@@ -102,8 +120,11 @@ class MailIntake:
 
     def __init__(self, helpdesk: Helpdesk, uow: Callable[[], BatchUnitOfWork], clock: Clock,
                  policy: MailPolicy, *, batch_size: int = BATCH_SIZE,
-                 replies: Sequence[ReplyHandler] = ()) -> None:
+                 replies: Sequence[ReplyHandler] = (), parser: Parser | None = None) -> None:
         self.helpdesk = helpdesk
+        self.parser = parser
+        """Parses the batches after the first of a backlog while this thread processes (None:
+        this thread parses everything)."""
         self.replies = tuple(replies)
         self._uow = uow
         self.clock = clock
@@ -124,15 +145,45 @@ class MailIntake:
         with self._uow() as uow:
             items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit)
                      if retry_failed or not i.attempts][:limit]
+        ahead = self._parse_ahead(items)
         out: list[Outcome] = []
         k = 0
         while k < len(items):  # a batch cut short: the next one starts where it stopped
-            done = self.process_batch(items[k:k + self.batch_size])
+            batch = items[k:k + self.batch_size]
+            done = self.process_batch(batch, parsed=[ahead(item.id) for item in batch])
             out += done
             k += max(len(done), 1)
         return out
 
-    def process_batch(self, items: Sequence[InboundItem]) -> list[Outcome]:
+    def _parse_ahead(self, items: Sequence[InboundItem]) -> Callable[[int], Parsed | None]:
+        """With a parser and more than one batch: hand it every batch but the first (which
+        this thread parses at once), so parsing overlaps processing. Returns the lookup of a
+        message's parse by inbound id (None: parse it here)."""
+        size = self.batch_size
+        if self.parser is None or len(items) <= size:
+            return lambda _id: None
+        chunks: dict[int, tuple[int, int]] = {}  # inbound id -> (chunk, index in it)
+        calls: list[Callable[[], list[Parsed] | None]] = []
+        for c, start in enumerate(range(size, len(items), size)):
+            chunk = items[start:start + size]
+            calls.append(self.parser.submit([i.raw for i in chunk], self.policy.limits))
+            chunks.update({item.id: (c, n) for n, item in enumerate(chunk)})
+        results: dict[int, list[Parsed] | None] = {}
+
+        def lookup(inbound_id: int) -> Parsed | None:
+            where = chunks.get(inbound_id)
+            if where is None:
+                return None
+            c, n = where
+            if c not in results:
+                results[c] = calls[c]()
+            got = results[c]
+            return got[n] if got is not None else None
+
+        return lookup
+
+    def process_batch(self, items: Sequence[InboundItem],
+                      parsed: Sequence[Parsed | None] | None = None) -> list[Outcome]:
         """Process these messages in one transaction, each in a savepoint of its own.
 
         Parsing happens first, outside the transaction; inside it each message's state is read
@@ -144,22 +195,27 @@ class MailIntake:
         a whole fails (storage down, or refusing a write it cannot pin on one message), each
         message is tried alone in a transaction of its own, so failures are counted.
         """
-        parsed = [(item, _parse(item.raw, self.policy.limits)) for item in items]
+        ready = parsed if parsed is not None else [None] * len(items)
+        mails = [(item, p if p is not None else _parse(item.raw, self.policy.limits))
+                 for item, p in zip(items, ready, strict=True)]
+        keys = {item.id: content_key(m) for item, m in mails if isinstance(m, ParsedMail)}
         outcomes: list[Outcome] = []
         try:
             with self._uow() as uow:
                 # read (and lock) the batch's rows again in one statement, in id order
                 current = uow.inbound.get_many([item.id for item in items], for_update=True)
                 with uow.write_behind(), self.helpdesk.policies.steady():
-                    self._preload(uow, [m for _, m in parsed if isinstance(m, ParsedMail)])
-                    for n, (item, mail) in enumerate(parsed):
+                    self._preload(uow, [(m, keys[i.id]) for i, m in mails
+                                        if isinstance(m, ParsedMail)])
+                    for n, (item, mail) in enumerate(mails):
                         if n and self.yield_to is not None and self.yield_to():
                             self.batches_cut_short += 1
                             break
                         try:
                             with uow.savepoint():
                                 outcome = self._process(uow, item.id, mail,
-                                                        current.get(item.id, _GONE))
+                                                        current.get(item.id, _GONE),
+                                                        keys.get(item.id))
                         except BatchAborted:
                             raise
                         except Exception as e:  # only this message's writes were undone
@@ -195,21 +251,22 @@ class MailIntake:
         _log(outcome)
         return outcome
 
-    def _preload(self, uow: BatchUnitOfWork, mails: Sequence[ParsedMail]) -> None:
+    def _preload(self, uow: BatchUnitOfWork, keyed: Sequence[tuple[ParsedMail, str]]) -> None:
         """Read up front, in a few statements, what the batch's messages will look up one by
         one: stored copies (duplicates), the tickets their references thread into, and the
         acknowledgements their senders got in the last hour."""
-        if not mails:
+        if not keyed:
             return
+        mails = [m for m, _ in keyed]
         refs = {k for m in mails for k in thread_keys(m)}
         refs.update(m.auto.original_message_id for m in mails
                     if m.auto is not None and m.auto.original_message_id)
-        uow.messages.preload([(m.message_id, content_key(m)) for m in mails], refs)
+        uow.messages.preload([(m.message_id, key) for m, key in keyed], refs)
         for handler in self.replies:
             handler.preload(uow, refs)
         tickets: set[int] = set()
         new = 0  # messages likely to open a ticket: their ids are taken together
-        for m in mails:
+        for m, key in keyed:
             keys = [*([m.auto.original_message_id] if m.auto and m.auto.original_message_id
                       else []), *thread_keys(m)]
             tid = uow.messages.ticket_of(keys)
@@ -217,7 +274,7 @@ class MailIntake:
             tickets.update(tokens + ([tid] if tid is not None else []))
             new += (tid is None and not tokens and m.auto is None
                     and (m.from_addr or "").lower() not in self.policy.own_addresses
-                    and uow.messages.find(m.message_id, content_key(m)) is None)
+                    and uow.messages.find(m.message_id, key) is None)
         uow.tickets.preload(tickets, for_update=True)
         uow.tickets.reserve(new)
         senders = {(m.from_addr or "").lower() for m in mails}
@@ -228,9 +285,11 @@ class MailIntake:
 
     def _process(self, uow: UnitOfWork, inbound_id: int,
                  parsed: ParsedMail | Unparseable | None = None,
-                 current: InboundItem | object | None = None) -> Outcome:
+                 current: InboundItem | object | None = None,
+                 key: str | None = None) -> Outcome:
         """``parsed``: the message parsed before the transaction, if it was; ``current``: its
-        row as read (and locked) in this transaction, if it was (``_GONE``: not found)."""
+        row as read (and locked) in this transaction, if it was (``_GONE``: not found);
+        ``key``: its ``content_key``, if computed already."""
         now = self.clock.now()
         if current is None:
             item = uow.inbound.get(inbound_id, for_update=True)  # one processor per message
@@ -245,7 +304,7 @@ class MailIntake:
             uow.inbound.finish(inbound_id, "quarantined", at=now, reason=str(mail))
             return Outcome(inbound_id, "quarantined", str(mail))
 
-        key = content_key(mail)
+        key = key or content_key(mail)
         seen = uow.messages.find(mail.message_id, key)
         if seen is not None:
             ref = _ref(seen.ticket_id)

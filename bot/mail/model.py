@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 AutoKind = Literal["bounce", "auto-reply", "list", "bulk"]
 
@@ -91,3 +92,14 @@ class ParsedMail:
     @property
     def message_id_synthetic(self) -> bool:
         return self.message_id.endswith("@supportbot.invalid>")
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Picklable (parsing may run in another process): the read-only headers travel as a
+        plain dict and are made read-only again on arrival."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["headers"] = dict(self.headers)
+        return _parsed_mail, (state,)
+
+
+def _parsed_mail(state: dict[str, Any]) -> ParsedMail:
+    return ParsedMail(**{**state, "headers": MappingProxyType(state["headers"])})
