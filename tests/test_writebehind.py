@@ -86,7 +86,11 @@ def test_held_writes_are_sent_once_and_read_back_as_written(database: Database) 
         assert back is not None and back.status == TicketStatus.OPEN
         assert [e.id for e in back.events] == [e.id for e in t.events]
         assert back.events[-1].at == T0 + timedelta(minutes=2)
+        assert [e.data for e in back.events] == [{"channel": "email"}, {"text": "more"}, {}]
+        assert back.created_at == T0 and back.subject == "Checkout fails"
         assert uow.messages.ticket_of(["<ack@x>"]) == t.id
+        stored = uow.messages.for_ticket(t.id)
+        assert [(m.raw, m.at, m.message_id) for m in stored] == [(b"raw", T0, "<a@x>")]
     assert (_count(database, "event"), _count(database, "outbox")) == (3, 1)
 
 

@@ -53,6 +53,7 @@ _EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
 _INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
 _OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
+_CLIENT: Table = ClientRow.__table__  # type: ignore[attr-defined]
 
 
 def _core(s: Session) -> Connection:
@@ -191,18 +192,18 @@ class SqlTicketRepository:
         ids = sorted({i for i in ticket_ids if i not in self._held})
         if self.wb is None or not ids:
             return
+        t_, c_ = _TICKET.c, _CLIENT.c
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            q = select(TicketRow, ClientRow.name).outerjoin(
-                ClientRow, col(ClientRow.id) == col(TicketRow.client_id)
-            ).where(col(TicketRow.id).in_(chunk)).order_by(col(TicketRow.id)).execution_options(
-                populate_existing=True)
+            q = sa_select(_TICKET, c_.name.label("client_name")).outerjoin(
+                _CLIENT, c_.id == t_.client_id).where(t_.id.in_(chunk)).order_by(t_.id)
             if for_update:
-                q = q.with_for_update(of=TicketRow)  # type: ignore[arg-type]
-            rows = list(self.s.exec(q))
-            events = self._events([r.id for r, _ in rows if r.id is not None])
-            for row, client_name in rows:
-                t = self._ticket(row, client_name or "", events.get(row.id or 0, []))
+                q = q.with_for_update(of=_TICKET)
+            rows = list(_core(self.s).execute(q))
+            events = self._events([r.id for r in rows])
+            for row in rows:
+                t = self._ticket(row, row.client_name or "",  # type: ignore[arg-type]
+                                 events.get(row.id, []))
                 assert t.id is not None
                 self._saved[t.id] = self._projection(t, as_utc(row.updated_at))
                 self._hold(t, for_update)
@@ -211,10 +212,10 @@ class SqlTicketRepository:
         out: dict[int, list[Event]] = defaultdict(list)
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start:chunk_start + 500]
-            q = select(EventRow).where(col(EventRow.ticket_id).in_(chunk)).order_by(
-                col(EventRow.at), col(EventRow.id))
-            for r in self.s.exec(q):
-                out[r.ticket_id].append(_event(r))
+            e = _EVENT.c
+            q = sa_select(_EVENT).where(e.ticket_id.in_(chunk)).order_by(e.at, e.id)
+            for r in _core(self.s).execute(q):  # Core: a ticket's log can be long
+                out[r.ticket_id].append(_event(r))  # type: ignore[arg-type]
         return out
 
     def append(self, ticket: Ticket, *events: Event) -> None:

@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, TextClause, bindparam, case, event, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.util import find_tables
 
 from adapters.storage.database import _first_line
@@ -226,7 +225,9 @@ class WriteBehind:
                     raise BatchAborted(f"{len(self.inbound_updates) - done.rowcount} inbound "
                                        "message(s) to finish were not found")
                 self.inbound_updates = []
-        except DBAPIError as e:
+        except BatchAborted:
+            raise
+        except Exception as e:  # the database's refusal (SQLAlchemy's, or psycopg's by COPY)
             raise BatchAborted(f"storage refused the batch's writes: {_first_line(e)}") from e
         finally:
             self._busy = False
@@ -236,7 +237,10 @@ class WriteBehind:
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         self.sends += 1
         if table is not OUTBOX:
-            self.conn.execute(insert(table), rows)
+            if self.dialect == "postgresql":
+                self._copy(table, rows)
+            else:
+                self.conn.execute(insert(table), rows)
             return
         # a mail with the same Message-ID queued before: the caller was told it was queued and
         # recorded so; only the one-at-a-time path can tell it the truth
@@ -246,6 +250,22 @@ class WriteBehind:
         stored = set(self.conn.execute(q, rows).scalars())
         if len(stored) != len(rows):
             raise BatchAborted(f"{len(rows) - len(stored)} outbound mail(s) were queued before")
+
+    def _copy(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL: new rows by COPY, several times cheaper per row than executemany.
+        Values go through each column type's own bind processing (JSON, instants), as an
+        INSERT's would; the rows of one table all have the same keys."""
+        names = list(rows[0])
+        processors = _processors(table, self.conn.dialect)
+        steps = [(n, processors.get(n)) for n in names]
+        cols = ", ".join(f'"{n}"' for n in names)
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+                f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([f(row[n]) if f is not None and row[n] is not None else row[n]
+                                for n, f in steps])
 
     def _own(self, sql: str, params: dict[str, Any] | None = None) -> list[int]:
         self._busy = True
@@ -277,6 +297,17 @@ class WriteBehind:
         if self.inbound_updates:
             held.add(INBOUND.name)
         return any(t.name in held for t in find_tables(clause, include_aliases=True))
+
+
+_PROCESSORS: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {}
+
+
+def _processors(table: Table, dialect: Any) -> dict[str, Callable[[Any], Any]]:
+    key = (table.name, dialect.name)
+    if key not in _PROCESSORS:
+        found = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
+        _PROCESSORS[key] = {k: f for k, f in found.items() if f is not None}
+    return _PROCESSORS[key]
 
 
 def _reads_only(clause: Any) -> bool:
