@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 import uvicorn
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.bootstrap import App, bootstrap
@@ -161,16 +163,41 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     log.info("supportbot running", extra={"storage": repr(app.db), "clients": len(s.clients),
                                           "default_policy": s.policies.default,
                                           "scheduler": s.scheduler.enabled})
+    running = _RunningJobs(scheduler)
     try:
         await stop.wait()
     finally:
         if scheduler.running:
+            # let a job that is running finish: shutting down cancels its future, which
+            # APScheduler reports as the job failing (a traceback in the log at every stop)
+            scheduler.pause()
+            await running.finished(timeout=30)
             scheduler.shutdown(wait=False)
         await web.stop()
         if reminders is not None:
             reminders.stop()
         await mail.stop()
         log.info("supportbot stopped")
+
+
+class _RunningJobs:
+    """How many scheduler jobs are running, from the scheduler's own events."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.count = 0
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _submitted(self, _event: object) -> None:
+        self.count += 1
+
+    def _done(self, _event: object) -> None:
+        self.count -= 1
+
+    async def finished(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
 
 def run_forever(settings: Settings) -> None:

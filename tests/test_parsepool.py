@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -124,3 +126,42 @@ def test_a_backlog_processed_with_or_without_the_pool_ends_the_same(
         subjects = sorted(t.subject for t in uow.tickets.list())
     assert subjects == sorted(["Checkout down"] + [f"Report {i}" for i in range(12)])
     assert len(bot.deliver()) == 13  # one acknowledgement per new ticket
+
+
+OWNER = """
+import multiprocessing, sys, time
+from adapters.mail.parsepool import ProcessParser
+from bot.mail.parse import Limits
+if __name__ == "__main__":
+    parser = ProcessParser(1)
+    parser._executor().submit(len, []).result(timeout=60)
+    print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_parser_process_exits_when_its_bot_is_killed_outright(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    root = Path(__file__).resolve().parents[1]
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                             cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert owner.stdout is not None
+        pids = [int(p) for p in owner.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+    finally:
+        owner.kill()  # SIGKILL: the pool is never shut down
+        owner.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False

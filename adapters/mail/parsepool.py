@@ -5,14 +5,17 @@ The pool starts on first use, with ``spawn`` (the bot's process has threads: ``f
 copy their locks in whatever state they are). A chunk the pool has not begun when the intake
 reaches it is taken back (cancelled) and parsed by the intake itself, so nothing ever waits
 for a pool that is still starting or busy elsewhere; a pool that breaks is dropped and started
-again on the next backlog, the intake parsing meanwhile.
+again on the next backlog, the intake parsing meanwhile. A worker whose bot process is killed
+outright exits within a second.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -20,6 +23,18 @@ from bot.mail.intake import Parsed, parse_all
 from bot.mail.parse import Limits
 
 log = logging.getLogger("supportbot.intake")
+
+
+def _watch_parent(parent: int) -> None:
+    """In each worker: exit when the bot's process is gone (killed with SIGKILL, its pool
+    never told to stop), rather than wait for work forever as an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class ProcessParser:
@@ -58,7 +73,8 @@ class ProcessParser:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"))
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_watch_parent, initargs=(os.getpid(),))
             return self._pool
 
     def _drop(self) -> None:

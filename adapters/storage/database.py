@@ -8,7 +8,7 @@ ticket's state and then both append to it. PostgreSQL uses row locks (``SELECT .
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -187,3 +187,13 @@ def _first_line(e: Exception) -> str:
     orig = getattr(e, "orig", None) or e
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
 
+
+def absent_values(session: Session, column: Any, values: Collection[str]) -> set[str]:
+    """Which of ``values`` no row has in ``column`` (one statement per 500 values)."""
+    wanted = sorted(set(values))
+    absent: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found = set(session.exec(select(column).where(column.in_(chunk))))
+        absent.update(set(chunk) - found)
+    return absent

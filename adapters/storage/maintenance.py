@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from adapters.storage.database import as_utc
+from adapters.storage.database import absent_values, as_utc
 from adapters.storage.tables import MaintenanceRow, PolicyVersionRow
 from bot.errors import StorageError
 from bot.maintenance import MaintenanceWindow
@@ -118,12 +118,8 @@ class SqlPolicyVersionRepository:
     def preload_message_ids(self, message_ids: Collection[str]) -> None:
         """A hint: ``by_message_ids`` will be asked of these; one statement now tells which
         are of no policy-change mail, so asking of those alone costs no statement."""
-        ids = sorted({m for m in message_ids if m} - self._unsent)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            known = set(self.s.exec(select(PolicyVersionRow.message_id).where(
-                col(PolicyVersionRow.message_id).in_(chunk))))
-            self._unsent.update(set(chunk) - known)
+        self._unsent |= absent_values(self.s, col(PolicyVersionRow.message_id),
+                                      {m for m in message_ids if m} - self._unsent)
 
     def by_message_ids(self, message_ids: Sequence[str]) -> PolicyVersion | None:
         ids = [m for m in message_ids if m][:100]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from adapters.storage.database import as_utc
+from adapters.storage.database import absent_values, as_utc
 from adapters.storage.tables import ClientRow, EventRow, SentReportRow, TicketRow
 from bot.errors import StorageError
 from bot.model import Event, EventKind, Ticket, TicketStatus
@@ -98,12 +98,8 @@ class SqlReportRepository:
     def preload_message_ids(self, message_ids: Collection[str]) -> None:
         """A hint: ``sent_by_message_ids`` will be asked of these; one statement now tells
         which are of no report, so asking of those alone costs no statement."""
-        ids = sorted({m for m in message_ids if m} - self._unsent)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            known = set(self.s.exec(select(SentReportRow.message_id).where(
-                col(SentReportRow.message_id).in_(chunk))))
-            self._unsent.update(set(chunk) - known)
+        self._unsent |= absent_values(self.s, col(SentReportRow.message_id),
+                                      {m for m in message_ids if m} - self._unsent)
 
     def sent_by_message_ids(self, message_ids: Sequence[str]) -> SentReport | None:
         ids = [m for m in message_ids if m][:100]

@@ -31,7 +31,7 @@ from adapters.storage.tables import (
     StaffRow,
     TicketRow,
 )
-from adapters.storage.writebehind import WriteBehind
+from adapters.storage.writebehind import EVENT, INBOUND, MESSAGE, OUTBOX, TICKET, WriteBehind
 from adapters.storage.writelock import WriteTurn
 from bot.errors import StorageError
 from bot.model import (
@@ -48,11 +48,7 @@ from bot.model import (
 )
 from bot.priority import Priority
 
-_TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
-_EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
-_INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
-_OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-_MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
+_TICKET, _EVENT, _INBOUND, _OUTBOX, _MESSAGE = TICKET, EVENT, INBOUND, OUTBOX, MESSAGE
 _CLIENT: Table = ClientRow.__table__  # type: ignore[attr-defined]
 
 
