@@ -54,7 +54,7 @@ REPLAN: Table = ReplanRow.__table__  # type: ignore[attr-defined]
 INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
 
 ORDER = (TICKET, EVENT, MESSAGE, OUTBOX, REPLAN)  # parents before children
-ID_BLOCK = 64  # ids fetched per sequence round trip (PostgreSQL, not tickets)
+ID_BLOCK = 128  # ids fetched per sequence round trip (PostgreSQL, not tickets)
 
 _TICKET_UPDATE = update(TICKET).where(TICKET.c.id == bindparam("id_")).values(
     priority=bindparam("priority"), status=bindparam("status"),
@@ -135,10 +135,23 @@ class WriteBehind:
             self._fetch(table, n - len(pool))
 
     def _fetch(self, table: Table, n: int) -> None:
-        pool = self._ids.setdefault(table.name, [])
-        pool[:0] = reversed(self._own("SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) "
-                                      "FROM generate_series(1, %(n)s)",
-                                      {"t": table.name, "n": n}))
+        """Take ids from the sequences: ``n`` for ``table``; when that is not the ticket table,
+        also a block for each other table of held rows running low, in the same statement."""
+        wanted = {table.name: n}
+        if table is not TICKET:
+            for other in (EVENT, MESSAGE, OUTBOX):
+                if len(self._ids.get(other.name, ())) < ID_BLOCK // 4:
+                    wanted[other.name] = max(wanted.get(other.name, 0), ID_BLOCK)
+        parts = [f"SELECT {k}, nextval(pg_get_serial_sequence('{name}', 'id')) "
+                 f"FROM generate_series(1, {count})"
+                 for k, (name, count) in enumerate(wanted.items())]
+        names = list(wanted)
+        got: dict[str, list[int]] = {}
+        for k, value in self._own_rows(" UNION ALL ".join(parts)):
+            got.setdefault(names[k], []).append(value)
+        for name, ids in got.items():
+            pool = self._ids.setdefault(name, [])
+            pool[:0] = reversed(ids)
 
     def new_id(self, table: Table) -> int:
         """The id the next row of ``table`` will have."""
@@ -267,10 +280,14 @@ class WriteBehind:
                 copy.write_row([f(row[n]) if f is not None and row[n] is not None else row[n]
                                 for n, f in steps])
 
-    def _own(self, sql: str, params: dict[str, Any] | None = None) -> list[int]:
+    def _own(self, sql: str) -> list[int]:
+        return [v for _, v in self._own_rows(f"SELECT 0, ({sql})")]
+
+    def _own_rows(self, sql: str) -> list[tuple[int, int]]:
+        """Our own statement (table names and counts are ours, not input): no flush."""
         self._busy = True
         try:
-            return [int(r[0]) for r in self.conn.exec_driver_sql(sql, params or {})]
+            return [(int(r[0]), int(r[1])) for r in self.conn.exec_driver_sql(sql)]
         finally:
             self._busy = False
 

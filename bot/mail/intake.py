@@ -45,6 +45,7 @@ log = logging.getLogger("supportbot.intake")
 
 MAX_ATTEMPTS = 3
 BATCH_SIZE = 50  # messages per transaction when working through a backlog
+PARSE_AHEAD_CHUNK = 10  # messages per task handed to the parser
 FOLLOWUP_TEXT_LIMIT = 20_000
 _GONE = object()  # a batch's row that was not found when read again
 
@@ -156,11 +157,11 @@ class MailIntake:
         return out
 
     def _parse_ahead(self, items: Sequence[InboundItem]) -> Callable[[int], Parsed | None]:
-        """With a parser and more than one batch: hand it every batch but the first (which
-        this thread parses at once), so parsing overlaps processing. Returns the lookup of a
-        message's parse by inbound id (None: parse it here)."""
-        size = self.batch_size
-        if self.parser is None or len(items) <= size:
+        """With a parser and more than one batch: hand it every message but the first few
+        (which this thread parses at once), in small chunks, so parsing overlaps processing.
+        Returns the lookup of a message's parse by inbound id (None: parse it here)."""
+        size = PARSE_AHEAD_CHUNK
+        if self.parser is None or len(items) <= self.batch_size:
             return lambda _id: None
         chunks: dict[int, tuple[int, int]] = {}  # inbound id -> (chunk, index in it)
         calls: list[Callable[[], list[Parsed] | None]] = []
