@@ -103,9 +103,10 @@ class InboundRepository(Protocol):
         """One message (locked until commit if ``for_update``)."""
         ...
 
-    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False
-                 ) -> dict[int, InboundItem]:
-        """These messages by id, in one read (locked until commit if ``for_update``)."""
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False,
+                 raw: bool = True) -> dict[int, InboundItem]:
+        """These messages by id, in one read (locked until commit if ``for_update``);
+        with ``raw=False``, their bytes are not read (``raw`` is empty)."""
         ...
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:

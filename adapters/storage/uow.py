@@ -492,16 +492,22 @@ class SqlInboundRepository:
         row = _core(self.s).execute(q).first()
         return _inbound(row) if row else None  # type: ignore[arg-type]
 
-    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False
-                 ) -> dict[int, InboundItem]:
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False,
+                 raw: bool = True) -> dict[int, InboundItem]:
         out: dict[int, InboundItem] = {}
         ids = list(dict.fromkeys(inbound_ids))
+        i = _INBOUND.c
+        columns = list(_INBOUND.c) if raw else [c for c in _INBOUND.c if c is not i.raw]
         for start in range(0, len(ids), 500):
-            q = sa_select(_INBOUND).where(_INBOUND.c.id.in_(ids[start:start + 500]))
+            q = sa_select(*columns).where(i.id.in_(ids[start:start + 500]))
             if for_update:
                 q = q.with_for_update()
-            for row in _core(self.s).execute(q.order_by(_INBOUND.c.id)):
-                out[row.id] = _inbound(row)  # type: ignore[arg-type]
+            for row in _core(self.s).execute(q.order_by(i.id)):
+                out[row.id] = _inbound(row) if raw else InboundItem(  # type: ignore[arg-type]
+                    id=row.id, channel=row.channel, raw=b"",
+                    received_at=as_utc(row.received_at), mail_from=row.mail_from,
+                    peer=row.peer, attempts=row.attempts, state=row.state,
+                    reason=row.reason, ticket_id=row.ticket_id)
         return out
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:

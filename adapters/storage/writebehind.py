@@ -30,8 +30,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, TextClause, bindparam, case, event, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    TextClause,
+    bindparam,
+    case,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.util import find_tables
 
@@ -257,7 +267,15 @@ class WriteBehind:
             return
         # a mail with the same Message-ID queued before: the caller was told it was queued and
         # recorded so; only the one-at-a-time path can tell it the truth
-        make = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        if self.dialect == "postgresql":
+            mids = [r["message_id"] for r in rows]
+            taken = self.conn.execute(select(table.c.message_id).where(
+                table.c.message_id.in_(mids))).first()
+            if taken is not None:
+                raise BatchAborted(f"outbound mail {taken[0]} was queued before")
+            self._copy(table, rows)  # one queued meanwhile: COPY fails, the batch is redone
+            return
+        make = sqlite_insert
         q = make(table).on_conflict_do_nothing(index_elements=["message_id"]).returning(
             table.c.id)
         stored = set(self.conn.execute(q, rows).scalars())

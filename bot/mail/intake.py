@@ -203,8 +203,12 @@ class MailIntake:
         outcomes: list[Outcome] = []
         try:
             with self._uow() as uow:
-                # read (and lock) the batch's rows again in one statement, in id order
-                current = uow.inbound.get_many([item.id for item in items], for_update=True)
+                # read (and lock) the batch's rows again in one statement, in id order; the
+                # bytes are those read before (a message's raw bytes never change)
+                again = uow.inbound.get_many([item.id for item in items], for_update=True,
+                                             raw=False)
+                current = {item.id: replace(again[item.id], raw=item.raw)
+                           for item in items if item.id in again}
                 with uow.write_behind(), self.helpdesk.policies.steady():
                     self._preload(uow, [(m, keys[i.id]) for i, m in mails
                                         if isinstance(m, ParsedMail)])
