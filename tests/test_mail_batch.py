@@ -14,7 +14,7 @@ from sqlalchemy import text
 from adapters.mail.worker import IntakeWorker
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
-from bot.mail.intake import MAX_ATTEMPTS, Outcome
+from bot.mail.intake import MAX_ATTEMPTS, MIN_BEFORE_YIELD, Outcome
 from bot.model import Event, id_of_reference
 from tests.mailbot import Bot, mail, reply_to
 
@@ -185,31 +185,35 @@ def test_a_batch_reads_its_messages_again_so_work_done_meanwhile_is_not_redone(
 def test_a_batch_gives_way_to_a_waiting_writer_and_nothing_is_left_behind(
         make_bot) -> None:  # type: ignore[no-untyped-def]
     bot: Bot = make_bot()
-    for i in range(5):
+    least = MIN_BEFORE_YIELD  # what a batch does before it gives way
+    for i in range(2 * least + 3):
         bot.send(mail(f"user{i}@acme.example", f"Report {i}", "Nothing works."))
     with SqlUnitOfWork(bot.app.db, write=False) as uow:
         items = uow.inbound.pending()
     bot.app.mail.yield_to = lambda: True  # another writer is always waiting
     first = bot.app.mail.process_batch(items)
-    assert [o.inbound_id for o in first] == [items[0].id]  # committed, then gave way
+    # committed what it did, then gave way
+    assert [o.inbound_id for o in first] == [i.id for i in items[:least]]
+    assert bot.app.mail.batches_cut_short == 1
     with SqlUnitOfWork(bot.app.db, write=False) as uow:
-        assert [i.id for i in uow.inbound.pending()] == [i.id for i in items[1:]]
-    rest = bot.process()  # one message per batch, each batch starting where the last stopped
-    assert [o.inbound_id for o in rest] == [i.id for i in items[1:]]
+        assert [i.id for i in uow.inbound.pending()] == [i.id for i in items[least:]]
+    rest = bot.process()  # each batch starts where the last stopped
+    assert [o.inbound_id for o in rest] == [i.id for i in items[least:]]
+    assert bot.app.mail.batches_cut_short == 2  # 8 of the 11 left, then the last 3
     assert {o.state for o in rest} == {"done"} and bot.process() == []
 
     done: list[Outcome] = []
     worker = IntakeWorker(bot.app.mail, sweep_seconds=60, after=done.append)
     bot.store.on_stored = worker.notify
     worker.start()
-    try:  # the worker goes on after a batch cut short: all are processed without a sweep
+    try:  # the worker, told of each message, processes them all without a sweep
         for i in range(6):
             bot.send(mail(f"later{i}@acme.example", f"Later {i}", "Down."))
         _wait_for(lambda: len(done) == 6)
     finally:
         worker.stop()
         bot.store.on_stored = None
-    assert bot.app.mail.batches_cut_short >= 4
+    assert sorted(o.inbound_id for o in done) == list(range(len(items) + 1, len(items) + 7))
 
 
 def test_on_sqlite_a_batch_gives_way_when_another_thread_waits_for_the_write_lock(

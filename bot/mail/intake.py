@@ -46,6 +46,9 @@ log = logging.getLogger("supportbot.intake")
 MAX_ATTEMPTS = 3
 BATCH_SIZE = 50  # messages per transaction when working through a backlog
 PARSE_AHEAD_CHUNK = 10  # messages per task handed to the parser
+MIN_BEFORE_YIELD = 8
+"""Messages a batch processes before it gives way to a waiting writer: fewer, and the batch's
+fixed cost (its reads ahead, its sends, its commit) is paid for too little work to keep up."""
 FOLLOWUP_TEXT_LIMIT = 20_000
 _GONE = object()  # a batch's row that was not found when read again
 
@@ -213,7 +216,8 @@ class MailIntake:
                     self._preload(uow, [(m, keys[i.id]) for i, m in mails
                                         if isinstance(m, ParsedMail)])
                     for n, (item, mail) in enumerate(mails):
-                        if n and self.yield_to is not None and self.yield_to():
+                        if (n >= MIN_BEFORE_YIELD and self.yield_to is not None
+                                and self.yield_to()):
                             self.batches_cut_short += 1
                             break
                         try:
