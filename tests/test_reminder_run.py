@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from adapters.bootstrap import bootstrap
 from adapters.storage import Database
 from adapters.storage.reminders import ReminderStore
+from adapters.storage.tables import ReminderRow
 from bot.priority import Priority
 from config.settings import load_settings
 from tests.procs import BotProcess, storage_toml
@@ -80,6 +82,16 @@ class Desk:
         v = self.app.helpdesk.register(subject=subject, client="nightowl", priority=priority,
                                        actor="seed", reason="test")
         return v.reference, v.ticket.created_at
+
+    def wait_until_sent(self, key: str, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.app.db.session() as s:
+                state = s.exec(select(ReminderRow.state).where(ReminderRow.key == key)).first()
+            if state == "sent":
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"reminder {key} not recorded as sent within {seconds} s")
 
     def close(self) -> None:
         self.app.close()
@@ -157,6 +169,9 @@ def test_two_instances_one_schedules_and_the_other_takes_over(config: Path) -> N
         second.start()
         a, _ = desk.register("Site down", Priority.P1)
         first.wait_for(line(a, "P1-25%"))
+        # killed once the delivery is recorded: a kill between a sink and the record would
+        # rightly deliver it again (at least once), which is not what this test is about
+        desk.wait_until_sent(f"{a}/response/P1-25%/0")
         assert "reminder scheduler leading" not in second.log()
         assert keys(second.log()) == []
         first.kill()

@@ -153,8 +153,8 @@ def test_two_writers_on_one_ticket_are_serialised(database: Database) -> None:
     lock = threading.Lock()
 
     def resolve() -> None:
+        barrier.wait()  # both start together (on SQLite the second then waits for its turn)
         with SqlUnitOfWork(database) as uow:
-            barrier.wait()
             got = uow.tickets.get(t.id or 0, for_update=True)
             assert got is not None
             if got.status == TicketStatus.RESOLVED:
