@@ -44,7 +44,8 @@ class MailStack:
             relay = Relay(s.relay.host, s.relay.port, s.relay.username,
                           s.relay.password.get_secret_value() if s.relay.password else None,
                           s.relay.security, s.relay.timeout_seconds)
-        self.sender = OutboxSender(app.db, app.clock, relay)
+        self.sender = OutboxSender(app.db, app.clock, relay,
+                                   interval=app.settings.relay.poll_seconds)
         self.worker.after = lambda _outcome: self.sender.wake.set()
         self.smtp: SmtpIntake | None = None
         if s.smtp.enabled:

@@ -175,6 +175,9 @@ class RelaySettings(_Section):
     password: SecretStr | None = None
     security: Literal["none", "starttls", "tls"] = "none"
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    poll_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+    """How often the outbox is looked at for mail due (a retry), besides being woken when
+    mail is queued."""
 
 
 class ImapSettings(_Section):

@@ -29,7 +29,7 @@ from tests.procs import BotProcess, cli, cli_json, free_port, storage_toml
 
 A_SUPPORT = "support@a.example"
 B_SUPPORT = "support@b.example"
-SENDER_INTERVAL = 5.0  # OutboxSender's default interval: a due mail goes out within it
+SENDER_INTERVAL = 1.0  # [relay] poll_seconds below: a due mail goes out within it
 QUIET = 2 * SENDER_INTERVAL + 0.5  # nothing pending and nothing changed for this long
 DEADLINE = 40.0  # seconds from the first mail until both bots must be quiet
 MAX_EXCHANGED = 4  # mails the two bots may send each other for one conversation
@@ -118,6 +118,7 @@ support_addresses = ["{support}"]
 host = "127.0.0.1"
 port = {relay_port}
 timeout_seconds = 10
+poll_seconds = {SENDER_INTERVAL}
 
 [log]
 level = "INFO"
