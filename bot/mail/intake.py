@@ -1,8 +1,10 @@
 """From an accepted raw message to a ticket: parse, deduplicate, screen robots, thread, register,
 acknowledge. A backlog is taken several messages per transaction: each is parsed before the
-transaction and written in a savepoint of its own, so one that fails is counted (and after a few
-tries quarantined) alone while the others commit. A crash anywhere leaves messages pending and a
-retry reaches the same outcome; the acknowledgement's deterministic Message-ID makes it sent once.
+transaction (ahead, by a parser process, when there is one), the batch's lookups are read ahead
+together and its writes held back and sent together (``uow.write_behind``); a message that fails
+is undone and counted (and after a few tries quarantined) alone while the others commit. A crash
+anywhere leaves messages pending and a retry reaches the same outcome; the acknowledgement's
+deterministic Message-ID makes it sent once.
 
 Outcomes: ``done`` (a ticket or a follow-up), ``duplicate`` (the same message came in before,
 by any intake), ``ignored`` (automatic mail recorded where it belongs, mail from the bot itself,
