@@ -120,6 +120,7 @@ def test_reminders_survive_a_kill_and_follow_priority_changes_and_responses(
         a, t0 = desk.register("Site down", Priority.P1)  # 12s: 3s, 6s, 9s, breach 12s, 18s...
         b, _ = desk.register("Reports slow", Priority.P4)  # 120s: nothing for 30s
         bot.wait_for(line(a, "P1-25%"))
+        desk.wait_until_sent(f"{a}/response/P1-25%/0")  # not killed between sink and record
         bot.kill()  # no handler runs: whatever was in flight is as it was
         sleep_until(t0 + timedelta(seconds=6.2))  # the 50% reminder is missed meanwhile
         bot.start()
