@@ -144,6 +144,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     web = WebStack(app)
     await web.start()
     scheduler = AsyncIOScheduler(timezone="UTC")
+    running = _RunningJobs(scheduler)  # before start: the first runs are counted too
     reminders: ReminderLoop | None = None
     if s.scheduler.enabled:
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
@@ -164,7 +165,6 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     log.info("supportbot running", extra={"storage": repr(app.db), "clients": len(s.clients),
                                           "default_policy": s.policies.default,
                                           "scheduler": s.scheduler.enabled})
-    running = _RunningJobs(scheduler)
     try:
         await stop.wait()
     finally:

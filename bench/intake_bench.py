@@ -756,8 +756,7 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
 
     from adapters.mail.smtp import SupportHandler
     from adapters.mail.worker import IntakeWorker
-    from adapters.storage.tables import InboundRow, TicketRow
-    from bot.model import reference_of
+    from adapters.storage.tables import InboundRow
 
     committed: dict[int, float] = {}
     lock = threading.Lock()
@@ -799,9 +798,7 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
                 col(InboundRow.id).in_(id_list[k:k + 500]))
             for i, at, state in s.exec(q):
                 processed[i] = (to_utc(at), state)
-        refs = [(reference_of(tid), req) for tid, req in s.exec(
-            select(TicketRow.id, TicketRow.requester).order_by(col(TicketRow.id)).limit(300))
-            if req]
+        refs = ticket_refs(s, 300)
     start_lat, commit_lat = [], []
     states: Counter[str] = Counter()
     for i, t250 in row.res.replies:
@@ -842,35 +839,41 @@ def section2(db: Db, clients: Clients, lt: LoopThread, messages: int, seed: int,
 def seed_tickets(db: Db, seed: int, n: int = 300) -> list[tuple[str, str]]:
     """Without sections 1-2: register ``n`` reports (untimed) so the backlog's ``[T-...]``
     replies have tickets to refer to, as they would after section 2."""
-    from sqlmodel import col, select
-
-    from adapters.mail.inbound import Accepted
-    from adapters.storage.tables import TicketRow
-    from bot.model import reference_of
-
-    futures = [db.store.submit(Accepted(raw=raw, channel="smtp", peer="127.0.0.1",
-                                        mail_from=sender, rcpt_to=(SUPPORT,)))
-               for raw, sender in small_messages(n, "seed", seed)]
-    wait_futures(futures)
+    store_all(db, small_messages(n, "seed", seed))
     while db.app.mail.process_pending(limit=250):
         pass
     with db.app.db.session() as s:
-        return [(reference_of(tid), req) for tid, req in s.exec(
-            select(TicketRow.id, TicketRow.requester).order_by(col(TicketRow.id)).limit(n))
-            if req]
+        return ticket_refs(s, n)
+
+
+def store_all(db: Db, items: Sequence[tuple[bytes, str]]) -> list[Future[int]]:
+    """Store (raw, envelope sender) messages through the inbound writer, as the SMTP intake
+    does; returns once all are committed (or failed)."""
+    from adapters.mail.inbound import Accepted
+
+    futures = [db.store.submit(Accepted(raw=raw, channel="smtp", peer="127.0.0.1",
+                                        mail_from=sender, rcpt_to=(SUPPORT,)))
+               for raw, sender in items]
+    wait_futures(futures)
+    return futures
+
+
+def ticket_refs(session: Any, n: int) -> list[tuple[str, str]]:
+    """(reference, requester) of the first ``n`` tickets, for ``[T-...]`` replies."""
+    from sqlmodel import col, select
+
+    from adapters.storage.tables import TicketRow
+    from bot.model import reference_of
+
+    return [(reference_of(tid), req) for tid, req in session.exec(
+        select(TicketRow.id, TicketRow.requester).order_by(col(TicketRow.id)).limit(n)) if req]
 
 
 def section3(db: Db, n: int, seed: int, refs: Sequence[tuple[str, str]],
              profile: bool, use_cprofile: bool) -> float:
-    from adapters.mail.inbound import Accepted
-
     backlog = make_backlog(n, seed, refs)
     t0 = time.perf_counter()
-    futures: list[Future[int]] = [
-        db.store.submit(Accepted(raw=raw, channel="smtp", peer="127.0.0.1", mail_from=sender,
-                                 rcpt_to=(SUPPORT,)))
-        for raw, sender in backlog.items]
-    wait_futures(futures)
+    futures = store_all(db, backlog.items)
     t_store = time.perf_counter() - t0
     failed = sum(f.exception() is not None for f in futures)
     prof = cProfile.Profile() if use_cprofile else None

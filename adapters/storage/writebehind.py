@@ -99,7 +99,6 @@ class WriteBehind:
     inserts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ticket_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     inbound_updates: list[dict[str, Any]] = field(default_factory=list)
-    sends: int = 0  # statements sent by flushes (for the benchmark's figures)
 
     def __post_init__(self) -> None:
         self.dialect = self.conn.dialect.name
@@ -172,7 +171,8 @@ class WriteBehind:
                 self._fetch(table, 1 if table is TICKET else ID_BLOCK)
             return pool.pop()
         if name not in self._next:
-            self._next[name] = self._own(f"SELECT coalesce(max(id), 0) + 1 FROM {name}")[0]
+            self._next[name] = self._own_rows(
+                f"SELECT 0, coalesce(max(id), 0) + 1 FROM {name}")[0][1]
         self._next[name] += 1
         return self._next[name] - 1
 
@@ -238,11 +238,9 @@ class WriteBehind:
                     rows.clear()
             if self.ticket_updates:
                 self.conn.execute(_TICKET_UPDATE, list(self.ticket_updates.values()))
-                self.sends += 1
                 self.ticket_updates = {}
             if self.inbound_updates:
                 done = self.conn.execute(_INBOUND_FINISH, self.inbound_updates)
-                self.sends += 1
                 if (self.conn.dialect.supports_sane_multi_rowcount
                         and done.rowcount != len(self.inbound_updates)):
                     raise BatchAborted(f"{len(self.inbound_updates) - done.rowcount} inbound "
@@ -258,7 +256,6 @@ class WriteBehind:
             self._scope.mark = self._mark()
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        self.sends += 1
         if table is not OUTBOX:
             if self.dialect == "postgresql":
                 self._copy(table, rows)
@@ -297,9 +294,6 @@ class WriteBehind:
             for row in rows:
                 copy.write_row([f(row[n]) if f is not None and row[n] is not None else row[n]
                                 for n, f in steps])
-
-    def _own(self, sql: str) -> list[int]:
-        return [v for _, v in self._own_rows(f"SELECT 0, ({sql})")]
 
     def _own_rows(self, sql: str) -> list[tuple[int, int]]:
         """Our own statement (table names and counts are ours, not input): no flush."""

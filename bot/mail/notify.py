@@ -3,7 +3,7 @@ thread. Runs as a Helpdesk listener, inside the action's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.change_requests import clock_description
 from bot.clocks import ClockState
@@ -28,37 +28,35 @@ class MailNotifier:
             return
         if any(e.kind == EventKind.REGISTERED for e in events):
             return  # the intake acknowledges a new ticket itself
-        thread: list[str] | None = None  # read when a mail is due, not for every event
+        ticket_id = t.id
+        read: list[list[str]] = []  # the thread, read when a mail is due, not for every event
+
+        def thread() -> list[str]:
+            if not read:
+                read.append([m.message_id for m in uow.messages.for_ticket(ticket_id)]
+                            + uow.outbox.sent_message_ids(ticket_id))
+            return read[0]
+
         for e in events:
-            if not self._mails_for(e):
-                continue
-            if thread is None:
-                thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
-                thread += uow.outbox.sent_message_ids(t.id)
             mail = self._mail_for(e, view, to, thread)
             if mail is not None and uow.outbox.add(mail, at=e.at):
-                thread.append(mail.message_id)
+                thread().append(mail.message_id)
                 uow.tickets.append(t, Event(EventKind.MAIL_SENT, e.at, "mail", {
                     "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
 
-    @staticmethod
-    def _mails_for(e: Event) -> bool:
-        """Whether ``_mail_for`` may write a mail for ``e`` (it decides; this only spares
-        reading the thread for events that never get one)."""
-        return e.kind in (EventKind.RESPONDED, EventKind.PRIORITY_SET, EventKind.CAUSE_CONFIRMED,
-                          EventKind.RESOLVED)
-
     def _mail_for(self, e: Event, view: TicketView, to: str,
-                  thread: list[str]) -> OutboundMail | None:
+                  thread: Callable[[], list[str]]) -> OutboundMail | None:
+        """The mail ``e`` calls for, if any; ``thread()`` gives the Message-IDs to refer to
+        (read only when a mail is made)."""
         key = f"{view.reference}.{e.id}"
         if e.kind == EventKind.RESPONDED and e.data.get("message"):
             return compose.staff_reply(view, to=to, sender=self.sender,
-                                       text=str(e.data["message"]), thread=thread, key=key,
+                                       text=str(e.data["message"]), thread=thread(), key=key,
                                        at=e.at, author=e.actor)
         text = self._notice_text(e, view)
         if text is None:
             return None
-        return compose.notice(view, to=to, sender=self.sender, text=text, thread=thread,
+        return compose.notice(view, to=to, sender=self.sender, text=text, thread=thread(),
                               key=key, at=e.at)
 
     def _notice_text(self, e: Event, view: TicketView) -> str | None:
