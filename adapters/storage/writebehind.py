@@ -117,10 +117,6 @@ class WriteBehind:
     def add(self, table: Table, row: dict[str, Any]) -> None:
         self.inserts.setdefault(table.name, []).append(row)
 
-    def rows(self, table: Table) -> list[dict[str, Any]]:
-        """The rows of ``table`` written in this mode and not yet sent."""
-        return self.inserts.get(table.name, [])
-
     def update_ticket(self, ticket_id: int, values: dict[str, Any]) -> None:
         prev = self.ticket_updates.get(ticket_id)
         if prev is not None and prev["updated_at"] > values["updated_at"]:
@@ -229,31 +225,32 @@ class WriteBehind:
         """Send every held row, parents first; ``BatchAborted`` if the database refuses."""
         if not self.pending():
             return
-        self._busy = True
         try:
-            for table in ORDER:
-                rows = self.inserts.get(table.name)
-                if rows:
-                    self._insert(table, rows)
-                    rows.clear()
-            if self.ticket_updates:
-                self.conn.execute(_TICKET_UPDATE, list(self.ticket_updates.values()))
-                self.ticket_updates = {}
-            if self.inbound_updates:
-                done = self.conn.execute(_INBOUND_FINISH, self.inbound_updates)
-                if (self.conn.dialect.supports_sane_multi_rowcount
-                        and done.rowcount != len(self.inbound_updates)):
-                    raise BatchAborted(f"{len(self.inbound_updates) - done.rowcount} inbound "
-                                       "message(s) to finish were not found")
-                self.inbound_updates = []
+            with self.bypass():
+                self._send()
         except BatchAborted:
             raise
         except Exception as e:  # the database's refusal (SQLAlchemy's, or psycopg's by COPY)
             raise BatchAborted(f"storage refused the batch's writes: {_first_line(e)}") from e
-        finally:
-            self._busy = False
         if self._scope is not None:
             self._scope.mark = self._mark()
+
+    def _send(self) -> None:
+        for table in ORDER:
+            rows = self.inserts.get(table.name)
+            if rows:
+                self._insert(table, rows)
+                rows.clear()
+        if self.ticket_updates:
+            self.conn.execute(_TICKET_UPDATE, list(self.ticket_updates.values()))
+            self.ticket_updates = {}
+        if self.inbound_updates:
+            done = self.conn.execute(_INBOUND_FINISH, self.inbound_updates)
+            if (self.conn.dialect.supports_sane_multi_rowcount
+                    and done.rowcount != len(self.inbound_updates)):
+                raise BatchAborted(f"{len(self.inbound_updates) - done.rowcount} inbound "
+                                   "message(s) to finish were not found")
+            self.inbound_updates = []
 
     def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if table is not OUTBOX:
@@ -297,11 +294,8 @@ class WriteBehind:
 
     def _own_rows(self, sql: str) -> list[tuple[int, int]]:
         """Our own statement (table names and counts are ours, not input): no flush."""
-        self._busy = True
-        try:
+        with self.bypass():
             return [(int(r[0]), int(r[1])) for r in self.conn.exec_driver_sql(sql)]
-        finally:
-            self._busy = False
 
     def _before_execute(self, conn: Connection, clause: Any, *args: Any) -> None:
         if self._busy:
