@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.errors import PolicyError
 from bot.priority import Priority
-from bot.schema import config_error, read_toml
+from bot.schema import config_error
 from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy
 from bot.sla.policy_file import Holidays, PolicyFile
 
@@ -200,4 +200,4 @@ def parse_policy(content: bytes, source: str) -> Policy:
     )
 
 
-__all__ = ["builtin_policies", "load_policy", "parse_policy", "read_toml", "resolve_policy_path"]
+__all__ = ["builtin_policies", "load_policy", "parse_policy", "resolve_policy_path"]
