@@ -59,13 +59,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.intake.clients import Clients  # noqa: E402
-from bench.intake.figures import Row, machine, measure_level  # noqa: E402
-from bench.intake.messages import SUPPORT  # noqa: E402
-from bench.intake.profiling import CommitTimer, ThreadSampler  # noqa: E402
-from bench.intake.sections.acceptance import LEVELS, print_acceptance  # noqa: E402
+from bench.intake.figures import machine  # noqa: E402
+from bench.intake.sections.acceptance import LEVELS, section1  # noqa: E402
 from bench.intake.sections.backlog import section3, seed_tickets  # noqa: E402
 from bench.intake.sections.registered import section2  # noqa: E402
-from bench.intake.server import Db, LoopThread, NullHandler, open_db, serve  # noqa: E402
+from bench.intake.server import Db, LoopThread, open_db  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -95,37 +93,8 @@ def run_backend(backend: str, args: argparse.Namespace, clients: Clients) -> Non
         accept_db = open_db(backend, args.pg_url, "accept", tmp,
                             args.parse_processes)
         dbs.append(accept_db)
-        from adapters.mail.smtp import SupportHandler
-
-        null = serve(lt, NullHandler())
-        durable = serve(lt, SupportHandler(accept_db.store, [SUPPORT]))
-        for srv in (null, durable):  # warm up: imports, first connections, first commits
-            clients.level(srv.port, 4, 40, "warmup", args.seed)
-        rows: dict[tuple[str, int], Row] = {}
-        repeats: list[tuple[Row, Row]] = []
-        sampler_report: ThreadSampler | None = None
-        timer: CommitTimer | None = None
-        for n in LEVELS:
-            pairs = []
-            for r in range(args.repeat if n == 8 else 1):
-                seed = args.seed + n + 1000 * r
-                a = measure_level(clients, null.port, n, args.messages, "ceiling", seed, None)
-                if args.profile and n == 8 and r == 0:
-                    timer = CommitTimer(accept_db.store)
-                    with ThreadSampler(["smtp-loop", "inbound-writer"]) as sampler_report:
-                        b = measure_level(clients, durable.port, n, args.messages, "durable",
-                                          seed, accept_db.store)
-                    timer.close()
-                else:
-                    b = measure_level(clients, durable.port, n, args.messages, "durable", seed,
-                                      accept_db.store)
-                pairs.append((a, b))
-            if len(pairs) > 1:
-                repeats = pairs
-            a, b = sorted(pairs, key=lambda ab: ab[1].rate / ab[0].rate)[len(pairs) // 2]
-            rows[("ceiling", n)], rows[("durable", n)] = a, b
-        lt.run(null.stop())
-        lt.run(durable.stop())
+        report1 = section1(accept_db, clients, lt, args.messages, args.repeat, args.seed,
+                           args.profile)
 
         main_db = open_db(backend, args.pg_url, "main", tmp, args.parse_processes)
         dbs.append(main_db)
@@ -133,18 +102,7 @@ def run_backend(backend: str, args: argparse.Namespace, clients: Clients) -> Non
                                              min(args.messages, args.worker_messages),
                                              args.seed + 100, args.profile)
         print("\n1. Acceptance (client-side latency: end-of-data sent -> 250 read)")
-        print_acceptance(rows, worker_row)
-        if repeats:
-            print(f"  8 clients was run {len(repeats)} times, (a) then (b) each time; the table "
-                  "shows the median run by (b)/(a). All runs: " + "; ".join(
-                      f"(a) {a.rate:,.0f}/s (b) {b.rate:,.0f}/s = {b.rate / a.rate:.2f}, p99 "
-                      f"{b.p99_ms:.1f} ms" for a, b in repeats))
-        if sampler_report is not None:
-            print("\n  profile: server threads during (b) at 8 clients, first run, no worker "
-                  "(1 ms wall-clock stack samples):")
-            sampler_report.report()
-            if timer is not None:
-                timer.report()
+        report1(worker_row)
         print("\n2. From 250 to registered (8 clients, processing worker running)")
         report2()
         print("\n3. Registration throughput from a backlog")
