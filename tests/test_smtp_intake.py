@@ -7,18 +7,21 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from adapters.mail.inbound import InboundStore
+from adapters.mail.inbound import Accepted, InboundStore
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.storage import Database
 from adapters.storage.tables import InboundRow
 from adapters.system_clock import SystemClock
+from bot.clock import Clock, ManualClock
 from tests.mailpeers import LoopThread, loop_thread
 
 SUPPORT = "support@acme-provider.example"
@@ -56,8 +59,8 @@ def loop() -> Iterator[LoopThread]:
 def serve(database: Database, loop: LoopThread) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def start(**kw: object) -> Server:
-        store = InboundStore(database, SystemClock())
+    def start(clock: Clock | None = None, **kw: object) -> Server:
+        store = InboundStore(database, clock or SystemClock())
         store.start()
         handler = SupportHandler(store, [SUPPORT])
         intake = SmtpIntake(handler, "127.0.0.1", 0, **{"max_message_bytes": 1_000_000, **kw})
@@ -72,8 +75,19 @@ def serve(database: Database, loop: LoopThread) -> Iterator[Callable[..., Server
         s.store.stop()
 
 
+@contextmanager
+def writes_held(db: Database) -> Iterator[None]:
+    """Hold the database's write lock from another connection, so no commit can go through."""
+    with db.write_engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE takes the write lock
+        if db.dialect == "postgresql":
+            conn.execute(text("LOCK TABLE inbound IN EXCLUSIVE MODE"))
+        yield
+
+
 def test_mail_for_support_is_stored_before_250(serve: Callable[..., Server]) -> None:
-    srv = serve()
+    # the night the clocks go forward in Brussels: a local time would show as an hour off
+    arrived = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    srv = serve(clock=ManualClock(arrived))
     with srv.client() as c:
         c.ehlo("client.acme.example")
         code, msg = c.mail("jo@acme.example")
@@ -90,7 +104,8 @@ def test_mail_for_support_is_stored_before_250(serve: Callable[..., Server]) -> 
     assert (row.channel, row.mail_from, row.rcpt_to) == ("smtp", "jo@acme.example",
                                                           [SUPPORT.upper()])
     assert row.state == "pending" and row.size == len(MAIL)
-    assert row.received_at.tzinfo is not None or srv.db.dialect == "sqlite"
+    # the store's clock, read back aware (a naive datetime never equals an aware one)
+    assert row.received_at == arrived and row.received_at.utcoffset() is not None
 
 
 def test_other_recipients_get_550_and_nothing_is_stored(serve: Callable[..., Server]) -> None:
@@ -176,8 +191,23 @@ def test_concurrent_clients_each_stored_exactly_once(serve: Callable[..., Server
     assert errors == []
     ids = [r.raw.split(b"Message-ID: ")[1].split(b"\r\n")[0] for r in srv.rows()]
     assert len(ids) == n_clients * per_client == len(set(ids))
-    assert srv.store.stored == n_clients * per_client
-    assert srv.store.batches <= srv.store.stored
+    assert srv.store.stored == srv.handler.accepted == n_clients * per_client
+
+
+def test_messages_waiting_on_a_commit_share_the_next_one(serve: Callable[..., Server],
+                                                        database: Database) -> None:
+    """Group commit: what queues up while the database is busy goes in one transaction."""
+    srv = serve()
+    n = 20
+    with writes_held(database):
+        waiting = [srv.store.submit(Accepted(raw=MAIL.replace(b"<m1@", f"<g{i}@".encode()),
+                                             channel="smtp")) for i in range(n)]
+        assert not any(f.done() for f in waiting)  # nothing is acknowledged before its commit
+    ids = [f.result(timeout=60) for f in waiting]
+    assert len(set(ids)) == n and ids == sorted(ids)
+    assert srv.store.stored == n
+    # the first message may have begun a transaction of its own; the others share one
+    assert srv.store.batches <= 2
 
 
 @pytest.fixture(scope="module")

@@ -16,72 +16,28 @@ and not thread safe: a poller owns its connection and runs in one thread.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 from sqlmodel import col, select
 
+from adapters.mail.imap_config import ImapConfig, ImapLoginError, ImapServerError
+from adapters.mail.imap_messages import address, chunks, fingerprints, headers_of
 from adapters.mail.inbound import Accepted, InboundStore, MailboxPosition
 from adapters.storage import Database
 from adapters.storage.tables import InboundRow, MailboxStateRow
 from bot.clock import Clock
-from bot.errors import SupportbotError
 
 log = logging.getLogger("supportbot.imap")
 
 CHANNEL = "imap"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImapConfig:
-    """One folder on one IMAP account. ``tls`` is implicit TLS (port 993); ``starttls`` upgrades a
-    plain connection instead. The password never appears in ``repr``."""
-
-    host: str
-    port: int = 993
-    username: str
-    password: str = field(repr=False)
-    folder: str = "INBOX"
-    tls: bool = True
-    starttls: bool = False
-    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
-    move_to: str | None = None
-    poll_seconds: float = 60
-    idle: bool = True
-    idle_renew_seconds: float = 25 * 60
-    timeout: float = 30
-    backoff_initial: float = 1
-    backoff_max: float = 300
-
-    def __post_init__(self) -> None:
-        if self.tls and self.starttls:
-            raise ValueError("choose implicit TLS (tls=True) or STARTTLS, not both")
-
-    @property
-    def key(self) -> str:
-        """The folder's key in ``mailbox_state`` and the ``peer`` of its inbound rows."""
-        return f"{self.username}@{self.host}:{self.port}/{self.folder}"
-
-
-class ImapLoginError(SupportbotError):
-    """The server refused the credentials (the message names user and host, never the password)."""
-
-
-class ImapServerError(SupportbotError):
-    """The server said something that ends the session (BYE, a missing UIDVALIDITY, ...)."""
 
 
 class ImapPoller:
@@ -141,7 +97,7 @@ class ImapPoller:
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         known = self._stored_fingerprints() if resync else None
         stored = skipped = 0
-        for batch in _chunks(uids, self.fetch_batch):
+        for batch in chunks(uids, self.fetch_batch):
             data = client.fetch(batch, ["BODY.PEEK[]"])
             skipped_to = 0
             for uid in batch:
@@ -150,7 +106,7 @@ class ImapPoller:
                     log.warning("IMAP %s: UID %d vanished before it could be read", self.key, uid)
                     continue
                 position = MailboxPosition(self.key, uidvalidity, uid)
-                if known is not None and not known.isdisjoint(_fingerprints(raw)):
+                if known is not None and not known.isdisjoint(fingerprints(raw)):
                     skipped += 1
                     skipped_to = uid
                     continue
@@ -172,10 +128,10 @@ class ImapPoller:
         return stored
 
     def _accepted(self, raw: bytes) -> Accepted:
-        headers = _headers(raw)
-        mail_from = _address(headers.get("Return-Path", ""))
-        rcpt = tuple(_address(v) for name in ("Delivered-To", "X-Original-To")
-                     for v in headers.get_all(name, []) if _address(v))
+        headers = headers_of(raw)
+        mail_from = address(headers.get("Return-Path", ""))
+        rcpt = tuple(address(v) for name in ("Delivered-To", "X-Original-To")
+                     for v in headers.get_all(name, []) if address(v))
         return Accepted(raw=raw, channel=CHANNEL, peer=self.key, mail_from=mail_from,
                         rcpt_to=tuple(dict.fromkeys(rcpt)))
 
@@ -223,7 +179,7 @@ class ImapPoller:
                      .order_by(col(InboundRow.id))
                      .execution_options(yield_per=200))
             for raw in s.exec(query):
-                known.update(_fingerprints(raw))
+                known.update(fingerprints(raw))
         return known
 
     # -- the connection ----------------------------------------------------------------------
@@ -371,37 +327,4 @@ class ImapPoller:
         return self._thread is not None and self._thread.is_alive()
 
 
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _headers(raw: bytes) -> Message:
-    return BytesHeaderParser(policy=compat32).parsebytes(raw)
-
-
-def _address(value: object) -> str:
-    text = str(value).strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
-    return text
-
-
-def _fingerprints(raw: bytes) -> Iterable[str]:
-    """What identifies a stored message: its exact bytes, and (when it has one) its Message-ID
-    with its body, which survives a server that rewrites or adds header lines."""
-    out = ["raw:" + hashlib.sha256(raw).hexdigest()]
-    message_id = str(_headers(raw).get("Message-ID", "") or "").strip()
-    if message_id:
-        body = _body(raw)
-        out.append("mid:" + hashlib.sha256(message_id.encode("utf-8", "surrogateescape")
-                                           + b"\0" + body).hexdigest())
-    return out
-
-
-def _body(raw: bytes) -> bytes:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        at = raw.find(sep)
-        if at >= 0:
-            return raw[at + len(sep):].replace(b"\r\n", b"\n")
-    return b""
+__all__ = ["CHANNEL", "ImapConfig", "ImapLoginError", "ImapPoller", "ImapServerError"]

@@ -11,10 +11,6 @@ from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.services import TicketView
 
-ACTIONS = ("take", "confirm_cause", "resolve", "reopen")
-"""The triage post's buttons; their ``action_id`` is ``ticket_<name>``, their value the
-ticket's reference. The priority menu is ``ticket_priority`` with values ``T-1042:P2``."""
-
 
 def escape(text: str) -> str:
     """Client text as literal Slack text: ``<!channel>``, ``<@U1>`` and ``<http://x|y>`` lose
@@ -35,6 +31,9 @@ def triage_text(view: TicketView) -> str:
 
 
 def triage_blocks(view: TicketView) -> list[dict[str, Any]]:
+    """The triage post. Its buttons' ``action_id`` is ``ticket_<name>`` (take, confirm_cause,
+    resolve, reopen), their value the ticket's reference; the priority menu is
+    ``ticket_priority`` with values ``T-1042:P2``."""
     t = view.ticket
     ref = t.reference
     reasons = next((e for e in reversed(t.events) if e.kind == EventKind.PRIORITY_SET), None)
