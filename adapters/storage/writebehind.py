@@ -46,22 +46,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.util import find_tables
 
 from adapters.storage.database import _first_line
-from adapters.storage.tables import (
-    EventRow,
-    InboundRow,
-    MessageRow,
-    OutboxRow,
-    ReplanRow,
-    TicketRow,
-)
+from adapters.storage.repos.common import EVENT, INBOUND, MESSAGE, OUTBOX, REPLAN, TICKET
 from bot.errors import BatchAborted
-
-TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
-EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
-MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
-OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-REPLAN: Table = ReplanRow.__table__  # type: ignore[attr-defined]
-INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
 
 ORDER = (TICKET, EVENT, MESSAGE, OUTBOX, REPLAN)  # parents before children
 ID_BLOCK = 128  # ids fetched per sequence round trip (PostgreSQL, not tickets)
