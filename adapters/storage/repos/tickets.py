@@ -61,7 +61,7 @@ class SqlTicketRepository:
         self._store_ticket(ticket, values)
         pending, ticket.events = ticket.events, []
         self._insert_events(ticket, pending)
-        self._saved[ticket.id] = self._projection(ticket, last)  # type: ignore[index]
+        self._saved[ticket.id] = self._projection(ticket, last)
         return ticket
 
     def _store_ticket(self, ticket: Ticket, values: dict[str, Any]) -> None:
