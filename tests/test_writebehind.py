@@ -94,6 +94,32 @@ def test_held_writes_are_sent_once_and_read_back_as_written(database: Database) 
     assert (_count(database, "event"), _count(database, "outbox")) == (3, 1)
 
 
+def test_after_the_block_the_unit_of_work_writes_straight_through_again(
+        database: Database) -> None:
+    items = _inbound(database, 1)
+    with SqlUnitOfWork(database) as uow:
+        with uow.write_behind():
+            held = uow.tickets.add(_ticket("in the batch"))
+        t = uow.tickets.add(_ticket("after the batch"))
+        assert t.id is not None and held.id is not None and t.id > held.id
+        uow.tickets.append(t, Event(EventKind.NOTE, T0 + timedelta(minutes=1), "x", {}))
+        uow.messages.add(_message("<after@x>", t.id))
+        assert uow.outbox.add(_mail("<after-ack@x>", "jo@acme.example", t.id), at=T0)
+        uow.inbound.finish(items[0].id, "done", at=T0, ticket_id=t.id)
+        uow.reminders.request_replan(t.id, at=T0)
+        with pytest.raises(RuntimeError), uow.savepoint():  # a nested transaction again
+            uow.tickets.add(_ticket("rolled back"))
+            raise RuntimeError("undo this one")
+        uow.commit()
+    with SqlUnitOfWork(database, write=False) as uow:
+        assert sorted(x.subject for x in uow.tickets.list()) == ["after the batch",
+                                                                 "in the batch"]
+        assert [i.state for i in uow.inbound.list()] == ["done"]
+        assert uow.messages.ticket_of(["<after-ack@x>"]) == t.id
+    assert [_count(database, n) for n in ("event", "message", "outbox", "reminder_replan")] \
+        == [3, 1, 1, 1]
+
+
 def test_a_failing_item_is_undone_exactly_and_the_others_commit(database: Database) -> None:
     items = _inbound(database, 3)
     with SqlUnitOfWork(database) as uow:

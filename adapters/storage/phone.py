@@ -27,7 +27,7 @@ from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
 
 if TYPE_CHECKING:
-    from adapters.storage.uow import SqlTicketRepository
+    from adapters.storage.repos.tickets import SqlTicketRepository
 
 
 def _utc_or_none(dt: datetime | None) -> datetime | None:

@@ -15,18 +15,16 @@ from typing import Any
 from sqlalchemy import String, bindparam, delete, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
 
 from adapters.storage.database import Database, as_utc
-from adapters.storage.tables import ClientRow, EventRow, ReminderRow, ReplanRow, TicketRow
-from adapters.storage.writebehind import WriteBehind
+from adapters.storage.repos.common import REPLAN as _REPLAN
+from adapters.storage.tables import ClientRow, EventRow, ReminderRow, TicketRow
 from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
 from bot.priority import Priority
 from bot.reminders import Reminder
 
 ACTIVE = (TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PAUSED.value)
 _R = ReminderRow.__table__  # type: ignore[attr-defined]
-_REPLAN = ReplanRow.__table__  # type: ignore[attr-defined]
 
 
 def _parse_sqlite(text: str) -> datetime:
@@ -34,20 +32,6 @@ def _parse_sqlite(text: str) -> datetime:
 
 
 _PRIORITIES = {p.value: p for p in Priority}
-
-
-class SqlReminderRepository:
-    """The unit of work's side: re-plan requests commit with the events that caused them."""
-
-    def __init__(self, session: Session) -> None:
-        self.s = session
-        self.wb: WriteBehind | None = None  # set while the unit of work holds writes back
-
-    def request_replan(self, ticket_id: int, *, at: datetime) -> None:
-        if self.wb is not None:
-            self.wb.add(_REPLAN, {"ticket_id": ticket_id, "requested_at": at.astimezone(UTC)})
-            return
-        self.s.add(ReplanRow(ticket_id=ticket_id, requested_at=at.astimezone(UTC)))
 
 
 @dataclass
@@ -187,14 +171,6 @@ class ReminderStore:
             return [Unfinished(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), r[7],
                                tuple(r[8] or ())) for r in conn.execute(q.order_by(_R.c.id))]
 
-    def next_retry(self) -> datetime | None:
-        q = select(_R.c.next_attempt_at).where(_R.c.state == "claimed",
-                                               _R.c.next_attempt_at.is_not(None)).order_by(
-            _R.c.next_attempt_at).limit(1)
-        with self.db.engine.connect() as conn:
-            found = conn.execute(q).scalar()
-        return as_utc(found) if found else None
-
     # -- writing -----------------------------------------------------------------------------
 
     def _insert(self) -> Any:
@@ -257,4 +233,4 @@ class ReminderStore:
         return rows
 
 
-__all__ = ["OpenTicket", "ReminderStore", "SqlReminderRepository", "Unfinished"]
+__all__ = ["OpenTicket", "ReminderStore", "Unfinished"]

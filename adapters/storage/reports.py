@@ -16,7 +16,7 @@ from bot.model import Event, EventKind, Ticket, TicketStatus
 from bot.reports.approval import SentReport
 
 if TYPE_CHECKING:
-    from adapters.storage.uow import SqlTicketRepository
+    from adapters.storage.repos.tickets import SqlTicketRepository
 
 NOT_CLOSED = [s.value for s in TicketStatus if s != TicketStatus.CLOSED]
 

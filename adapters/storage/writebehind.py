@@ -25,6 +25,7 @@ redoes the batch one item per transaction. A failure while sending rows also rai
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
+    TableClause,
     TextClause,
     bindparam,
     case,
@@ -43,25 +45,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.util import find_tables
 
 from adapters.storage.database import _first_line
-from adapters.storage.tables import (
-    EventRow,
-    InboundRow,
-    MessageRow,
-    OutboxRow,
-    ReplanRow,
-    TicketRow,
-)
+from adapters.storage.repos.common import EVENT, INBOUND, MESSAGE, OUTBOX, REPLAN, TICKET
 from bot.errors import BatchAborted
-
-TICKET: Table = TicketRow.__table__  # type: ignore[attr-defined]
-EVENT: Table = EventRow.__table__  # type: ignore[attr-defined]
-MESSAGE: Table = MessageRow.__table__  # type: ignore[attr-defined]
-OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-REPLAN: Table = ReplanRow.__table__  # type: ignore[attr-defined]
-INBOUND: Table = InboundRow.__table__  # type: ignore[attr-defined]
 
 ORDER = (TICKET, EVENT, MESSAGE, OUTBOX, REPLAN)  # parents before children
 ID_BLOCK = 128  # ids fetched per sequence round trip (PostgreSQL, not tickets)
@@ -319,7 +306,7 @@ class WriteBehind:
             held.add(TICKET.name)
         if self.inbound_updates:
             held.add(INBOUND.name)
-        return any(t.name in held for t in find_tables(clause, include_aliases=True))
+        return any(name in held for name in _table_names(clause))
 
 
 _PROCESSORS: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {}
@@ -328,9 +315,22 @@ _PROCESSORS: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {}
 def _processors(table: Table, dialect: Any) -> dict[str, Callable[[Any], Any]]:
     key = (table.name, dialect.name)
     if key not in _PROCESSORS:
-        found = {c.name: c.type._cached_bind_processor(dialect) for c in table.columns}
+        found = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect)
+                 for c in table.columns}
         _PROCESSORS[key] = {k: f for k, f in found.items() if f is not None}
     return _PROCESSORS[key]
+
+
+def _table_names(clause: Any) -> Iterator[str]:
+    """The names of the tables a statement refers to anywhere (FROM, joins, subqueries,
+    WHERE), breadth first, by the public ``ClauseElement.get_children()``."""
+    todo = deque([clause])
+    while todo:
+        element = todo.popleft()
+        if isinstance(element, TableClause):
+            yield element.name
+        else:
+            todo.extend(element.get_children())
 
 
 def _reads_only(clause: Any) -> bool:

@@ -1,0 +1,97 @@
+"""Raw inbound mail: stored first, then processed, with attempts and quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from adapters.storage.database import as_utc
+from adapters.storage.repos.common import INBOUND as _INBOUND
+from adapters.storage.repos.common import core as _core
+from adapters.storage.tables import InboundRow
+from bot.errors import StorageError
+from bot.model import InboundItem
+
+
+def _inbound(row: InboundRow) -> InboundItem:
+    return InboundItem(id=row.id or 0, channel=row.channel, raw=row.raw,
+                       received_at=as_utc(row.received_at), mail_from=row.mail_from,
+                       peer=row.peer, attempts=row.attempts, state=row.state,
+                       reason=row.reason, ticket_id=row.ticket_id)
+
+
+class SqlInboundRepository:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def pending(self, limit: int = 100) -> list[InboundItem]:
+        q = select(InboundRow).where(InboundRow.state == "pending").order_by(
+            col(InboundRow.id)).limit(limit)
+        return [_inbound(r) for r in self.s.exec(q)]
+
+    def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
+        q = sa_select(_INBOUND).where(_INBOUND.c.id == inbound_id)
+        if for_update:
+            q = q.with_for_update()
+        row = _core(self.s).execute(q).first()
+        return _inbound(row) if row else None  # type: ignore[arg-type]
+
+    def get_many(self, inbound_ids: Sequence[int], *, for_update: bool = False,
+                 raw: bool = True) -> dict[int, InboundItem]:
+        out: dict[int, InboundItem] = {}
+        ids = list(dict.fromkeys(inbound_ids))
+        i = _INBOUND.c
+        columns = list(_INBOUND.c) if raw else [c for c in _INBOUND.c if c is not i.raw]
+        for start in range(0, len(ids), 500):
+            q = sa_select(*columns).where(i.id.in_(ids[start:start + 500]))
+            if for_update:
+                q = q.with_for_update()
+            for row in _core(self.s).execute(q.order_by(i.id)):
+                out[row.id] = _inbound(row) if raw else InboundItem(  # type: ignore[arg-type]
+                    id=row.id, channel=row.channel, raw=b"",
+                    received_at=as_utc(row.received_at), mail_from=row.mail_from,
+                    peer=row.peer, attempts=row.attempts, state=row.state,
+                    reason=row.reason, ticket_id=row.ticket_id)
+        return out
+
+    def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
+        q = select(InboundRow)
+        if state:
+            q = q.where(InboundRow.state == state)
+        return [_inbound(r) for r in self.s.exec(q.order_by(col(InboundRow.id).desc())
+                                                  .limit(limit))]
+
+    def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",
+               ticket_id: int | None = None) -> None:
+        t = _INBOUND
+        done = _core(self.s).execute(update(t).where(t.c.id == inbound_id).values(
+            state=state, reason=reason[:2000], ticket_id=ticket_id,
+            processed_at=at.astimezone(UTC), attempts=t.c.attempts + 1))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise StorageError(f"no inbound message {inbound_id}")
+
+    def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
+        row = self.s.get(InboundRow, inbound_id)
+        if row is None:
+            raise StorageError(f"no inbound message {inbound_id}")
+        row.attempts += 1
+        row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
+        if row.attempts >= max_attempts:
+            row.state = "quarantined"
+            row.processed_at = at.astimezone(UTC)
+        self.s.add(row)
+        return row.state
+
+    def requeue(self, inbound_id: int) -> bool:
+        row = self.s.get(InboundRow, inbound_id)
+        if row is None or row.state != "quarantined":
+            return False
+        row.state, row.attempts, row.processed_at = "pending", 0, None
+        row.reason = f"retried after: {row.reason}"[:2000]
+        self.s.add(row)
+        return True
+
