@@ -218,7 +218,4 @@ class SqlPhoneRepository:
         ).where(col(TicketRow.status).in_(list(statuses)),
                 has(EventKind.PHONE_FOLLOWUP_REQUIRED),
                 ~has(EventKind.PHONE_FOLLOWUP_CONFIRMED)).order_by(col(TicketRow.id))
-        rows = list(self.s.exec(q))
-        tickets = self._tickets
-        events = tickets._events([r.id for r, _ in rows if r.id is not None])
-        return [tickets._ticket(r, n or "", events.get(r.id or 0, [])) for r, n in rows]
+        return self._tickets.from_rows(list(self.s.exec(q)))
