@@ -94,6 +94,15 @@ def test_held_writes_are_sent_once_and_read_back_as_written(database: Database) 
     assert (_count(database, "event"), _count(database, "outbox")) == (3, 1)
 
 
+def test_a_read_through_a_subquery_sends_what_is_held_first(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow, uow.write_behind():
+        t = uow.tickets.add(_ticket("Checkout fails"))
+        assert uow.outbox.add(_mail("<sub-ack@x>", "jo@acme.example", t.id), at=T0)
+        assert _count(database, "outbox") == 0
+        # not preloaded: one UNION of messages and sent mail, read from a subquery
+        assert uow.messages.ticket_of(["<sub-ack@x>"]) == t.id
+
+
 def test_after_the_block_the_unit_of_work_writes_straight_through_again(
         database: Database) -> None:
     items = _inbound(database, 1)

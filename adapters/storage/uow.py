@@ -9,20 +9,20 @@ from types import TracebackType
 from sqlalchemy.exc import DBAPIError
 
 from adapters.storage.database import Database, _first_line
-from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
-from adapters.storage.phone import SqlPhoneRepository
-from adapters.storage.reports import SqlReportRepository
-from adapters.storage.repos.common import core
+from adapters.storage.repos.common import core, hand_back
 from adapters.storage.repos.directory import SqlClientRepository, SqlStaffRepository
 from adapters.storage.repos.inbound import SqlInboundRepository
 from adapters.storage.repos.inbound_wb import WriteBehindInboundRepository
 from adapters.storage.repos.lookups import Lookups
+from adapters.storage.repos.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.repos.messages import SqlMessageRepository
 from adapters.storage.repos.messages_wb import WriteBehindMessageRepository
 from adapters.storage.repos.outbox import SqlOutboxRepository
 from adapters.storage.repos.outbox_wb import WriteBehindOutboxRepository
+from adapters.storage.repos.phone import SqlPhoneRepository
 from adapters.storage.repos.replans import SqlReminderRepository
 from adapters.storage.repos.replans_wb import WriteBehindReminderRepository
+from adapters.storage.repos.reports import SqlReportRepository
 from adapters.storage.repos.tickets import SqlTicketRepository
 from adapters.storage.repos.tickets_wb import WriteBehindTicketRepository
 from adapters.storage.slack import SqlSlackRepository
@@ -83,7 +83,8 @@ class SqlUnitOfWork:
         of items, each in a ``savepoint``. Everything held is sent when the block ends.
 
         The repositories that hold writes are swapped for their write-behind variants for
-        the block, and swapped back after."""
+        the block (each takes over the plain one's memory of the transaction) and swapped
+        back after (each plain one continuing from what its variant knew)."""
         wb = WriteBehind(core(self.session))
         seen = Lookups(wb)
         plain = (self.tickets, self.messages, self.inbound, self.outbox, self.reminders)
@@ -100,6 +101,9 @@ class SqlUnitOfWork:
             wb.close()
             self._wb = None
             self.tickets.forget()
+            held = (self.tickets, self.messages, self.inbound, self.outbox, self.reminders)
+            for repo, variant in zip(plain, held, strict=True):
+                hand_back(variant, repo)
             self.tickets, self.messages, self.inbound, self.outbox, self.reminders = plain
 
     def savepoint(self) -> AbstractContextManager[object]:

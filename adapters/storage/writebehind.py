@@ -323,10 +323,15 @@ def _processors(table: Table, dialect: Any) -> dict[str, Callable[[Any], Any]]:
 
 def _table_names(clause: Any) -> Iterator[str]:
     """The names of the tables a statement refers to anywhere (FROM, joins, subqueries,
-    WHERE), breadth first, by the public ``ClauseElement.get_children()``."""
+    WHERE), breadth first, by the public ``ClauseElement.get_children()``; an element met
+    again (every column of a subquery leads back to it) is walked once."""
     todo = deque([clause])
+    walked: set[int] = set()
     while todo:
         element = todo.popleft()
+        if id(element) in walked:
+            continue
+        walked.add(id(element))
         if isinstance(element, TableClause):
             yield element.name
         else:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from adapters.storage.repos.common import take_over
 from adapters.storage.repos.inbound import SqlInboundRepository
 from adapters.storage.writebehind import WriteBehind
 
 
 class WriteBehindInboundRepository(SqlInboundRepository):
     def __init__(self, plain: SqlInboundRepository, wb: WriteBehind) -> None:
-        super().__init__(plain.s)
+        take_over(self, plain)
         self.wb = wb
 
     def finish(self, inbound_id: int, state: str, *, at: datetime, reason: str = "",

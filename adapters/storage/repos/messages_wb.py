@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from adapters.storage.repos.common import MESSAGE as _MESSAGE
 from adapters.storage.repos.common import OUTBOX as _OUTBOX
 from adapters.storage.repos.common import core as _core
+from adapters.storage.repos.common import take_over
 from adapters.storage.repos.lookups import Lookups
 from adapters.storage.repos.messages import SqlMessageRepository, _message
 from bot.model import Message
@@ -19,8 +20,7 @@ from bot.model import Message
 
 class WriteBehindMessageRepository(SqlMessageRepository):
     def __init__(self, plain: SqlMessageRepository, seen: Lookups) -> None:
-        super().__init__(plain.s)
-        self._absent = plain._absent  # one transaction: what it found absent stays known
+        take_over(self, plain)
         self.seen = seen  # what was preloaded and written
 
     def add(self, message: Message) -> tuple[Message, bool]:

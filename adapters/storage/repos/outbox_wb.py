@@ -10,6 +10,7 @@ from sqlalchemy import select as sa_select
 from adapters.storage.database import as_utc
 from adapters.storage.repos.common import OUTBOX as _OUTBOX
 from adapters.storage.repos.common import core as _core
+from adapters.storage.repos.common import take_over
 from adapters.storage.repos.lookups import Lookups
 from adapters.storage.repos.outbox import SqlOutboxRepository
 from bot.model import OutboundMail
@@ -17,7 +18,7 @@ from bot.model import OutboundMail
 
 class WriteBehindOutboxRepository(SqlOutboxRepository):
     def __init__(self, plain: SqlOutboxRepository, seen: Lookups) -> None:
-        super().__init__(plain.s)
+        take_over(self, plain)
         self.seen = seen  # what was preloaded and written
         self._queued: set[str] = set()  # Message-IDs queued meanwhile
 

@@ -157,7 +157,11 @@ class SqlTicketRepository:
         if statuses:
             q = q.where(col(TicketRow.status).in_([s.value for s in statuses]))
         q = q.order_by(col(TicketRow.id).desc()).limit(limit)
-        rows = list(self.s.exec(q))
+        return self.from_rows(list(self.s.exec(q)))
+
+    def from_rows(self, rows: Sequence[tuple[TicketRow, str | None]]) -> list[Ticket]:
+        """The tickets of rows read elsewhere (each with its client's name), in their order,
+        their events read in bulk: how the phone and report repositories build theirs."""
         events = self._events([r.id for r, _ in rows if r.id is not None])
         return [self._ticket(r, n or "", events.get(r.id or 0, [])) for r, n in rows]
 

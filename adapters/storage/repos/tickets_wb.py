@@ -13,6 +13,7 @@ from adapters.storage.repos.common import CLIENT as _CLIENT
 from adapters.storage.repos.common import EVENT as _EVENT
 from adapters.storage.repos.common import TICKET as _TICKET
 from adapters.storage.repos.common import core as _core
+from adapters.storage.repos.common import take_over
 from adapters.storage.repos.tickets import SqlTicketRepository
 from adapters.storage.writebehind import WriteBehind
 from bot.model import Ticket
@@ -23,8 +24,7 @@ class WriteBehindTicketRepository(SqlTicketRepository):
     ``_locked``), so later items of a batch see earlier items' changes."""
 
     def __init__(self, plain: SqlTicketRepository, wb: WriteBehind) -> None:
-        super().__init__(plain.s)
-        self._saved = plain._saved  # one transaction: what it wrote or read stays known
+        take_over(self, plain)
         self.wb = wb
         self._held: dict[int, Ticket] = {}
         self._locked: set[int] = set()

@@ -1,4 +1,4 @@
-"""The phone repository: pages and attempts, calls and SMS by Sid, webhook deliveries seen."""
+"""The phone repository: pages and attempts, calls and SMS by Sid."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exists
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import as_utc
@@ -19,7 +18,6 @@ from adapters.storage.tables import (
     PhoneCallRow,
     PhoneSmsRow,
     TicketRow,
-    WebhookSeenRow,
 )
 from bot.errors import StorageError
 from bot.model import EventKind, Ticket
@@ -89,12 +87,6 @@ class SqlPhoneRepository:
     def active_pages(self) -> list[Page]:
         q = select(PageRow).where(PageRow.state == "active").order_by(col(PageRow.id))
         return [_page(r) for r in self.s.exec(q)]
-
-    def page_for_ticket(self, ticket_id: int) -> Page | None:
-        q = select(PageRow).where(PageRow.ticket_id == ticket_id).order_by(
-            col(PageRow.id).desc()).limit(1)
-        row = self.s.exec(q).first()
-        return _page(row) if row else None
 
     def finish_page(self, page_id: int, state: str, at: datetime,
                     taken_by: str | None = None) -> None:
@@ -226,20 +218,4 @@ class SqlPhoneRepository:
         ).where(col(TicketRow.status).in_(list(statuses)),
                 has(EventKind.PHONE_FOLLOWUP_REQUIRED),
                 ~has(EventKind.PHONE_FOLLOWUP_CONFIRMED)).order_by(col(TicketRow.id))
-        rows = list(self.s.exec(q))
-        tickets = self._tickets
-        events = tickets._events([r.id for r, _ in rows if r.id is not None])
-        return [tickets._ticket(r, n or "", events.get(r.id or 0, [])) for r, n in rows]
-
-    # -- deduplication ---------------------------------------------------------------------
-
-    def first_time(self, key: str, at: datetime) -> bool:
-        if self.s.get(WebhookSeenRow, key) is not None:
-            return False
-        try:
-            with self.s.begin_nested():
-                self.s.add(WebhookSeenRow(key=key, at=at.astimezone(UTC)))
-                self.s.flush()
-        except IntegrityError:  # a concurrent delivery recorded it first
-            return False
-        return True
+        return self._tickets.from_rows(list(self.s.exec(q)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -10,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import absent_values, as_utc
-from adapters.storage.tables import ClientRow, EventRow, SentReportRow, TicketRow
+from adapters.storage.tables import ClientRow, SentReportRow, TicketRow
 from bot.errors import StorageError
-from bot.model import Event, EventKind, Ticket, TicketStatus
+from bot.model import Ticket, TicketStatus
 from bot.reports.approval import SentReport
 
 if TYPE_CHECKING:
@@ -38,21 +37,7 @@ class SqlReportRepository:
         for r in self.s.exec(still):
             rows.setdefault(r.id, r)
         ordered = sorted(rows.values(), key=lambda r: r.id or 0)
-        events = self._events([r.id for r in ordered if r.id is not None])
-        return [self._tickets._ticket(r, "", events.get(r.id or 0, [])) for r in ordered]
-
-    def _events(self, ids: Sequence[int]) -> dict[int, list[Event]]:
-        """The events of many tickets as plain rows, not ORM objects: building an ORM instance
-        per event costs more than the query (a report reads thousands of events)."""
-        out: dict[int, list[Event]] = defaultdict(list)
-        cols = (EventRow.id, EventRow.ticket_id, EventRow.kind, EventRow.at, EventRow.actor,
-                EventRow.data)
-        for lo in range(0, len(ids), 900):
-            q = select(*cols).where(col(EventRow.ticket_id).in_(ids[lo:lo + 900])).order_by(
-                col(EventRow.at), col(EventRow.id))
-            for eid, tid, kind, at, actor, data in self.s.exec(q):  # type: ignore[call-overload]
-                out[tid].append(Event(EventKind(kind), as_utc(at), actor, dict(data), tid, eid))
-        return out
+        return self._tickets.from_rows([(r, "") for r in ordered])
 
     # -- reports sent for approval --------------------------------------------------------------
 
