@@ -89,11 +89,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                     settings.slack.base_url, settings.slack.triage_channel))
     phone = phone_desk(settings, helpdesk, uow, clock, sinks)
     sender = settings.mail.sender
-    mail = BatchIntake(MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
+    intake = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
         Approvals(uow, clock, helpdesk.policies, sender),
-        PolicyChanges(uow, clock, helpdesk.policies, sender))), uow,
-        parser=ProcessParser(settings.mail.parse_processes)
-        if settings.mail.parse_processes else None)
+        PolicyChanges(uow, clock, helpdesk.policies, sender)))
+    processes = settings.mail.parse_processes
+    mail = BatchIntake(intake, uow, parser=ProcessParser(processes) if processes else None)
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0

@@ -7,12 +7,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
 from bot.model import Channel, Client, InboundItem, Message, Ticket, reference_of
 from bot.ports import UnitOfWork
-from bot.services import Helpdesk, TicketView
+
+if TYPE_CHECKING:
+    from bot.services import Helpdesk, TicketView
 
 MAX_ATTEMPTS = 3
 FOLLOWUP_TEXT_LIMIT = 20_000
