@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from adapters.mail.batch import BatchIntake
 from adapters.mail.parsepool import ProcessParser
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
@@ -30,7 +31,7 @@ class App:
     db: Database
     helpdesk: Helpdesk
     clock: Clock
-    mail: MailIntake
+    mail: BatchIntake
     phone: PhoneDesk | None = None
     alert_sinks: list[AlertSink] = field(default_factory=list)
     """Where alerts go besides the log and mail: Slack's triage thread, on-call by SMS."""
@@ -88,11 +89,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                                     settings.slack.base_url, settings.slack.triage_channel))
     phone = phone_desk(settings, helpdesk, uow, clock, sinks)
     sender = settings.mail.sender
-    mail = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
+    intake = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
         Approvals(uow, clock, helpdesk.policies, sender),
-        PolicyChanges(uow, clock, helpdesk.policies, sender)),
-        parser=ProcessParser(settings.mail.parse_processes)
-        if settings.mail.parse_processes else None)
+        PolicyChanges(uow, clock, helpdesk.policies, sender)))
+    processes = settings.mail.parse_processes
+    mail = BatchIntake(intake, uow, parser=ProcessParser(processes) if processes else None)
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from bot.sla.loader import load_policy
@@ -13,31 +10,34 @@ from bot.sla.policy import Policy
 
 class PolicyBook:
     """Looks policies up by name, re-reading a file when it changes (``load_policy`` caches;
-    it still looks at the file each time, unless inside ``steady``)."""
+    it still looks at the file each time)."""
 
     def __init__(self, default: str = "panenco", search: tuple[Path, ...] = ()) -> None:
         self.default = default
         self.search = search
-        self._local = threading.local()
+
+    def get(self, name: str | None = None) -> Policy:
+        return load_policy(name or self.default, self.search)
+
+    def snapshot(self) -> PolicyBook:
+        """A book that reads each policy once and then keeps it: a batch of tickets is
+        handled under one version of each policy, without looking at the files per ticket."""
+        return PolicySnapshot(self.default, self.search)
+
+
+class PolicySnapshot(PolicyBook):
+    """``PolicyBook.snapshot``; for one thread, for a short while (a batch)."""
+
+    def __init__(self, default: str = "panenco", search: tuple[Path, ...] = ()) -> None:
+        super().__init__(default, search)
+        self._held: dict[str, Policy] = {}
 
     def get(self, name: str | None = None) -> Policy:
         key = name or self.default
-        held: dict[str, Policy] | None = getattr(self._local, "held", None)
+        held = self._held.get(key)
         if held is None:
-            return load_policy(key, self.search)
-        if key not in held:
-            held[key] = load_policy(key, self.search)
-        return held[key]
+            held = self._held[key] = load_policy(key, self.search)
+        return held
 
-    @contextmanager
-    def steady(self) -> Iterator[None]:
-        """Within the block, in this thread, each policy is read once: a batch of tickets is
-        handled under one version of each policy, without looking at the files per ticket."""
-        if getattr(self._local, "held", None) is not None:
-            yield
-            return
-        self._local.held = {}
-        try:
-            yield
-        finally:
-            self._local.held = None
+    def snapshot(self) -> PolicyBook:
+        return self

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -188,9 +188,6 @@ class PolicyChanges:
         if latest is None or latest.state != "pending" or latest.id is None:
             raise InvalidAction(f"no policy change of {client} is waiting for approval")
         return uow.policy_versions.decide(latest.id, decision, at=self.clock.now(), by=actor)
-
-    def preload(self, uow: PolicyChangeUnitOfWork, thread_keys: Collection[str]) -> None:
-        uow.policy_versions.preload_message_ids(thread_keys)
 
     def answer_by_mail(self, uow: PolicyChangeUnitOfWork, thread: tuple[str, ...], text: str,
                        sender: str, client: Client) -> str | None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -38,16 +37,6 @@ class TicketRepository(Protocol):
 
     def append(self, ticket: Ticket, *events: Event) -> None:
         """Append events to the ticket's log and save its projection (status, priority, ...)."""
-        ...
-
-    def reserve(self, n: int) -> None:
-        """Hint (write-behind mode): about ``n`` tickets will be added; take their ids
-        together (ids left unused are skipped, as after a rollback)."""
-        ...
-
-    def preload(self, ticket_ids: Collection[int], *, for_update: bool = False) -> None:
-        """Hint (write-behind mode): ``get`` will be asked of these tickets; read (and lock)
-        them together now. ``get`` then hands out the same objects for the whole block."""
         ...
 
     def list(self, *, client: str | None = None, statuses: Sequence[TicketStatus] = (),
@@ -85,12 +74,6 @@ class MessageRepository(Protocol):
 
     def ticket_of(self, message_ids: Sequence[str]) -> int | None:
         """The ticket any of these Message-IDs (received or sent) belongs to, newest first."""
-        ...
-
-    def preload(self, identities: Sequence[tuple[str, str]], thread_keys: Collection[str]
-                ) -> None:
-        """Hint (write-behind mode): ``find`` will be asked of these (Message-ID, content
-        hash) pairs and ``ticket_of`` of these Message-IDs; read them together now."""
         ...
 
 
@@ -134,11 +117,6 @@ class OutboxRepository(Protocol):
 
     def count_since(self, recipient: str, purposes: Sequence[str], since: datetime) -> int:
         """How many mails of these purposes were queued for ``recipient`` since ``since``."""
-        ...
-
-    def preload_counts(self, recipients: Collection[str], since: datetime) -> None:
-        """Hint (write-behind mode): ``count_since`` will be asked of these recipients for
-        instants from ``since`` on; read them together now."""
         ...
 
     def sent_message_ids(self, ticket_id: int) -> list[str]: ...
@@ -238,35 +216,12 @@ class ReportRepository(Protocol):
         """The sent report whose mail has one of these Message-IDs (a reply's references)."""
         ...
 
-    def preload_message_ids(self, message_ids: Collection[str]) -> None:
-        """Hint: ``sent_by_message_ids`` will be asked of these; read them together now."""
-        ...
-
     def decide(self, report_id: int, state: str, *, at: datetime, by: str,
                note: str = "") -> SentReport: ...
 
 
 class ReportingUnitOfWork(UnitOfWork, Protocol):
     reports: ReportRepository
-
-
-class BatchUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that can also undo part of itself: several items in one transaction,
-    each in a savepoint, so a failing one is rolled back alone."""
-
-    def __enter__(self) -> BatchUnitOfWork: ...
-
-    def savepoint(self) -> AbstractContextManager[object]:
-        """``with uow.savepoint(): ...``: released on success, rolled back on an exception
-        (which propagates); the rest of the transaction stands. In write-behind mode, raises
-        ``BatchAborted`` instead when the item cannot be undone alone."""
-        ...
-
-    def write_behind(self) -> AbstractContextManager[None]:
-        """``with uow.write_behind(): ...``: writes are held and sent together (one statement
-        per table) before any read that may see them and when the block ends; the
-        repositories' ``preload`` hints then answer later lookups from memory."""
-        ...
 
 
 # -- maintenance windows -----------------------------------------------------------------------
@@ -307,9 +262,6 @@ class PolicyVersionRepository(Protocol):
     def latest(self, client_id: int, *, for_update: bool = False) -> PolicyVersion | None: ...
     def last_acknowledged(self, client_id: int) -> PolicyVersion | None: ...
     def by_message_ids(self, message_ids: Sequence[str]) -> PolicyVersion | None: ...
-    def preload_message_ids(self, message_ids: Collection[str]) -> None:
-        """Hint: ``by_message_ids`` will be asked of these; read them together now."""
-        ...
 
     def decide(self, version_id: int, state: str, *, at: datetime, by: str) -> PolicyVersion: ...
 

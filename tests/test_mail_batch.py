@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 from sqlalchemy import text
 
+from adapters.mail.batch import MIN_BEFORE_YIELD
 from adapters.mail.worker import IntakeWorker
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
-from bot.mail.intake import MAX_ATTEMPTS, MIN_BEFORE_YIELD, Outcome
+from bot.mail.intake import MAX_ATTEMPTS, Outcome
 from bot.model import Event, id_of_reference
 from tests.mailbot import Bot, mail, reply_to
 

@@ -38,7 +38,7 @@ def _watch_parent(parent: int) -> None:
 
 
 class ProcessParser:
-    """``MailIntake``'s ``parser``: ``processes`` worker processes."""
+    """``BatchIntake``'s ``parser``: ``processes`` worker processes."""
 
     def __init__(self, processes: int = 1) -> None:
         self.processes = max(1, processes)

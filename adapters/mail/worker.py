@@ -13,13 +13,14 @@ import queue
 import threading
 from collections.abc import Callable
 
-from bot.mail.intake import MailIntake, Outcome
+from adapters.mail.batch import BatchIntake
+from bot.mail.intake import Outcome
 
 log = logging.getLogger("supportbot.worker")
 
 
 class IntakeWorker:
-    def __init__(self, intake: MailIntake, *, sweep_seconds: float = 10.0,
+    def __init__(self, intake: BatchIntake, *, sweep_seconds: float = 10.0,
                  after: Callable[[Outcome], None] | None = None) -> None:
         self.intake = intake
         self.sweep_seconds = sweep_seconds

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -166,9 +166,6 @@ class Approvals:
     def _policy_of(uow: ReportingUnitOfWork, sent: SentReport) -> str:
         c = uow.clients.get_by_id(sent.client_id)
         return c.policy if c else ""
-
-    def preload(self, uow: ReportingUnitOfWork, thread_keys: Collection[str]) -> None:
-        uow.reports.preload_message_ids(thread_keys)
 
     def answer_by_mail(self, uow: ReportingUnitOfWork, thread: tuple[str, ...], text: str,
                        sender: str, client: Client) -> str | None:
