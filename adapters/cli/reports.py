@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from adapters.bootstrap import App
-from adapters.cli import actor_option, pass_app
+from adapters.cli.options import actor_option, pass_app
 from adapters.reporting import approvals, reporting
 from bot.errors import InvalidAction
 from bot.reports import FORMATS, render

@@ -8,7 +8,8 @@ from datetime import datetime
 import click
 
 from adapters.bootstrap import App
-from adapters.cli import _action, actor_option, json_option, pass_app
+from adapters.cli.options import actor_option, json_option, pass_app, ticket_action
+from adapters.cli.tickets import tickets
 from adapters.maintenance import maintenance, policy_changes
 from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
@@ -103,14 +104,15 @@ def _maybe(app: App, value: str | None, param: str) -> datetime | None:
     return None if value is None else _instant(app, value, param)
 
 
-_action("outage", "Correct the outage interval the availability counts for a ticket (by "
-        "default a P1's registration to resolution), or --none: it was no outage.",
-        lambda app, ref, start, end, **kw: app.helpdesk.correct_outage(
-            ref, start=_maybe(app, start, "--start"), end=_maybe(app, end, "--end"), **kw),
-        click.option("--start", help="when the service went down (ISO 8601)"),
-        click.option("--end", help="when it was back (ISO 8601)"),
-        click.option("--none", is_flag=True, help="the ticket was no outage"),
-        click.option("--reason", required=True, help="why, for the audit trail"))
+ticket_action(
+    tickets, "outage", "Correct the outage interval the availability counts for a ticket "
+    "(by default a P1's registration to resolution), or --none: it was no outage.",
+    lambda app, ref, start, end, **kw: app.helpdesk.correct_outage(
+        ref, start=_maybe(app, start, "--start"), end=_maybe(app, end, "--end"), **kw),
+    click.option("--start", help="when the service went down (ISO 8601)"),
+    click.option("--end", help="when it was back (ISO 8601)"),
+    click.option("--none", is_flag=True, help="the ticket was no outage"),
+    click.option("--reason", required=True, help="why, for the audit trail"))
 
 
 @click.group("policy")
