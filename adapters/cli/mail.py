@@ -11,8 +11,6 @@ import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import Ctx, actor_option, json_option, pass_app
-from bot.errors import InvalidAction, NotFound
-from bot.model import InboundItem
 
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
@@ -59,9 +57,7 @@ def outbox() -> None:
 @json_option
 @pass_app
 def outbox_list(app: App, state: str | None, limit: int, as_json: bool) -> None:
-    from adapters.mail.outbound import outbox_rows
-
-    rows = outbox_rows(app.db, state, limit)
+    rows = app.outbox.list(state, limit)
     if as_json:
         click.echo(json.dumps([{
             "id": r.id, "state": r.state, "purpose": r.purpose, "to": r.recipients,
@@ -81,12 +77,7 @@ def outbox_list(app: App, state: str | None, limit: int, as_json: bool) -> None:
 @pass_app
 def outbox_show(app: App, outbox_id: int) -> None:
     """Print one outgoing mail as it will be (or was) sent."""
-    from adapters.storage.tables import OutboxRow
-
-    with app.db.session() as s:
-        row = s.get(OutboxRow, outbox_id)
-    if row is None:
-        raise NotFound(f"no outbox mail {outbox_id}")
+    row = app.outbox.get(outbox_id)
     click.echo(f"state: {row.state}, attempts: {row.attempts}"
                + (f", last error: {row.last_error}" if row.last_error else ""))
     click.echo(row.raw.decode("utf-8", "replace"))
@@ -97,24 +88,11 @@ def quarantine() -> None:
     """Mail that could not be taken, kept raw with the reason."""
 
 
-def _quarantined(app: App, inbound_id: int) -> InboundItem:
-    from adapters.storage import SqlUnitOfWork
-
-    with SqlUnitOfWork(app.db, write=False) as uow:
-        item = uow.inbound.get(inbound_id)
-    if item is None or item.state not in ("quarantined", "dropped"):
-        raise NotFound(f"no quarantined message {inbound_id}")
-    return item
-
-
 @quarantine.command("list")
 @json_option
 @pass_app
 def quarantine_list(app: App, as_json: bool) -> None:
-    from adapters.storage import SqlUnitOfWork
-
-    with SqlUnitOfWork(app.db, write=False) as uow:
-        items = uow.inbound.list("quarantined", limit=1000)
+    items = app.quarantine.list()
     if as_json:
         click.echo(json.dumps([{"id": i.id, "received_at": i.received_at.isoformat(),
                                 "channel": i.channel, "size": len(i.raw), "reason": i.reason}
@@ -132,7 +110,7 @@ def quarantine_list(app: App, as_json: bool) -> None:
 @pass_app
 def quarantine_show(app: App, inbound_id: int) -> None:
     """The reason and the raw message."""
-    row = _quarantined(app, inbound_id)
+    row = app.quarantine.get(inbound_id)
     click.echo(f"reason: {row.reason}")
     click.echo(f"received: {row.received_at} via {row.channel}")
     click.echo()
@@ -144,14 +122,7 @@ def quarantine_show(app: App, inbound_id: int) -> None:
 @pass_app
 def quarantine_retry(app: App, inbound_id: int) -> None:
     """Process a quarantined message again (after a fix, say)."""
-    from adapters.storage import SqlUnitOfWork
-
-    _quarantined(app, inbound_id)
-    with SqlUnitOfWork(app.db) as uow:
-        if not uow.inbound.requeue(inbound_id):
-            raise InvalidAction(f"message {inbound_id} is not quarantined")
-        uow.commit()
-    o = app.mail.process(inbound_id)
+    o = app.quarantine.retry(inbound_id)
     click.echo(f"{inbound_id}: {o.state}, {o.action}" + (f" ({o.reference})" if o.reference
                                                          else ""))
 
@@ -162,11 +133,5 @@ def quarantine_retry(app: App, inbound_id: int) -> None:
 @pass_app
 def quarantine_drop(app: App, inbound_id: int, actor: str) -> None:
     """Give up on a message. Its raw bytes stay stored; it leaves the quarantine list."""
-    from adapters.storage import SqlUnitOfWork
-
-    _quarantined(app, inbound_id)
-    with SqlUnitOfWork(app.db) as uow:
-        uow.inbound.finish(inbound_id, "dropped", at=app.clock.now(),
-                           reason=f"dropped by {actor}")
-        uow.commit()
+    app.quarantine.drop(inbound_id, actor)
     click.echo(f"{inbound_id}: dropped")

@@ -10,7 +10,6 @@ import click
 from adapters.bootstrap import App
 from adapters.cli.options import actor_option, json_option, pass_app, ticket_action
 from adapters.cli.tickets import tickets
-from adapters.maintenance import maintenance, policy_changes
 from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
 
@@ -59,7 +58,7 @@ def announce(app: App, start: str, end: str, summary: str, clients: tuple[str, .
              hotfix: bool, release_notes: str, actor: str) -> None:
     """Mail (and post to Slack) a maintenance notice to every affected client. Refused when
     it gives a client less notice than the client's policy asks, unless --hotfix."""
-    told = maintenance(app).announce(
+    told = app.maintenance.announce(
         start=_instant(app, start, "--start"), end=_instant(app, end, "--end"),
         summary=summary, clients=clients, hotfix=hotfix, release_notes=release_notes,
         actor=actor)
@@ -87,7 +86,7 @@ def _json(w: MaintenanceWindow, state: str) -> dict[str, object]:
 @pass_app
 def list_windows(app: App, include_ended: bool, as_json: bool) -> None:
     """Scheduled and running windows, by start (UTC)."""
-    svc = maintenance(app)
+    svc = app.maintenance
     now = app.clock.now()
     rows = [(w, w.state_at(now)) for w in svc.windows(include_ended=include_ended)]
     if as_json:
@@ -126,7 +125,7 @@ def policy_group() -> None:
 def policy_diff(app: App, client: str) -> None:
     """What changed in CLIENT's policy (calendar, holidays, targets) since the version the
     client last acknowledged."""
-    policy, base, lines = policy_changes(app).diff(client)
+    policy, base, lines = app.policy_changes.diff(client)
     if base is None:
         click.echo(f"{client}: policy {policy.name} version {policy.version}; no version "
                    "recorded yet (`supportbot policy check` records it as the baseline)")
@@ -146,7 +145,7 @@ def policy_diff(app: App, client: str) -> None:
 def policy_check(app: App) -> None:
     """Record changed policy versions now and tell the clients (`supportbot run` does this
     periodically)."""
-    changes = policy_changes(app).check()
+    changes = app.policy_changes.check()
     if not changes:
         click.echo("no policy changes")
     for c in changes:
@@ -162,7 +161,7 @@ def _policy_decide(decision: str) -> click.Command:
     @actor_option
     @pass_app
     def command(app: App, client: str, actor: str) -> None:
-        v = policy_changes(app).decide(client, decision, actor=actor)
+        v = app.policy_changes.decide(client, decision, actor=actor)
         click.echo(f"{client}: policy version {v.version} {v.state} by {v.decided_by}")
     return policy_group.command(
         "approve" if decision == "approved" else "challenge",
