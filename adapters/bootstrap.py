@@ -11,7 +11,7 @@ from datetime import timedelta
 from adapters.mail.outbox_admin import OutboxAdmin
 from adapters.mail.parsepool import ProcessParser
 from adapters.maintenance import SlackPost
-from adapters.reminders.sinks import AlertSinks, LogSink, MailSink
+from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
@@ -129,21 +129,22 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     if sync_directory:
         helpdesk.sync_directory(s.client_objects(), s.staff_objects())
 
-    sinks = AlertSinks(LogSink())
+    sinks = AlertSinks()
+    sinks.add(LogSink(), REMINDERS, PHONE)
     if s.reminders.mail_to or s.reminders.mail_assignee:
-        sinks.mail = MailSink(uow, clock, s.mail.sender, s.reminders.mail_to,
-                              s.reminders.mail_assignee, on_queued=mail_queued)
+        sinks.add(MailSink(uow, clock, s.mail.sender, s.reminders.mail_to,
+                           s.reminders.mail_assignee, on_queued=mail_queued), REMINDERS)
     if s.slack.enabled:  # the ticket's triage thread, mentioning the assignee
         from adapters.slack.alerts import SlackAlertSink
 
-        sinks.slack = SlackAlertSink(uow.reader, s.slack.bot_token.get_secret_value(),
-                                     s.slack.base_url, s.slack.triage_channel)
+        sinks.add(SlackAlertSink(uow.reader, s.slack.bot_token.get_secret_value(),
+                                 s.slack.base_url, s.slack.triage_channel), REMINDERS, PHONE)
     phone = phone_desk(settings, helpdesk, uow, clock, sinks.for_phone())
     if phone is not None:  # a P1 from any process is paged
         from adapters.twilio.alerts import OnCallSmsSink
 
         helpdesk.listeners.append(phone)
-        sinks.oncall = OnCallSmsSink(phone, clock)
+        sinks.add(OnCallSmsSink(phone, clock), REMINDERS)  # a P1's reminders reach on-call
 
     sender = s.mail.sender
     approvals = Approvals(uow, clock, policies, sender)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
@@ -75,22 +74,32 @@ class MailSink:
             self.on_queued()
 
 
-@dataclass
-class AlertSinks:
-    """The sinks of the bot, filled by the composition root. Deadline reminders and breaches
-    go to all of them (in this order); the phone desk's own alerts (follow-up missing, nobody
-    took the page) to the log and Slack."""
+REMINDERS = "reminders"
+"""Deadline reminders and breaches, from the reminder engine."""
+PHONE = "phone"
+"""The phone desk's own alerts: follow-up missing, nobody on call took the page."""
 
-    log: AlertSink
-    mail: AlertSink | None = None
-    slack: AlertSink | None = None
-    oncall: AlertSink | None = None
+
+class AlertSinks:
+    """The one registry of where alerts go, filled by the composition root: each sink with the
+    sources it serves, in the order it was added. Every sink of a source gets every alert of
+    it and delivers to the targets it can reach."""
+
+    def __init__(self) -> None:
+        self._sinks: list[tuple[AlertSink, frozenset[str]]] = []
+
+    def add(self, sink: AlertSink, *sources: str) -> None:
+        """Register ``sink`` for these sources (default: reminders only)."""
+        self._sinks.append((sink, frozenset(sources or (REMINDERS,))))
+
+    def of(self, source: str) -> list[AlertSink]:
+        return [sink for sink, sources in self._sinks if source in sources]
 
     def for_reminders(self) -> list[AlertSink]:
-        return [s for s in (self.log, self.mail, self.slack, self.oncall) if s is not None]
+        return self.of(REMINDERS)
 
     def for_phone(self) -> list[AlertSink]:
-        return [s for s in (self.log, self.slack) if s is not None]
+        return self.of(PHONE)
 
     def __iter__(self) -> Iterator[AlertSink]:
         return iter(self.for_reminders())
