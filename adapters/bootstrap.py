@@ -1,40 +1,88 @@
-"""The composition root: settings in, a wired application out. Nothing is built at import time."""
+"""The composition root: settings in, a wired application out. Nothing is built at import time,
+and nothing wires itself: every service gets its unit-of-work factory, listeners and alert
+sinks here. ``supportbot run`` (``adapters/runner.py``) adds only what runs (servers, loops)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters.mail.batch import BatchIntake
+from adapters.mail.outbox_admin import OutboxAdmin
 from adapters.mail.parsepool import ProcessParser
+from adapters.maintenance import SlackPost
+from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
 from adapters.twilio.setup import phone_desk
-from bot.alerts import AlertSink
 from bot.clock import Clock
-from bot.mail.intake import MailIntake, MailPolicy
+from bot.mail.intake import MailIntake, MailPolicy, Outcome
 from bot.mail.notify import MailNotifier
 from bot.mail.parse import Limits
+from bot.mail.quarantine import Quarantine
+from bot.maintenance import Maintenance
 from bot.phone.desk import PhoneDesk
 from bot.policies import PolicyBook
 from bot.policy_changes import PolicyChanges
 from bot.reminders import ReplanListener
 from bot.reports.approval import Approvals
+from bot.reports.service import Reporting
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
+
+
+class UnitOfWorks:
+    """The one place a ``SqlUnitOfWork`` is made: ``uow()`` for a write transaction,
+    ``uow(write=False)`` or ``uow.reader()`` to read."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __call__(self, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=write)
+
+    def reader(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=False)
+
+
+class Signal:
+    """"Something was queued": the producers built here call it; whatever delivers (the outbox
+    sender, the Slack sender, started by ``supportbot run``) is connected to it there."""
+
+    def __init__(self) -> None:
+        self._receivers: list[Callable[[], None]] = []
+
+    def connect(self, receiver: Callable[[], None]) -> None:
+        self._receivers.append(receiver)
+
+    def __call__(self) -> None:
+        for receiver in list(self._receivers):
+            receiver()
 
 
 @dataclass
 class App:
     settings: Settings
     db: Database
-    helpdesk: Helpdesk
+    uow: UnitOfWorks
     clock: Clock
+    helpdesk: Helpdesk
     mail: BatchIntake
-    phone: PhoneDesk | None = None
-    alert_sinks: list[AlertSink] = field(default_factory=list)
-    """Where alerts go besides the log and mail: Slack's triage thread, on-call by SMS."""
+    phone: PhoneDesk | None
+    alert_sinks: AlertSinks
+    """Where alerts go: the log, mail, Slack's triage thread, on-call by SMS."""
+    maintenance: Maintenance
+    policy_changes: PolicyChanges
+    reporting: Reporting
+    approvals: Approvals
+    quarantine: Quarantine[Outcome]
+    outbox: OutboxAdmin
+    mail_queued: Signal
+    """Called when mail was queued in the outbox (wakes its sender)."""
+    slack_queued: Signal
+    """Called when Slack work was queued (wakes the Slack sender)."""
 
     def close(self) -> None:
         if isinstance(self.mail.parser, ProcessParser):
@@ -67,38 +115,55 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         db.upgrade()
     db.check()
     clock = clock or SystemClock()
+    uow = UnitOfWorks(db)
+    mail_queued, slack_queued = Signal(), Signal()
+    s = settings
 
-    def uow() -> SqlUnitOfWork:
-        return SqlUnitOfWork(db)
-
-    notifier = MailNotifier(settings.mail.sender, settings.mail.reopen_within_hours)
-    listeners: list[Listener] = [notifier, ReplanListener()]
-    if settings.slack.enabled:
+    listeners: list[Listener] = [MailNotifier(s.mail.sender, s.mail.reopen_within_hours),
+                                 ReplanListener()]
+    if s.slack.enabled:
         from adapters.slack.notify import SlackNotifier
 
-        listeners.append(SlackNotifier(settings.slack.triage_channel))
-    helpdesk = Helpdesk(uow, clock, PolicyBook(settings.policies.default,
-                                               settings.policies.paths), listeners)
+        listeners.append(SlackNotifier(s.slack.triage_channel, on_queued=slack_queued))
+    policies = PolicyBook(s.policies.default, s.policies.paths)
+    helpdesk = Helpdesk(uow, clock, policies, listeners)
     if sync_directory:
-        helpdesk.sync_directory(settings.client_objects(), settings.staff_objects())
-    sinks: list[AlertSink] = []
-    if settings.slack.enabled:  # phone alerts (follow-up missing, nobody took the page)
+        helpdesk.sync_directory(s.client_objects(), s.staff_objects())
+
+    sinks = AlertSinks()
+    sinks.add(LogSink(), REMINDERS, PHONE)
+    if s.reminders.mail_to or s.reminders.mail_assignee:
+        sinks.add(MailSink(uow, clock, s.mail.sender, s.reminders.mail_to,
+                           s.reminders.mail_assignee, on_queued=mail_queued), REMINDERS)
+    if s.slack.enabled:  # the ticket's triage thread, mentioning the assignee
         from adapters.slack.alerts import SlackAlertSink
 
-        sinks.append(SlackAlertSink(db, settings.slack.bot_token.get_secret_value(),
-                                    settings.slack.base_url, settings.slack.triage_channel))
-    phone = phone_desk(settings, helpdesk, uow, clock, sinks)
-    sender = settings.mail.sender
-    intake = MailIntake(helpdesk, uow, clock, mail_policy(settings), replies=(
-        Approvals(uow, clock, helpdesk.policies, sender),
-        PolicyChanges(uow, clock, helpdesk.policies, sender)))
-    processes = settings.mail.parse_processes
+        sinks.add(SlackAlertSink(uow.reader, s.slack.bot_token.get_secret_value(),
+                                 s.slack.base_url, s.slack.triage_channel), REMINDERS, PHONE)
+    phone = phone_desk(settings, helpdesk, uow, clock, sinks.for_phone())
+    if phone is not None:  # a P1 from any process is paged
+        from adapters.twilio.alerts import OnCallSmsSink
+
+        helpdesk.listeners.append(phone)
+        sinks.add(OnCallSmsSink(phone, clock), REMINDERS)  # a P1's reminders reach on-call
+
+    sender = s.mail.sender
+    approvals = Approvals(uow, clock, policies, sender)
+    policy_changes = PolicyChanges(uow, clock, policies, sender)
+    intake = MailIntake(helpdesk, uow, clock, mail_policy(settings),
+                        replies=(approvals, policy_changes))
+    processes = s.mail.parse_processes
     mail = BatchIntake(intake, uow, parser=ProcessParser(processes) if processes else None)
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0
-    if phone is not None:
-        from adapters.twilio.alerts import OnCallSmsSink
-
-        sinks.append(OnCallSmsSink(phone, clock))
-    return App(settings, db, helpdesk, clock, mail, phone, sinks)
+    post = SlackPost(s.slack.triage_channel) if s.slack.enabled else None
+    return App(
+        settings, db, uow, clock, helpdesk, mail, phone, sinks,
+        maintenance=Maintenance(uow, clock, policies, sender, post),
+        policy_changes=policy_changes,
+        reporting=Reporting(uow.reader, clock, policies),
+        approvals=approvals,
+        quarantine=Quarantine(uow, clock, mail.process, read=uow.reader),
+        outbox=OutboxAdmin(db),
+        mail_queued=mail_queued, slack_queued=slack_queued)

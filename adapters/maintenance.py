@@ -1,5 +1,6 @@
-"""Maintenance notices and policy changes wired to an App: mail through the outbox, and (with
-Slack enabled) maintenance posts in each client's triage channel through the Slack outbox."""
+"""Maintenance notices and policy changes as periodic jobs of ``supportbot run`` (mail through
+the outbox), and the Slack post of a maintenance notice in each client's triage channel
+(through the Slack outbox) that the composition root gives the maintenance service."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from adapters.bootstrap import App
 from adapters.storage import SqlUnitOfWork
 from bot.maintenance import Maintenance
 from bot.model import Client
@@ -34,19 +34,12 @@ class SlackPost:
         return True
 
 
-def maintenance(app: App) -> Maintenance:
-    s = app.settings
-    post = SlackPost(s.slack.triage_channel) if s.slack.enabled else None
-    return Maintenance(lambda: SqlUnitOfWork(app.db), app.clock, app.helpdesk.policies,
-                       s.mail.sender, post)
-
-
 class MaintenanceSweep:
     """The periodic job of ``supportbot run``: tells clients that windows started or ended.
     Runs in the scheduler's thread pool; ``after`` wakes the outbox sender when mail was queued."""
 
-    def __init__(self, app: App, after: Callable[[], None] | None = None) -> None:
-        self.service = maintenance(app)
+    def __init__(self, service: Maintenance, after: Callable[[], None] | None = None) -> None:
+        self.service = service
         self.after = after
 
     def __call__(self) -> int:
@@ -60,17 +53,12 @@ class MaintenanceSweep:
         return len(told)
 
 
-def policy_changes(app: App) -> PolicyChanges:
-    return PolicyChanges(lambda: SqlUnitOfWork(app.db), app.clock, app.helpdesk.policies,
-                         app.settings.mail.sender)
-
-
 class PolicyWatch:
     """The periodic job of ``supportbot run``: records changed policy files and tells the
     clients' contacts (a change needing approval waits for it)."""
 
-    def __init__(self, app: App, after: Callable[[], None] | None = None) -> None:
-        self.service = policy_changes(app)
+    def __init__(self, service: PolicyChanges, after: Callable[[], None] | None = None) -> None:
+        self.service = service
         self.after = after
 
     def __call__(self) -> int:

@@ -23,7 +23,6 @@ from adapters.mail.worker import IntakeWorker
 from adapters.reminders.engine import ReminderEngine
 from adapters.reminders.leader import leadership_for
 from adapters.reminders.loop import ReminderLoop
-from adapters.reminders.sinks import build_sinks
 from adapters.twilio.setup import twilio_component
 from adapters.web.component import WebComponent
 from config.settings import Settings
@@ -46,7 +45,8 @@ class MailStack:
                           s.relay.security, s.relay.timeout_seconds)
         self.sender = OutboxSender(app.db, app.clock, relay,
                                    interval=app.settings.relay.poll_seconds)
-        self.worker.after = lambda _outcome: self.sender.wake.set()
+        app.mail_queued.connect(self.sender.wake.set)
+        self.worker.after = lambda _outcome: app.mail_queued()
         self.smtp: SmtpIntake | None = None
         if s.smtp.enabled:
             tls = (tls_context(s.smtp.tls_cert, s.smtp.tls_key)
@@ -149,14 +149,12 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     if s.scheduler.enabled:
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
 
-        for job_id, job in (("maintenance", MaintenanceSweep(app, after=mail.sender.wake.set)),
-                            ("policy-changes", PolicyWatch(app, after=mail.sender.wake.set))):
+        for job_id, job in (("maintenance", MaintenanceSweep(app.maintenance, app.mail_queued)),
+                            ("policy-changes", PolicyWatch(app.policy_changes, app.mail_queued))):
             scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
-        sinks = build_sinks(app.db, app.clock, sender=s.mail.sender,
-                            mail_to=s.reminders.mail_to, mail_assignee=s.reminders.mail_assignee,
-                            on_mail=mail.sender.wake.set) + app.alert_sinks
-        engine = ReminderEngine(app.db, app.clock, app.helpdesk.policies, sinks)
+        engine = ReminderEngine(app.db, app.clock, app.helpdesk.policies,
+                                app.alert_sinks.for_reminders())
         reminders = ReminderLoop(engine, leadership_for(app.db), scheduler,
                                  poll_seconds=s.reminders.poll_seconds,
                                  policy_check_seconds=s.scheduler.sweep_seconds)

@@ -20,6 +20,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.errors import InvalidAction, NotFound
 from bot.mail import compose
+from bot.maintenance_window import MaintenanceWindow
 from bot.model import Client, OutboundMail
 from bot.policies import PolicyBook
 from bot.ports import MaintenanceUnitOfWork
@@ -28,33 +29,6 @@ from bot.sla.policy import Policy
 
 PHASES = ("announced", "started", "ended")
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
-
-
-@dataclass(frozen=True)
-class MaintenanceWindow:
-    key: str
-    start: datetime
-    end: datetime
-    summary: str
-    clients: tuple[str, ...]
-    """The clients told, by name, fixed when it was announced."""
-    announced_at: datetime
-    announced_by: str
-    hotfix: bool = False
-    release_notes: str = ""
-    started_told_at: datetime | None = None
-    ended_told_at: datetime | None = None
-    id: int | None = None
-
-    def state_at(self, now: datetime) -> str:
-        """``scheduled``, ``in progress`` or ``ended``."""
-        if now >= self.end:
-            return "ended"
-        return "in progress" if now >= self.start else "scheduled"
-
-    def overlap(self, a: datetime, b: datetime) -> timedelta:
-        """How much of ``[a, b)`` this window covers."""
-        return max(timedelta(0), min(b, self.end) - max(a, self.start))
 
 
 def window_key(start: datetime, end: datetime, summary: str, clients: Sequence[str],
@@ -131,8 +105,8 @@ def notice_mail(w: MaintenanceWindow, phase: str, client: Client, policy: Policy
                 sender: str, recipients: tuple[str, ...], at: datetime) -> OutboundMail:
     msgid = compose.message_id("maintenance", f"{w.key}.{phase}.{client.name}", sender)
     subj = subject(w, phase, policy)
-    m = compose._base(sender, ", ".join(recipients), subj, msgid, in_reply_to=None,
-                      references=[], at=at, auto="auto-generated")
+    m = compose.base_message(sender, ", ".join(recipients), subj, msgid, at=at,
+                             auto="auto-generated")
     m.set_content(message(w, phase, policy, w.announced_at) + "\n")
     return OutboundMail("maintenance", sender, recipients, msgid, subj, m.as_bytes())
 

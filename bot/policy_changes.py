@@ -23,30 +23,10 @@ from bot.errors import InvalidAction, NotFound
 from bot.mail import compose
 from bot.model import Client, OutboundMail
 from bot.policies import PolicyBook
+from bot.policy_version import ACKNOWLEDGED, PolicyVersion
 from bot.ports import PolicyChangeUnitOfWork
 from bot.reports.approval import keyword
 from bot.sla.policy import Policy
-
-ACKNOWLEDGED = ("baseline", "told", "approved")
-"""States of a version the client has agreed to (or was only to be told of)."""
-
-
-@dataclass(frozen=True)
-class PolicyVersion:
-    client_id: int
-    policy: str
-    version: str  # sha256 of the file's bytes, first 12 hex digits (Policy.version)
-    content: str
-    recorded_at: datetime
-    state: str  # baseline, told, pending, approved, challenged, superseded
-    message_id: str = ""
-    decided_at: datetime | None = None
-    decided_by: str = ""
-    id: int | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.state in ACKNOWLEDGED
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, str]:
@@ -90,8 +70,8 @@ def change_mail(client: Client, old: PolicyVersion, new: PolicyVersion, lines: l
                 at: datetime) -> OutboundMail:
     msgid = compose.message_id("policy", f"{client.name}.{new.version}", sender)
     subject = compose.one_line(f"Change to your service agreement: {policy.title}", 200)
-    m = compose._base(sender, ", ".join(recipients), subject, msgid, in_reply_to=None,
-                      references=[], at=at, auto="auto-generated")
+    m = compose.base_message(sender, ", ".join(recipients), subject, msgid, at=at,
+                             auto="auto-generated")
     body = [f"The terms we apply under {policy.title} change (version {old.version} -> "
             f"{new.version}):", "", *[f"  {line}" for line in lines], ""]
     if new.state == "pending":

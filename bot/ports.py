@@ -21,9 +21,9 @@ from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
 
 if TYPE_CHECKING:
-    from bot.maintenance import MaintenanceWindow
-    from bot.policy_changes import PolicyVersion
-    from bot.reports.approval import SentReport
+    from bot.maintenance_window import MaintenanceWindow
+    from bot.policy_version import PolicyVersion
+    from bot.reports.model import SentReport
 
 
 class TicketRepository(Protocol):

@@ -43,9 +43,9 @@ def build(subject: str, body: str, **kw: object) -> bytes:
 
 
 def reference(subject: str, body: str) -> EmailMessage:
-    m = compose._base(SENDER, "jo@acme.example", subject, "<ack.1@panenco.example>",
-                      in_reply_to="<abc@acme.example>",
-                      references=["<root@acme.example>", "<abc@acme.example>"], at=AT)
+    m = compose.base_message(SENDER, "jo@acme.example", subject, "<ack.1@panenco.example>",
+                             in_reply_to="<abc@acme.example>",
+                             references=["<root@acme.example>", "<abc@acme.example>"], at=AT)
     m.set_content(body)
     return m
 

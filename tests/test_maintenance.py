@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.bootstrap import bootstrap
-from adapters.maintenance import MaintenanceSweep, maintenance
+from adapters.maintenance import MaintenanceSweep
 from adapters.slack.sender import SlackSender
 from adapters.storage import Database, SqlUnitOfWork
 from bot.clock import ManualClock
@@ -48,7 +48,7 @@ def test_the_notice_is_plain_hours_or_working_days_of_the_policy_calendar() -> N
 
 def test_short_notice_is_refused_and_queues_nothing(bot: Bot) -> None:
     bot.clock.set(NOW)
-    svc = maintenance(bot.app)
+    svc = bot.app.maintenance
     start = NOW + timedelta(hours=48)
     with pytest.raises(InvalidAction) as refused:
         svc.announce(start=start, end=start + timedelta(hours=2), summary="Database upgrade",
@@ -62,7 +62,7 @@ def test_short_notice_is_refused_and_queues_nothing(bot: Bot) -> None:
 
 def test_a_window_is_announced_told_at_start_and_at_end_once_each(bot: Bot) -> None:
     bot.clock.set(NOW)
-    svc = maintenance(bot.app)
+    svc = bot.app.maintenance
     start = datetime(2026, 11, 27, 17, tzinfo=BXL)  # Friday 17:00, 80 h ahead
     end = start + timedelta(hours=3)
     kw = dict(start=start, end=end, summary="Database upgrade to 17",
@@ -90,7 +90,7 @@ def test_a_window_is_announced_told_at_start_and_at_end_once_each(bot: Bot) -> N
     assert [w.state_at(start) for w in svc.windows()] == ["in progress"]
 
     bot.clock.set(end + timedelta(minutes=1))
-    sweep = MaintenanceSweep(bot.app, after=lambda: woken.append(1))
+    sweep = MaintenanceSweep(bot.app.maintenance, after=lambda: woken.append(1))
     woken: list[int] = []
     assert sweep() == 1 and woken == [1]
     (mail,) = bot.deliver()
@@ -104,7 +104,7 @@ def test_a_window_is_announced_told_at_start_and_at_end_once_each(bot: Bot) -> N
 
 def test_a_hotfix_may_come_at_short_notice_and_says_so(bot: Bot) -> None:
     bot.clock.set(NOW)
-    svc = maintenance(bot.app)
+    svc = bot.app.maintenance
     start = NOW + timedelta(hours=2)
     told = svc.announce(start=start, end=start + timedelta(minutes=30), clients=["globex"],
                         summary="Fix for T-1001", hotfix=True, actor="cli:alice")
@@ -131,7 +131,7 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
         sender = SlackSender(app.db, clock, AsyncWebClient(token="xoxb-test",
                                                            base_url=fake.base_url), app.helpdesk)
         start = clock.now() + timedelta(days=4)
-        told = maintenance(app).announce(start=start, end=start + timedelta(hours=1),
+        told = app.maintenance.announce(start=start, end=start + timedelta(hours=1),
                                          summary="Network change", actor="t")
         assert told.posted == ("acme",) and told.mailed == ()
         assert asyncio.run(sender.send_due()) == 1
@@ -139,11 +139,11 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
         assert post.params["channel"] == TRIAGE and "thread_ts" not in post.params
         assert "Planned maintenance" in post.params["text"]
         assert "Network change" in post.params["text"]
-        maintenance(app).announce(start=start, end=start + timedelta(hours=1),
+        app.maintenance.announce(start=start, end=start + timedelta(hours=1),
                                   summary="Network change", actor="t")
         clock.set(start)
-        maintenance(app).tell_due()
-        maintenance(app).tell_due()
+        app.maintenance.tell_due()
+        app.maintenance.tell_due()
         assert asyncio.run(sender.send_due()) == 1  # the start, once; the retry added nothing
         assert "started" in fake.called("chat.postMessage")[-1].params["text"]
         with SqlUnitOfWork(app.db, write=False) as uow:

@@ -17,8 +17,7 @@ from adapters.cli import main
 from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
 from adapters.mail.smtp import SmtpIntake, SupportHandler
-from adapters.maintenance import PolicyWatch, policy_changes
-from adapters.reporting import reporting
+from adapters.maintenance import PolicyWatch
 from adapters.storage import Database
 from bot.clock import ManualClock
 from bot.errors import InvalidAction
@@ -96,7 +95,7 @@ def test_the_diff_names_what_changed_and_ignores_comments() -> None:
 
 def test_a_change_needing_approval_is_pending_until_a_contact_approves_by_reply(
         pbot: Bot, tmp_path: Path) -> None:
-    svc = policy_changes(pbot.app)
+    svc = pbot.app.policy_changes
     first = svc.check()
     assert sorted((c.client, c.version.state) for c in first) == [
         ("acme", "baseline"), ("globex", "baseline")]
@@ -105,7 +104,8 @@ def test_a_change_needing_approval_is_pending_until_a_contact_approves_by_reply(
     pbot.clock.advance(timedelta(days=1))
     write_policy(tmp_path / "policies", windows="08:00-17:00")
     woken: list[int] = []
-    assert PolicyWatch(pbot.app, after=lambda: woken.append(1))() == 1 and woken == [1]
+    watch = PolicyWatch(pbot.app.policy_changes, after=lambda: woken.append(1))
+    assert watch() == 1 and woken == [1]
     (mail,) = pbot.deliver()
     assert mail["To"] == "cto@globex.example" and mail["Auto-Submitted"] == "auto-generated"
     body = mail.get_body(("plain",)).get_content()
@@ -116,7 +116,7 @@ def test_a_change_needing_approval_is_pending_until_a_contact_approves_by_reply(
     policy, base, lines = svc.diff("globex")
     assert base is not None and base.state == "baseline" and base.version != policy.version
     assert lines == ['calendar.windows.weekdays: ["09:00-18:00"] -> ["08:00-17:00"]']
-    report = reporting(pbot.app).report("globex", "current")
+    report = pbot.app.reporting.report("globex", "current")
     assert report.acknowledged_version == base.version
     assert json.loads(render(report, "json"))["policy_changes"]["changes"] == lines
     assert "Policy changed since version" in render(report, "md")
@@ -127,14 +127,14 @@ def test_a_change_needing_approval_is_pending_until_a_contact_approves_by_reply(
                               "cto@globex.example")
     _, base, lines = svc.diff("globex")
     assert base is not None and base.version == policy.version and lines == []
-    assert reporting(pbot.app).report("globex", "current").policy_changes == ()
+    assert pbot.app.reporting.report("globex", "current").policy_changes == ()
     with pytest.raises(InvalidAction, match="no policy change of globex is waiting"):
         svc.decide("globex", "approved", actor="cli:alice")
 
 
 def test_without_approval_a_change_is_only_told_and_comments_change_nothing(
         pbot: Bot, tmp_path: Path) -> None:
-    svc = policy_changes(pbot.app)
+    svc = pbot.app.policy_changes
     svc.check()
     write_policy(tmp_path / "policies", approval=False, comment="# reviewed\n")
     (c,) = svc.check()

@@ -248,8 +248,8 @@ def test_mail_sink_queues_one_mail_per_reminder(database: Database, clock: Manua
     ref = desk.register(subject="Site down", client="nightowl", priority=Priority.P1,
                         actor="t", reason="t").reference
     desk.assign(ref, "alice", actor="t")
-    mail = MailSink(database, clock, "support@provider.example", ["triage@provider.example"],
-                    mail_assignee=True)
+    mail = MailSink(lambda: SqlUnitOfWork(database), clock, "support@provider.example",
+                    ["triage@provider.example"], mail_assignee=True)
     e = engine(database, clock, mail)
     e.rebuild()
     run_until(e, clock, at(2.5))

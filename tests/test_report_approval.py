@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.reporting import approvals, reporting
 from bot.errors import InvalidAction
 from bot.reports.approval import keyword
 from tests.mailbot import Bot, reply_to
@@ -38,15 +37,15 @@ def _send(bot: Bot) -> int:
     bot.clock.set(SENT)
     app = bot.app
     bot.app.helpdesk.register(subject="Checkout down", client="globex", actor="t")
-    r = reporting(app).report("globex", "current")
-    sent = approvals(app).send(r, app.helpdesk.client("globex"))
+    r = app.reporting.report("globex", "current")
+    sent = app.approvals.send(r, app.helpdesk.client("globex"))
     assert sent.id is not None
     return sent.id
 
 
 def test_a_contact_challenges_a_report_by_replying(bot: Bot) -> None:
     report_id = _send(bot)
-    again = approvals(bot.app).send(reporting(bot.app).report("globex", "current"),
+    again = bot.app.approvals.send(bot.app.reporting.report("globex", "current"),
                                     bot.app.helpdesk.client("globex"))
     assert again.id == report_id  # the same report twice: one record, one mail
     (mail,) = bot.deliver()
@@ -66,7 +65,7 @@ def test_a_contact_challenges_a_report_by_replying(bot: Bot) -> None:
         "done", f"report {report_id} challenged by cto@globex.example")
     assert answers == []  # no acknowledgement, no ticket
     assert len(bot.app.helpdesk.list(client="globex")) == tickets_before
-    ((sent, state, _),) = approvals(bot.app).list("globex")
+    ((sent, state, _),) = bot.app.approvals.list("globex")
     assert (state, sent.decided_by) == ("challenged", "cto@globex.example")
     assert "proxy" in sent.note
 
@@ -79,30 +78,30 @@ def test_without_an_answer_a_report_is_accepted_after_the_tenth_working_day(bot:
     assert all(d.weekday() < 5 for d in TEN_WORKING_DAYS) and len(TEN_WORKING_DAYS) == 10
     report_id = _send(bot)
     (mail,) = bot.deliver()
-    ((sent, state, _),) = approvals(bot.app).list()
+    ((sent, state, _),) = bot.app.approvals.list()
     assert sent.due_at == AUTO_ACCEPT and state == "sent"
 
     bot.clock.set(AUTO_ACCEPT - timedelta(seconds=1))
-    assert approvals(bot.app).list()[0][1] == "sent"
+    assert bot.app.approvals.list()[0][1] == "sent"
     bot.clock.set(AUTO_ACCEPT)
-    assert approvals(bot.app).list()[0][1] == "sent"  # due at the close: still answerable
+    assert bot.app.approvals.list()[0][1] == "sent"  # due at the close: still answerable
     bot.clock.set(AUTO_ACCEPT + timedelta(seconds=1))
-    assert approvals(bot.app).list()[0][1] == "accepted automatically"
+    assert bot.app.approvals.list()[0][1] == "accepted automatically"
     with pytest.raises(InvalidAction, match=f"report {report_id} is already accepted "
                                             "automatically"):
-        approvals(bot.app).decide(report_id, "challenged", actor="cli:staff")
+        bot.app.approvals.decide(report_id, "challenged", actor="cli:staff")
     outcome, answers = bot.roundtrip(reply_to(mail, "cto@globex.example", "CHALLENGE"))
     assert "already accepted automatically" in outcome.action and answers == []
     # a different report for the same period is refused once this one stands
     bot.app.helpdesk.register(subject="More", client="globex", actor="t")
     with pytest.raises(InvalidAction, match="was sent already"):
-        approvals(bot.app).send(reporting(bot.app).report("globex", "2026-12-21/2027-01-03"),
+        bot.app.approvals.send(bot.app.reporting.report("globex", "2026-12-21/2027-01-03"),
                                 bot.app.helpdesk.client("globex"))
 
 
 def test_staff_record_an_acceptance(bot: Bot) -> None:
     report_id = _send(bot)
-    s = approvals(bot.app).decide(report_id, "accepted", actor="cli:alice", note="by phone")
+    s = bot.app.approvals.decide(report_id, "accepted", actor="cli:alice", note="by phone")
     assert (s.state, s.decided_by, s.note) == ("accepted", "cli:alice", "by phone")
     with pytest.raises(InvalidAction, match="already accepted"):
-        approvals(bot.app).decide(report_id, "challenged", actor="cli:alice")
+        bot.app.approvals.decide(report_id, "challenged", actor="cli:alice")

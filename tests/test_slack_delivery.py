@@ -90,7 +90,7 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
     asyncio.run(sender.send_due())
     [post] = fake.called("chat.postMessage", channel=TRIAGE)
     assert v.ticket.id is not None
-    sink = SlackAlertSink(app.db, "xoxb-test", fake.base_url)
+    sink = SlackAlertSink(app.uow.reader, "xoxb-test", fake.base_url)
     sink.deliver(Alert(key=f"{v.reference}/response/75%/0", ticket_id=v.ticket.id,
                        reference=v.reference, client="acme", priority=v.ticket.priority,
                        kind="reminder", text="response due at 11:00 <!channel>",

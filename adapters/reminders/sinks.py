@@ -1,19 +1,19 @@
 """Where alerts go: the log (always) and mail through the outbox (when configured).
 
-``build_sinks`` is the one place the list is made; the Slack and Twilio adapters add their
-``AlertSink``s there (triage thread and assignee on Slack, the on-call by SMS or call for
-``oncall`` targets). Every sink gets every alert and delivers to the targets it can reach.
+``AlertSinks`` is the one registry of sinks; the composition root fills it (Slack's triage
+thread and assignee, the on-call by SMS for ``oncall`` targets). Every sink gets every alert
+and delivers to the targets it can reach.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from adapters.storage import Database, SqlUnitOfWork
 from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
 from bot.mail import compose
+from bot.ports import UnitOfWork
 
 log = logging.getLogger("supportbot.alerts")
 
@@ -39,10 +39,10 @@ class MailSink:
 
     name = "mail"
 
-    def __init__(self, db: Database, clock: Clock, sender: str, triage: Sequence[str] = (),
-                 mail_assignee: bool = False, on_queued: Callable[[], None] | None = None
-                 ) -> None:
-        self.db = db
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, sender: str,
+                 triage: Sequence[str] = (), mail_assignee: bool = False,
+                 on_queued: Callable[[], None] | None = None) -> None:
+        self._uow = uow
         self.clock = clock
         self.sender = sender
         self.triage = tuple(triage)
@@ -58,7 +58,7 @@ class MailSink:
         return list(dict.fromkeys(a for a in to if compose.safe_address(a)))
 
     def deliver(self, alert: Alert) -> None:
-        with SqlUnitOfWork(self.db) as uow:
+        with self._uow() as uow:
             staff = {s.name: s.email for s in uow.staff.list() if s.email}
             to = self.recipients(alert, staff)
             if not to:
@@ -74,11 +74,32 @@ class MailSink:
             self.on_queued()
 
 
-def build_sinks(db: Database, clock: Clock, *, sender: str, mail_to: Sequence[str] = (),
-                mail_assignee: bool = False,
-                on_mail: Callable[[], None] | None = None) -> list[AlertSink]:
-    """The sinks of a running bot. Slack and Twilio sinks are appended here when configured."""
-    sinks: list[AlertSink] = [LogSink()]
-    if mail_to or mail_assignee:
-        sinks.append(MailSink(db, clock, sender, mail_to, mail_assignee, on_mail))
-    return sinks
+REMINDERS = "reminders"
+"""Deadline reminders and breaches, from the reminder engine."""
+PHONE = "phone"
+"""The phone desk's own alerts: follow-up missing, nobody on call took the page."""
+
+
+class AlertSinks:
+    """The one registry of where alerts go, filled by the composition root: each sink with the
+    sources it serves, in the order it was added. Every sink of a source gets every alert of
+    it and delivers to the targets it can reach."""
+
+    def __init__(self) -> None:
+        self._sinks: list[tuple[AlertSink, frozenset[str]]] = []
+
+    def add(self, sink: AlertSink, *sources: str) -> None:
+        """Register ``sink`` for these sources (default: reminders only)."""
+        self._sinks.append((sink, frozenset(sources or (REMINDERS,))))
+
+    def of(self, source: str) -> list[AlertSink]:
+        return [sink for sink, sources in self._sinks if source in sources]
+
+    def for_reminders(self) -> list[AlertSink]:
+        return self.of(REMINDERS)
+
+    def for_phone(self) -> list[AlertSink]:
+        return self.of(PHONE)
+
+    def __iter__(self) -> Iterator[AlertSink]:
+        return iter(self.for_reminders())

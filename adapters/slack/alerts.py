@@ -3,19 +3,21 @@ alert is for them). The caller records an alert before handing it over; this onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_sdk import WebClient
 
 from adapters.slack.format import escape
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import SqlUnitOfWork
 from bot.alerts import Alert
 
 
 class SlackAlertSink:
     name = "slack"
 
-    def __init__(self, db: Database, token: str, base_url: str,
+    def __init__(self, read: Callable[[], SqlUnitOfWork], token: str, base_url: str,
                  default_triage_channel: str | None = None) -> None:
-        self.db = db
+        self._read = read
         self.client = WebClient(token=token, base_url=base_url)
         self.default_triage_channel = default_triage_channel
 
@@ -24,13 +26,13 @@ class SlackAlertSink:
         the caller retries. Targets this sink cannot reach (``oncall``) are left to others."""
         mention = ""
         if "assignee" in alert.targets and alert.assignee:
-            with SqlUnitOfWork(self.db, write=False) as uow:
+            with self._read() as uow:
                 user = next((s.slack_user for s in uow.staff.list()
                              if s.name == alert.assignee and s.slack_user), None)
             mention = f"<@{user}> " if user else ""
         if "triage" not in alert.targets and not mention:
             return
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self._read() as uow:
             thread = uow.slack.thread_of(alert.ticket_id, "triage")
             client = uow.clients.get(alert.client) if alert.client else None
         channel = thread[0] if thread else (client.triage_channel if client else None) \

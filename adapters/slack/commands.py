@@ -3,11 +3,12 @@ through the Helpdesk and recorded with the Slack user. Blocking: call from a thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from adapters.render import clock_line, ticket_row
 from adapters.slack.format import escape
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import SqlUnitOfWork
 from bot.errors import InvalidAction, NotFound
 from bot.model import Channel, Staff
 from bot.priority import Priority
@@ -32,12 +33,12 @@ class NotStaff(InvalidAction):
 
 
 class SlackCommands:
-    def __init__(self, helpdesk: Helpdesk, db: Database) -> None:
+    def __init__(self, helpdesk: Helpdesk, read: Callable[[], SqlUnitOfWork]) -> None:
         self.helpdesk = helpdesk
-        self.db = db
+        self._read = read
 
     def staff(self, user: str) -> Staff:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self._read() as uow:
             found = next((s for s in uow.staff.list() if s.slack_user == user), None)
         if found is None:
             raise NotStaff(f"<@{user}> is not a staff member here "
@@ -63,7 +64,7 @@ class SlackCommands:
             subject, _, details = rest.partition("|")
             if not subject.strip():
                 raise InvalidAction("usage: /ticket new SUBJECT [| DETAILS]")
-            with SqlUnitOfWork(self.db, write=False) as uow:
+            with self._read() as uow:
                 client = next((c for c in uow.clients.list() if channel in c.slack_channels),
                               None)
             v = h.register(subject=subject.strip(), body=details.strip(),

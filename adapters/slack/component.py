@@ -22,9 +22,7 @@ from starlette.routing import BaseRoute, Route
 from adapters.bootstrap import App
 from adapters.slack.commands import SlackCommands
 from adapters.slack.intake import SlackIdentity, SlackIntake
-from adapters.slack.notify import SlackNotifier
 from adapters.slack.sender import SlackSender
-from adapters.storage import SqlUnitOfWork
 from adapters.web.component import Health
 from bot.errors import SupportbotError
 
@@ -45,10 +43,8 @@ class SlackComponent:
                                   interval=sender_interval)
         self.intake = SlackIntake(app.helpdesk, app.db, app.clock, self.client, self.identity,
                                   reaction=s.ticket_reaction, on_queued=self.sender.wake)
-        self.commands = SlackCommands(app.helpdesk, app.db)
-        for listener in app.helpdesk.listeners:
-            if isinstance(listener, SlackNotifier):
-                listener.on_queued = self.sender.wake
+        self.commands = SlackCommands(app.helpdesk, app.uow.reader)
+        app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())
         self.handler = AsyncSlackRequestHandler(self.bolt)
         self.app_token = s.app_token.get_secret_value()
@@ -125,7 +121,7 @@ class SlackComponent:
         return Health(True, f"{self.mode} mode, {self.sender.failures} failed deliveries")
 
     def metrics(self) -> Iterable[str]:
-        with SqlUnitOfWork(self.app.db, write=False) as uow:
+        with self.app.uow.reader() as uow:
             events, jobs = uow.slack.count_events(), uow.slack.count_jobs()
         yield "# HELP supportbot_slack_events Slack events received, by processing state."
         yield "# TYPE supportbot_slack_events gauge"

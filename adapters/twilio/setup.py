@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from adapters.reminders.sinks import LogSink
 from adapters.twilio.component import TwilioComponent
 from adapters.twilio.rest import TwilioTelephony
 from bot.alerts import AlertSink
@@ -29,8 +28,8 @@ def oncall(settings: Settings) -> OnCall:
 
 def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUnitOfWork],
                clock: Clock, sinks: Sequence[AlertSink] = ()) -> PhoneDesk | None:
-    """The phone desk, registered as a Helpdesk listener (so a P1 from any process is paged);
-    None unless ``[twilio] enabled``. Builds no connection."""
+    """The phone desk alerting ``sinks``; None unless ``[twilio] enabled``. Builds no
+    connection. The composition root makes it a listener of the helpdesk."""
     t = settings.twilio
     if not t.enabled:
         return None
@@ -48,9 +47,7 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
                          followup_within=timedelta(minutes=t.followup_within_minutes),
                          mail_sender=settings.mail.sender,
                          phone_number=settings.mail.phone_number)
-    desk = PhoneDesk(helpdesk, uow, clock, policy, telephony, [LogSink(), *sinks])
-    helpdesk.listeners.append(desk)
-    return desk
+    return PhoneDesk(helpdesk, uow, clock, policy, telephony, list(sinks))
 
 
 def twilio_component(settings: Settings, desk: PhoneDesk) -> TwilioComponent:

@@ -88,10 +88,12 @@ def _fields(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str 
     return fields
 
 
-def _base(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str | None,
-          references: Sequence[str], at: datetime,
-          auto: str | None = "auto-replied") -> EmailMessage:
-    """The header of a mail the bot writes as an ``EmailMessage`` (for multipart mail)."""
+def base_message(sender: str, to: str, subject: str, msgid: str, *, at: datetime,
+                 in_reply_to: str | None = None, references: Sequence[str] = (),
+                 auto: str | None = "auto-replied") -> EmailMessage:
+    """The header of a mail the bot writes, as an ``EmailMessage`` to add content to (for
+    multipart mail): From as "Support", Message-ID, Date, threading fields and, unless ``auto``
+    is None, ``Auto-Submitted: <auto>``."""
     m = EmailMessage(policy=SMTP)
     for name, value in _fields(sender, to, subject, msgid, in_reply_to=in_reply_to,
                                references=references, at=at, auto=auto):
@@ -145,11 +147,11 @@ def _text_body(text: str) -> tuple[bytes, bytes]:
 def _text_mail(sender: str, to: str, subject: str, msgid: str, body: str, *,
                in_reply_to: str | None, references: Sequence[str], at: datetime,
                auto: str | None = "auto-replied") -> bytes:
-    """A text/plain mail as bytes, built directly (``_base`` + ``set_content`` cost ~2 ms in
-    ``email.headerregistry``); unusual addresses take that path anyway."""
+    """A text/plain mail as bytes, built directly (``base_message`` + ``set_content`` cost
+    ~2 ms in ``email.headerregistry``); unusual addresses take that path anyway."""
     if not (safe_address(sender) and safe_address(to) and _MSGID.match(msgid)):
-        m = _base(sender, to, subject, msgid, in_reply_to=in_reply_to, references=references,
-                  at=at, auto=auto)
+        m = base_message(sender, to, subject, msgid, in_reply_to=in_reply_to,
+                         references=references, at=at, auto=auto)
         m.set_content(body)
         return m.as_bytes()
     fields = _fields(sender, to, one_line(subject, 998), msgid, in_reply_to=in_reply_to,
@@ -232,8 +234,7 @@ def alert_mail(*, to: Sequence[str], sender: str, reference: str, subject: str, 
     comes from the alert's key, so queueing the same alert twice queues one mail."""
     msgid = message_id("alert", key, sender)
     subj = subject_with_reference(reference, subject)
-    m = _base(sender, ", ".join(to), subj, msgid, in_reply_to=None, references=[], at=at,
-              auto="auto-generated")
+    m = base_message(sender, ", ".join(to), subj, msgid, at=at, auto="auto-generated")
     m.set_content(text.rstrip() + "\n")
     return OutboundMail("alert", sender, tuple(to), msgid, subj, m.as_bytes(),
                         ticket_id=ticket_id)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.errors import InvalidAction, NotFound
@@ -22,6 +21,7 @@ from bot.policies import PolicyBook
 from bot.ports import ReportingUnitOfWork
 from bot.reports.compute import Report
 from bot.reports.html import render_html
+from bot.reports.model import SentReport
 from bot.reports.text import render_json, render_md
 from bot.sla.policy import Policy
 
@@ -31,35 +31,6 @@ ACCEPT = frozenset({"accept", "accepted", "approve", "approved", "ok", "akkoord"
 CHALLENGE = frozenset({"challenge", "challenged", "dispute", "disputed", "betwist", "bezwaar",
                        "conteste", "contestation"})
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
-
-
-@dataclass(frozen=True)
-class SentReport:
-    client_id: int
-    client: str
-    period_first: date
-    period_last: date
-    policy_version: str
-    content_sha256: str
-    message_id: str
-    recipients: tuple[str, ...]
-    sent_at: datetime
-    due_at: datetime
-    state: str = "sent"  # as recorded: sent, accepted, challenged
-    decided_at: datetime | None = None
-    decided_by: str = ""
-    note: str = ""
-    id: int | None = None
-
-    def state_at(self, now: datetime) -> str:
-        """``accepted``, ``challenged``, ``accepted automatically`` or ``sent``."""
-        if self.state != "sent":
-            return self.state
-        return "accepted automatically" if now > self.due_at else "sent"
-
-    @property
-    def period(self) -> str:
-        return f"{self.period_first.isoformat()}/{self.period_last.isoformat()}"
 
 
 def keyword(text: str) -> str | None:
@@ -80,8 +51,8 @@ def report_mail(report: Report, *, sender: str, recipients: tuple[str, ...], due
                 msgid: str, at: datetime) -> OutboundMail:
     """The report for approval: Markdown in the body, the HTML page attached."""
     subject = compose.one_line(f"SLA report {report.client} {report.period} for approval", 200)
-    m = compose._base(sender, ", ".join(recipients), subject, msgid, in_reply_to=None,
-                      references=[], at=at, auto="auto-generated")
+    m = compose.base_message(sender, ", ".join(recipients), subject, msgid, at=at,
+                             auto="auto-generated")
     tz = report.start.tzinfo
     m.set_content(
         render_md(report) + "\n---\n"

@@ -7,7 +7,7 @@ import json
 import click
 
 from adapters.bootstrap import App
-from adapters.cli import json_option, pass_app
+from adapters.cli.options import json_option, pass_app
 from adapters.storage.reminders import ReminderStore
 from bot.errors import NotFound
 from bot.model import id_of_reference

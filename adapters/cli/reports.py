@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from adapters.bootstrap import App
-from adapters.cli import actor_option, pass_app
-from adapters.reporting import approvals, reporting
+from adapters.cli.options import actor_option, pass_app
 from bot.errors import InvalidAction
 from bot.reports import FORMATS, render
 from bot.reports.approval import list_line
@@ -35,7 +34,7 @@ def report(app: App, client: str, period: str, fmt: str, output: Path | None) ->
     always give the same bytes; the report names the policy version it used.
     """
     try:
-        text = render(reporting(app).report(client, period), fmt)
+        text = render(app.reporting.report(client, period), fmt)
     except PeriodError as e:
         raise click.BadParameter(str(e), param_hint="--period") from None
     if output is None:
@@ -64,10 +63,10 @@ def reports() -> None:
 def reports_send(app: App, client: str, period: str) -> None:
     """Mail a report to the client's contacts (clients[].emails) for approval."""
     try:
-        r = reporting(app).report(client, period)
+        r = app.reporting.report(client, period)
     except PeriodError as e:
         raise click.BadParameter(str(e), param_hint="--period") from None
-    sent = approvals(app).send(r, app.helpdesk.client(client))
+    sent = app.approvals.send(r, app.helpdesk.client(client))
     click.echo(f"report {sent.id}: {sent.client} {sent.period} queued to "
                f"{', '.join(sent.recipients)}; accepted automatically after "
                f"{sent.due_at.astimezone(r.start.tzinfo):%Y-%m-%d %H:%M %Z}")
@@ -80,7 +79,7 @@ def reports_send(app: App, client: str, period: str) -> None:
 def reports_list(app: App, client: str | None, as_json: bool) -> None:
     """Sent reports, newest first: state (sent, accepted, challenged, accepted automatically)
     and the auto-acceptance deadline."""
-    rows = approvals(app).list(client)
+    rows = app.approvals.list(client)
     if as_json:
         click.echo(json.dumps([{
             "id": s.id, "client": s.client, "period": s.period, "sent_at": s.sent_at.isoformat(),
@@ -97,7 +96,7 @@ def reports_list(app: App, client: str | None, as_json: bool) -> None:
 def _decide(decision: str) -> Callable[..., None]:
     @pass_app
     def command(app: App, report_id: int, actor: str, note: str) -> None:
-        s = approvals(app).decide(report_id, decision, actor=actor, note=note)
+        s = app.approvals.decide(report_id, decision, actor=actor, note=note)
         click.echo(f"report {s.id} ({s.client} {s.period}): {s.state} by {s.decided_by}")
     return command
 

@@ -8,8 +8,8 @@ from datetime import datetime
 import click
 
 from adapters.bootstrap import App
-from adapters.cli import _action, actor_option, json_option, pass_app
-from adapters.maintenance import maintenance, policy_changes
+from adapters.cli.options import actor_option, json_option, pass_app, ticket_action
+from adapters.cli.tickets import tickets
 from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
 
@@ -58,7 +58,7 @@ def announce(app: App, start: str, end: str, summary: str, clients: tuple[str, .
              hotfix: bool, release_notes: str, actor: str) -> None:
     """Mail (and post to Slack) a maintenance notice to every affected client. Refused when
     it gives a client less notice than the client's policy asks, unless --hotfix."""
-    told = maintenance(app).announce(
+    told = app.maintenance.announce(
         start=_instant(app, start, "--start"), end=_instant(app, end, "--end"),
         summary=summary, clients=clients, hotfix=hotfix, release_notes=release_notes,
         actor=actor)
@@ -86,7 +86,7 @@ def _json(w: MaintenanceWindow, state: str) -> dict[str, object]:
 @pass_app
 def list_windows(app: App, include_ended: bool, as_json: bool) -> None:
     """Scheduled and running windows, by start (UTC)."""
-    svc = maintenance(app)
+    svc = app.maintenance
     now = app.clock.now()
     rows = [(w, w.state_at(now)) for w in svc.windows(include_ended=include_ended)]
     if as_json:
@@ -103,14 +103,15 @@ def _maybe(app: App, value: str | None, param: str) -> datetime | None:
     return None if value is None else _instant(app, value, param)
 
 
-_action("outage", "Correct the outage interval the availability counts for a ticket (by "
-        "default a P1's registration to resolution), or --none: it was no outage.",
-        lambda app, ref, start, end, **kw: app.helpdesk.correct_outage(
-            ref, start=_maybe(app, start, "--start"), end=_maybe(app, end, "--end"), **kw),
-        click.option("--start", help="when the service went down (ISO 8601)"),
-        click.option("--end", help="when it was back (ISO 8601)"),
-        click.option("--none", is_flag=True, help="the ticket was no outage"),
-        click.option("--reason", required=True, help="why, for the audit trail"))
+ticket_action(
+    tickets, "outage", "Correct the outage interval the availability counts for a ticket "
+    "(by default a P1's registration to resolution), or --none: it was no outage.",
+    lambda app, ref, start, end, **kw: app.helpdesk.correct_outage(
+        ref, start=_maybe(app, start, "--start"), end=_maybe(app, end, "--end"), **kw),
+    click.option("--start", help="when the service went down (ISO 8601)"),
+    click.option("--end", help="when it was back (ISO 8601)"),
+    click.option("--none", is_flag=True, help="the ticket was no outage"),
+    click.option("--reason", required=True, help="why, for the audit trail"))
 
 
 @click.group("policy")
@@ -124,7 +125,7 @@ def policy_group() -> None:
 def policy_diff(app: App, client: str) -> None:
     """What changed in CLIENT's policy (calendar, holidays, targets) since the version the
     client last acknowledged."""
-    policy, base, lines = policy_changes(app).diff(client)
+    policy, base, lines = app.policy_changes.diff(client)
     if base is None:
         click.echo(f"{client}: policy {policy.name} version {policy.version}; no version "
                    "recorded yet (`supportbot policy check` records it as the baseline)")
@@ -144,7 +145,7 @@ def policy_diff(app: App, client: str) -> None:
 def policy_check(app: App) -> None:
     """Record changed policy versions now and tell the clients (`supportbot run` does this
     periodically)."""
-    changes = policy_changes(app).check()
+    changes = app.policy_changes.check()
     if not changes:
         click.echo("no policy changes")
     for c in changes:
@@ -160,7 +161,7 @@ def _policy_decide(decision: str) -> click.Command:
     @actor_option
     @pass_app
     def command(app: App, client: str, actor: str) -> None:
-        v = policy_changes(app).decide(client, decision, actor=actor)
+        v = app.policy_changes.decide(client, decision, actor=actor)
         click.echo(f"{client}: policy version {v.version} {v.state} by {v.decided_by}")
     return policy_group.command(
         "approve" if decision == "approved" else "challenge",

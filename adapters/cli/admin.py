@@ -1,0 +1,70 @@
+"""``supportbot run``, ``db`` and ``config``: the long-running process, the schema, the
+settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from adapters.bootstrap import open_database
+from adapters.cli.options import Ctx
+from adapters.storage import SCHEMA_VERSION, Database
+
+
+@click.command()
+@click.pass_obj
+def run(state: Ctx) -> None:
+    """Run the bot: storage, scheduler and every configured intake, until stopped."""
+    from adapters.runner import run_forever
+
+    run_forever(state.settings)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@contextmanager
+def _database(state: Ctx) -> Iterator[Database]:
+    database = open_database(state.settings)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: Ctx) -> None:
+    """Create or upgrade the schema to what this version needs."""
+    with _database(state) as database:
+        before, after = database.upgrade()
+    click.echo(f"schema at version {after}" + (f" (was {before})" if before != after else
+                                                " (already up to date)"))
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(state: Ctx) -> None:
+    """Show the schema version."""
+    with _database(state) as database:
+        v = database.current_version()
+    click.echo(f"{database!r}: schema version {v}, this supportbot needs {SCHEMA_VERSION}")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Settings."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(state: Ctx) -> None:
+    """Validate the settings and print them as loaded."""
+    s = state.settings
+    click.echo(f"settings from {s.source}: ok", err=True)
+    click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
