@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from adapters.storage.tables import SlackEventRow, SlackOutboxRow, SlackThreadRow
+from adapters.storage.outbox import OutboxItem, OutboxStore
+from adapters.storage.tables import SlackEventRow, SlackThreadRow
+
+KIND = "slack"
+"""The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
 
 
 @dataclass(frozen=True)
 class SlackJob:
-    """One piece of queued Web API work."""
+    """One piece of queued Web API work (an outbox row of kind ``slack``)."""
 
     id: int
     kind: str
@@ -23,11 +27,13 @@ class SlackJob:
     ticket_id: int | None
     payload: dict[str, Any]
     attempts: int
+    state: str = "pending"
 
 
 class SqlSlackRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
+        self.outbox = OutboxStore(session)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -101,82 +107,46 @@ class SqlSlackRepository:
         ).order_by(col(SlackThreadRow.id))).first()
         return (row.channel, row.ts) if row else None
 
-    # -- the work queue ----------------------------------------------------------------------
+    # -- the work queue: the Slack kind of the one outbox --------------------------------------
 
     def queue(self, kind: str, *, key: str, channel: str, at: datetime,
               ticket_id: int | None = None, payload: dict[str, Any] | None = None) -> bool:
         """Queue work under a unique ``key``; False if that key is queued already."""
-        if self.s.exec(select(SlackOutboxRow.id).where(SlackOutboxRow.key == key)).first():
-            return False
-        when = at.astimezone(UTC)
-        self.s.add(SlackOutboxRow(key=key, created_at=when, ticket_id=ticket_id, kind=kind,
-                                  channel=channel, payload=dict(payload or {}),
-                                  next_attempt_at=when))
-        self.s.flush()
-        return True
+        return self.outbox.queue(KIND, kind, key=key, at=at, channel=channel,
+                                 ticket_id=ticket_id, payload=payload)
 
     def has_pending(self, ticket_id: int, kind: str) -> bool:
         """Unclaimed work of ``kind`` for the ticket is waiting."""
-        return self.s.exec(select(SlackOutboxRow.id).where(
-            SlackOutboxRow.ticket_id == ticket_id, SlackOutboxRow.kind == kind,
-            SlackOutboxRow.state == "pending")).first() is not None
+        return self.outbox.has(KIND, ticket_id, kind, ("pending",))
 
     def has_unfinished(self, ticket_id: int, kind: str) -> bool:
         """Work of ``kind`` for the ticket is waiting or being delivered right now."""
-        return self.s.exec(select(SlackOutboxRow.id).where(
-            SlackOutboxRow.ticket_id == ticket_id, SlackOutboxRow.kind == kind,
-            col(SlackOutboxRow.state).in_(["pending", "sending"]))).first() is not None
+        return self.outbox.has(KIND, ticket_id, kind, ("pending", "sending"))
 
     def due(self, now: datetime, stale: timedelta, limit: int = 50) -> list[int]:
-        q = select(SlackOutboxRow.id).where(
-            (col(SlackOutboxRow.state) == "pending") & (col(SlackOutboxRow.next_attempt_at) <= now)
-            | (col(SlackOutboxRow.state) == "sending")
-            & (col(SlackOutboxRow.next_attempt_at) <= now - stale)
-        ).order_by(col(SlackOutboxRow.id)).limit(limit)
-        return [i for i in self.s.exec(q) if i is not None]
+        return self.outbox.due(KIND, now, stale, limit)
 
     def claim(self, row_id: int, now: datetime, stale: timedelta) -> SlackJob | None:
         """pending -> sending (the caller commits); None if someone else has it."""
-        result = self.s.exec(update(SlackOutboxRow).where(  # type: ignore[call-overload]
-            col(SlackOutboxRow.id) == row_id,
-            (col(SlackOutboxRow.state) == "pending")
-            | ((col(SlackOutboxRow.state) == "sending")
-               & (col(SlackOutboxRow.next_attempt_at) <= now - stale)),
-        ).values(state="sending", next_attempt_at=now))
-        if not result.rowcount:
-            return None
-        row = self.s.get(SlackOutboxRow, row_id)
-        assert row is not None and row.id is not None
-        return SlackJob(row.id, row.kind, row.channel, row.ticket_id, dict(row.payload),
-                        row.attempts)
+        item = self.outbox.claim(row_id, now, stale)
+        return job_of(item) if item is not None else None
 
     def done(self, row_id: int, now: datetime) -> None:
-        row = self.s.get(SlackOutboxRow, row_id)
-        assert row is not None
-        row.attempts += 1
-        row.state, row.sent_at, row.last_error = "sent", now, ""
-        self.s.add(row)
+        self.outbox.done(row_id, now)
 
     def retry(self, row_id: int, error: str, at: datetime | None, *, count: bool = True) -> str:
         """Put the work back until ``at`` (None: give up, failed). Returns the new state."""
-        row = self.s.get(SlackOutboxRow, row_id)
-        assert row is not None
-        row.attempts += int(count)
-        row.last_error = error[:2000]
-        if at is None:
-            row.state = "failed"
-        else:
-            row.state, row.next_attempt_at = "pending", at
-        self.s.add(row)
-        return row.state
+        return self.outbox.retry(row_id, error, at, count=count)
 
-    def jobs(self, state: str | None = None, limit: int = 1000) -> list[SlackOutboxRow]:
-        q = select(SlackOutboxRow)
-        if state:
-            q = q.where(SlackOutboxRow.state == state)
-        return list(self.s.exec(q.order_by(col(SlackOutboxRow.id)).limit(limit)))
+    def jobs(self, state: str | None = None, limit: int = 1000) -> list[SlackJob]:
+        """Queued work, oldest first."""
+        return [job_of(i) for i in self.outbox.items(kind=KIND, state=state, limit=limit,
+                                                     newest_first=False)]
 
     def count_jobs(self) -> dict[str, int]:
-        q = select(SlackOutboxRow.state, func.count()).group_by(col(SlackOutboxRow.state))
-        return {state: int(n) for state, n in self.s.exec(q)}
+        return self.outbox.counts(KIND)
 
+
+def job_of(item: OutboxItem) -> SlackJob:
+    return SlackJob(item.id, item.purpose, item.channel, item.ticket_id, item.payload,
+                    item.attempts, item.state)

@@ -125,15 +125,29 @@ class MailboxStateRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A mail to send, stored in the transaction that decided to send it; sent at most once."""
+    """Something the bot sends (a mail, a Slack post, ...), stored in the transaction that
+    decided to send it and delivered later by the sender of its ``kind``, once per ``key``.
+
+    Mail rows use the mail columns (``sender`` ... ``raw``; ``key`` is the Message-ID); other
+    kinds keep what their sender needs in ``channel`` and ``payload`` and put ``kind:key`` in
+    ``message_id`` (unique, like every Message-ID). Migration 9 added ``kind`` to ``payload``
+    and moved the Slack queue (``slack_outbox``) in.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),
-                      Index("ix_outbox_recipient_created", "recipient_key", "created_at"))
+                      Index("ix_outbox_recipient_created", "recipient_key", "created_at"),
+                      Index("uq_outbox_kind_key", "kind", "key", unique=True),
+                      Index("ix_outbox_kind_state_next", "kind", "state", "next_attempt_at"))
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    purpose: str  # "ack", "reply", "notice", ...
+    kind: str = Field(default="mail", sa_column_kwargs={"server_default": "mail"})
+    key: str | None = None  # the dedupe key within the kind
+    channel: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))
+    purpose: str  # mail: "ack", "reply", "notice", ...; Slack: "triage", "thread", ...
     sender: str
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     recipient_key: str = ""  # the first recipient, lower-cased: for per-sender rate limits
@@ -184,8 +198,8 @@ class SlackThreadRow(SQLModel, table=True):
 
 
 class SlackOutboxRow(SQLModel, table=True):
-    """Work for the Slack Web API, queued in the transaction that decided it (by a Helpdesk
-    listener or the intake) and delivered later with retries, like the mail outbox."""
+    """The Slack queue before the one outbox: created by migration 5, moved into ``outbox``
+    and dropped by migration 9. Nothing else uses it."""
 
     __tablename__ = "slack_outbox"
     __table_args__ = (Index("ix_slack_outbox_state_next", "state", "next_attempt_at"),)
