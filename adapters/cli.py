@@ -292,10 +292,11 @@ def quarantine() -> None:
 
 def _quarantined(app: App, inbound_id: int) -> InboundItem:
     from adapters.storage import SqlUnitOfWork
+    from adapters.storage.inbox import MAIL_CHANNELS as MAIL
 
     with SqlUnitOfWork(app.db, write=False) as uow:
         item = uow.inbound.get(inbound_id)
-    if item is None or item.state not in ("quarantined", "dropped"):
+    if item is None or item.state not in ("quarantined", "dropped") or item.channel not in MAIL:
         raise NotFound(f"no quarantined message {inbound_id}")
     return item
 

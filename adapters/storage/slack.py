@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from adapters.storage.inbox import InboxStore
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.tables import SlackEventRow, SlackThreadRow
+from adapters.storage.tables import SlackThreadRow
 
 KIND = "slack"
 """The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
+EVENTS = "slack"
+"""The inbox kind of Slack events."""
 
 
 @dataclass(frozen=True)
@@ -35,53 +37,20 @@ class SqlSlackRepository:
         self.s = session
         self.outbox = OutboxStore(session)
 
-    # -- events ----------------------------------------------------------------------------
+    # -- events: the Slack kind of the one inbox (processed by ``adapters.inbox``) ------------
 
     def store_event(self, event_id: str, kind: str, body: str, at: datetime) -> tuple[int, bool]:
         """Keep a delivery unless its ``event_id`` is stored; returns (row id, newly added)."""
-        found = self.s.exec(select(SlackEventRow.id).where(
-            SlackEventRow.event_id == event_id)).first()
-        if found is not None:
-            return found, False
-        row = SlackEventRow(event_id=event_id, kind=kind, body=body, received_at=at)
-        self.s.add(row)
-        self.s.flush()
-        assert row.id is not None
-        return row.id, True
-
-    def event(self, row_id: int, *, for_update: bool = False) -> SlackEventRow | None:
-        q = select(SlackEventRow).where(SlackEventRow.id == row_id)
-        if for_update:
-            q = q.with_for_update()
-        return self.s.exec(q).first()
-
-    def pending_events(self, limit: int = 100) -> list[int]:
-        q = select(SlackEventRow.id).where(SlackEventRow.state == "pending").order_by(
-            col(SlackEventRow.id)).limit(limit)
-        return [i for i in self.s.exec(q) if i is not None]
-
-    def finish_event(self, row_id: int, state: str, *, at: datetime, reason: str = "",
-                     ticket_id: int | None = None) -> None:
-        row = self.event(row_id)
-        assert row is not None
-        row.state, row.reason, row.ticket_id = state, reason[:2000], ticket_id
-        row.processed_at = at.astimezone(UTC)
-        row.attempts += 1
-        self.s.add(row)
-
-    def event_failed(self, row_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
-        row = self.event(row_id)
-        assert row is not None
-        row.attempts += 1
-        row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
-        if row.attempts >= max_attempts:
-            row.state, row.processed_at = "failed", at.astimezone(UTC)
-        self.s.add(row)
-        return row.state
+        return InboxStore(self.s).store(EVENTS, event_id, body.encode("utf-8"), at=at,
+                                        channel=EVENTS, peer=kind)
 
     def count_events(self) -> dict[str, int]:
-        q = select(SlackEventRow.state, func.count()).group_by(col(SlackEventRow.state))
-        return {state: int(n) for state, n in self.s.exec(q)}
+        """Events by state; quarantined ones as ``failed``, the metric's word for them."""
+        counts: dict[str, int] = {}
+        for state, n in InboxStore(self.s).counts(EVENTS).items():
+            name = "failed" if state == "quarantined" else state
+            counts[name] = counts.get(name, 0) + n
+        return counts
 
     # -- messages that belong to tickets ----------------------------------------------------
 

@@ -481,8 +481,8 @@ class SqlInboundRepository:
         self.wb: WriteBehind | None = None  # set while the unit of work holds writes back
 
     def pending(self, limit: int = 100) -> list[InboundItem]:
-        q = select(InboundRow).where(InboundRow.state == "pending").order_by(
-            col(InboundRow.id)).limit(limit)
+        q = select(InboundRow).where(InboundRow.state == "pending", InboundRow.kind == "mail"
+                                     ).order_by(col(InboundRow.id)).limit(limit)
         return [_inbound(r) for r in self.s.exec(q)]
 
     def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
@@ -511,7 +511,7 @@ class SqlInboundRepository:
         return out
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
-        q = select(InboundRow)
+        q = select(InboundRow).where(InboundRow.kind == "mail")
         if state:
             q = q.where(InboundRow.state == state)
         return [_inbound(r) for r in self.s.exec(q.order_by(col(InboundRow.id).desc())
