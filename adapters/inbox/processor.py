@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem, InboxStore
@@ -53,9 +54,12 @@ class Inbox:
 
     # -- after ---------------------------------------------------------------------------------
 
-    def due(self, limit: int = 100) -> list[int]:
+    def due(self, limit: int = 100, older_than: timedelta | None = None) -> list[int]:
+        """Pending ids whose next attempt has come (and stored ``older_than`` ago)."""
+        now = self.clock.now()
         with SqlUnitOfWork(self.db, write=False) as uow:
-            return InboxStore(uow.session).due(self.kind, self.clock.now(), limit)
+            return InboxStore(uow.session).due(
+                self.kind, now, limit, None if older_than is None else now - older_than)
 
     def pending(self, row_id: int) -> InboxItem | None:
         """The stored input, unless it was processed meanwhile."""
@@ -77,6 +81,20 @@ class Inbox:
                          ticket_id=decision.ticket_id)
             uow.commit()
         return decision
+
+    def settle(self, row_id: int, decision: Decision) -> str:
+        """Record the outcome of an input acted on outside the inbox's transaction (by a
+        handler with units of work of its own, idempotent when run again after a crash);
+        a row finished meanwhile stays as it is. Returns the row's state."""
+        with SqlUnitOfWork(self.db) as uow:
+            store = InboxStore(uow.session)
+            item = store.get(row_id, for_update=True)
+            if item is None or item.state != "pending":
+                return item.state if item else "done"
+            store.finish(row_id, decision.state, at=self.clock.now(), reason=decision.reason,
+                         ticket_id=decision.ticket_id)
+            uow.commit()
+        return decision.state
 
     def failed(self, row_id: int, error: str) -> str:
         """Count a failed attempt (backoff, then quarantine); returns the new state."""

@@ -97,13 +97,16 @@ class InboxStore:
         row = self.s.exec(q).first()
         return item_of(row) if row is not None else None
 
-    def due(self, kind: str, now: datetime, limit: int = 100) -> list[int]:
+    def due(self, kind: str, now: datetime, limit: int = 100,
+            received_before: datetime | None = None) -> list[int]:
         """Pending ids of ``kind`` whose next attempt (if any) has come, oldest first."""
         q = select(InboundRow.id).where(
             InboundRow.kind == kind, InboundRow.state == "pending",
             or_(col(InboundRow.next_attempt_at).is_(None),
-                col(InboundRow.next_attempt_at) <= now.astimezone(UTC)),
-        ).order_by(col(InboundRow.id)).limit(limit)
+                col(InboundRow.next_attempt_at) <= now.astimezone(UTC)))
+        if received_before is not None:
+            q = q.where(col(InboundRow.received_at) < received_before.astimezone(UTC))
+        q = q.order_by(col(InboundRow.id)).limit(limit)
         return [i for i in self.s.exec(q) if i is not None]
 
     def finish(self, row_id: int, state: str, *, at: datetime, reason: str = "",
@@ -118,6 +121,8 @@ class InboxStore:
         """Count a failed attempt: pending again after its backoff, or quarantined with the
         reason (the raw input stays). Returns the new state."""
         row = self._row(row_id)
+        if row.state != "pending":  # finished meanwhile (by a redelivery, say)
+            return row.state
         row.attempts += 1
         row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
         again = attempts.next_attempt(row.attempts, at.astimezone(UTC))
