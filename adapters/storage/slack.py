@@ -1,5 +1,5 @@
-"""Slack's storage: received events (deduplicated by ``event_id``), which Slack messages belong
-to which ticket, and the queue of Web API work."""
+"""Slack's storage: which Slack messages belong to which ticket, and Slack's views of the one
+inbox (events, deduplicated by ``event_id``) and the one outbox (Web API work)."""
 
 from __future__ import annotations
 
