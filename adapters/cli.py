@@ -527,6 +527,9 @@ cli.add_command(reminders)
 from adapters.cli_outbox import outbox  # noqa: E402 (it uses this module's helpers)
 
 cli.add_command(outbox)
+from adapters.cli_inbox import inbox  # noqa: E402 (it uses this module's helpers)
+
+cli.add_command(inbox)
 
 
 def main(argv: list[str] | None = None) -> int:

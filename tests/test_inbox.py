@@ -1,10 +1,13 @@
-"""The one inbox: migration 10 keeps a release-9 database's pending Slack events, and store raw
-then process with attempts, backoff and quarantine (the raw input kept)."""
+"""The one inbox: migration 10 keeps a release-9 database's pending Slack events; store raw
+then process with attempts, backoff and quarantine (the raw input kept); ``supportbot inbox``."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from adapters.inbox.processor import Decision, Inbox
@@ -12,6 +15,7 @@ from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem, InboxStore
 from adapters.storage.tables import SlackEventRow
 from bot.clock import ManualClock
+from tests.procs import run_main, storage_toml
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -119,3 +123,35 @@ def test_store_raw_once_then_backoff_then_quarantine_with_the_raw_kept(
     assert inbox.settle(row_id, Decision("done")) == "ignored"
     with SqlUnitOfWork(database, write=False) as uow:
         assert InboxStore(uow.session).counts("tracker") == {"ignored": 1}
+
+
+def test_inbox_commands_show_and_mend_what_any_intake_quarantined(
+        capsys: pytest.CaptureFixture[str], database: Database, tmp_path: Path) -> None:
+    config = tmp_path / "supportbot.toml"
+    config.write_text(storage_toml(database), encoding="utf-8")
+    inbox = Inbox(database, ManualClock(T0), "slack", attempts=Attempts(()))
+    row_id, _ = inbox.accept("Ev7", b'{"event_id": "Ev7"}', peer="message")
+
+    def broken(uow: SqlUnitOfWork, item: InboxItem) -> Decision:
+        raise ValueError("no channel")
+
+    assert inbox.process(row_id, broken) == "quarantined"
+    code, out, _ = run_main(capsys, config, "inbox", "list", "--state", "quarantined", "--json")
+    [item] = json.loads(out)
+    assert (item["kind"], item["key"], item["peer"]) == ("slack", "Ev7", "message")
+    assert item["reason"] == "processing failed (attempt 1): ValueError: no channel"
+    code, out, _ = run_main(capsys, config, "inbox", "show", str(row_id))
+    assert code == 0 and out.startswith("state: quarantined, attempts: 1, reason: processing")
+    assert out.rstrip().endswith('{"event_id": "Ev7"}')
+    code, out, _ = run_main(capsys, config, "inbox", "retry", str(row_id))
+    assert (code, out) == (0, f"{row_id}: pending\n")
+    assert inbox.due() == [row_id]  # the bot's sweep takes it again
+    code, _, err = run_main(capsys, config, "inbox", "drop", str(row_id))
+    assert code == 1 and f"inbox input {row_id} is not quarantined" in err
+    assert inbox.process(row_id, broken) == "quarantined"
+    code, out, _ = run_main(capsys, config, "inbox", "drop", str(row_id), "--actor", "alice")
+    assert (code, out) == (0, f"{row_id}: dropped\n")
+    code, out, _ = run_main(capsys, config, "inbox", "list", "--kind", "slack")
+    assert "dropped" in out and "dropped by alice" in out
+    code, _, err = run_main(capsys, config, "inbox", "show", "4242")
+    assert code == 1 and "no inbox input 4242" in err

@@ -143,13 +143,25 @@ class InboxStore:
         self.s.add(row)
         return True
 
-    def items(self, kind: str, *, states: Sequence[str] = (), limit: int = 1000
-              ) -> list[InboxItem]:
-        """Oldest first."""
-        q = select(InboundRow).where(InboundRow.kind == kind)
+    def drop(self, row_id: int, note: str) -> bool:
+        """Give up on a quarantined input: it stays stored, raw, with ``note`` as its reason."""
+        row = self.s.get(InboundRow, row_id)
+        if row is None or row.state != "quarantined":
+            return False
+        row.state, row.reason = "dropped", f"{note}; before: {row.reason}"[:2000]
+        self.s.add(row)
+        return True
+
+    def items(self, kind: str | None, *, states: Sequence[str] = (), limit: int = 1000,
+              newest_first: bool = False) -> list[InboxItem]:
+        """Oldest first (or newest); every kind if ``kind`` is None."""
+        q = select(InboundRow)
+        if kind is not None:
+            q = q.where(InboundRow.kind == kind)
         if states:
             q = q.where(col(InboundRow.state).in_(list(states)))
-        return [item_of(r) for r in self.s.exec(q.order_by(col(InboundRow.id)).limit(limit))]
+        order = col(InboundRow.id).desc() if newest_first else col(InboundRow.id)
+        return [item_of(r) for r in self.s.exec(q.order_by(order).limit(limit))]
 
     def counts(self, kind: str) -> dict[str, int]:
         q = select(InboundRow.state, func.count()).where(InboundRow.kind == kind).group_by(
