@@ -155,3 +155,23 @@ def test_inbox_commands_show_and_mend_what_any_intake_quarantined(
     assert "dropped" in out and "dropped by alice" in out
     code, _, err = run_main(capsys, config, "inbox", "show", "4242")
     assert code == 1 and "no inbox input 4242" in err
+
+
+def test_mail_counts_its_failed_attempts_by_the_same_rule(database: Database) -> None:
+    from adapters.mail.inbound import Accepted, InboundStore
+
+    mail_id = InboundStore(database, ManualClock(T0)).accept_now(
+        Accepted(b"Subject: x\r\n\r\ny\r\n", "pipe", "pipe"))
+    for attempt in (1, 2, 3):
+        with SqlUnitOfWork(database) as uow:
+            state = uow.inbound.failed(mail_id, "OSError: disk", at=T0, max_attempts=3)
+            uow.commit()
+        assert state == ("quarantined" if attempt == 3 else "pending")
+    with SqlUnitOfWork(database) as uow:
+        item = InboxStore(uow.session).get(mail_id)
+        assert item is not None and item.kind == "mail" and item.processed_at == T0
+        assert item.reason == "processing failed (attempt 3): OSError: disk"
+        assert uow.inbound.requeue(mail_id)
+        uow.commit()
+        [pending] = uow.inbound.pending()
+    assert (pending.id, pending.attempts, pending.state) == (mail_id, 0, "pending")

@@ -127,7 +127,8 @@ class InboxStore:
         row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
         again = attempts.next_attempt(row.attempts, at.astimezone(UTC))
         if again is None:
-            row.state, row.processed_at, row.next_attempt_at = "quarantined", at, None
+            row.state, row.next_attempt_at = "quarantined", None
+            row.processed_at = at.astimezone(UTC)
         else:
             row.next_attempt_at = again
         self.s.add(row)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database, _first_line, as_utc
+from adapters.storage.inbox import Attempts, InboxStore
 from adapters.storage.maintenance import SqlMaintenanceRepository, SqlPolicyVersionRepository
 from adapters.storage.phone import SqlPhoneRepository
 from adapters.storage.reminders import SqlReminderRepository
@@ -531,25 +532,14 @@ class SqlInboundRepository:
             raise StorageError(f"no inbound message {inbound_id}")
 
     def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
-        row = self.s.get(InboundRow, inbound_id)
-        if row is None:
+        if self.s.get(InboundRow, inbound_id) is None:
             raise StorageError(f"no inbound message {inbound_id}")
-        row.attempts += 1
-        row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
-        if row.attempts >= max_attempts:
-            row.state = "quarantined"
-            row.processed_at = at.astimezone(UTC)
-        self.s.add(row)
-        return row.state
+        # the one inbox's rule; mail is retried at the batch runner's next sweep (no backoff)
+        return InboxStore(self.s).failed(inbound_id, error, at=at,
+                                         attempts=Attempts((0,) * (max_attempts - 1)))
 
     def requeue(self, inbound_id: int) -> bool:
-        row = self.s.get(InboundRow, inbound_id)
-        if row is None or row.state != "quarantined":
-            return False
-        row.state, row.attempts, row.processed_at = "pending", 0, None
-        row.reason = f"retried after: {row.reason}"[:2000]
-        self.s.add(row)
-        return True
+        return InboxStore(self.s).requeue(inbound_id)
 
 
 def _outbound(row: OutboxRow) -> OutboundMail:
