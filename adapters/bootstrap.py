@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters.mail.batch import BatchIntake
-from adapters.mail.outbox_admin import OutboxAdmin
 from adapters.mail.parsepool import ProcessParser
 from adapters.maintenance import SlackPost
 from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
@@ -78,7 +77,6 @@ class App:
     reporting: Reporting
     approvals: Approvals
     quarantine: Quarantine[Outcome]
-    outbox: OutboxAdmin
     mail_queued: Signal
     """Called when mail was queued in the outbox (wakes its sender)."""
     slack_queued: Signal
@@ -165,5 +163,4 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         reporting=Reporting(uow.reader, clock, policies),
         approvals=approvals,
         quarantine=Quarantine(uow, clock, mail.process, read=uow.reader),
-        outbox=OutboxAdmin(db),
         mail_queued=mail_queued, slack_queued=slack_queued)

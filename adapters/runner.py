@@ -100,7 +100,7 @@ class WebStack:
 
             self.components.append(SlackComponent(app))
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
-            self.components.append(twilio_component(self.settings, app.phone))
+            self.components.append(twilio_component(self.settings, app.phone, app.db))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:

@@ -20,7 +20,7 @@ from adapters.bootstrap import App, bootstrap
 from adapters.slack.component import SlackComponent
 from adapters.slack.format import escape, event_line, triage_blocks
 from adapters.storage import Database, SqlUnitOfWork
-from adapters.storage.tables import SlackEventRow
+from adapters.storage.inbox import InboxItem, InboxStore
 from adapters.web.app import create_app
 from adapters.web.component import Health
 from bot.model import Event, EventKind
@@ -73,7 +73,7 @@ class Running:
         return self.post("/slack/interactivity", body,
                          signed(body, content_type="application/x-www-form-urlencoded"))
 
-    def wait_processed(self, count: int) -> list[SlackEventRow]:
+    def wait_processed(self, count: int) -> list[InboxItem]:
         deadline = time.monotonic() + WAIT
         while True:
             with SqlUnitOfWork(self.app.db, write=False) as uow:
@@ -85,12 +85,8 @@ class Running:
             time.sleep(0.02)
 
 
-def _events(uow: SqlUnitOfWork) -> list[SlackEventRow]:
-    from sqlmodel import col, select
-
-    rows = list(uow.session.exec(select(SlackEventRow).order_by(col(SlackEventRow.id))))
-    uow.session.expunge_all()  # readable after the unit of work ends
-    return rows
+def _events(uow: SqlUnitOfWork) -> list[InboxItem]:
+    return InboxStore(uow.session).items("slack")
 
 
 def settings_for(database: Database, fake: FakeSlack, **web: Any) -> Settings:
@@ -171,7 +167,7 @@ def test_a_support_channel_message_is_stored_before_200_and_a_retry_registers_on
     again = running.event(report(), "Ev001", retry=1)
     assert first.status_code == again.status_code == 200
     rows = running.wait_processed(1)
-    assert [r.event_id for r in rows] == ["Ev001"]
+    assert [r.key for r in rows] == ["Ev001"]
     assert rows[0].state == "done"
     views = running.app.helpdesk.list()
     assert len(views) == 1
@@ -226,7 +222,7 @@ def test_thread_replies_follow_up_own_messages_and_empty_edits_are_ignored(
     running.event({"type": "message", "channel": OTHER, "user": CLIENT, "text": "lunch?",
                    "ts": "1790000100.000500"}, "Ev014")
     rows = running.wait_processed(4)  # the bot's own message is dropped by bolt, unstored
-    states = {r.event_id: (r.state, r.reason) for r in rows}
+    states = {r.key: (r.state, r.reason) for r in rows}
     assert states["Ev011"][0] == "done"
     assert states["Ev013"] == ("ignored", "an edit that changes nothing")
     assert states["Ev014"] == ("ignored", "not a support channel")

@@ -17,7 +17,7 @@ def test_migration_5_upgrades_a_version_2_database(database: Database) -> None:
         uow.commit()
     with database.write_engine.begin() as conn:  # back to the schema of version 2
         for table in ("slack_outbox", "slack_thread", "slack_event"):
-            conn.execute(text(f"DROP TABLE {table}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
         conn.execute(text("ALTER TABLE client DROP COLUMN triage_channel"))
         conn.execute(text("UPDATE schema_version SET version = 2"))
     assert database.current_version() == 2

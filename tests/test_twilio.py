@@ -110,7 +110,7 @@ def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterat
         assert app.phone is not None
         sink = RecordingSink()
         app.phone.sinks.append(sink)
-        component = twilio_component(settings, app.phone)
+        component = twilio_component(settings, app.phone, app.db)
         try:
             with serve(component.routes(), port=port, start=component.start,
                        stop=component.stop):
@@ -379,3 +379,39 @@ def test_reminders_for_oncall_reach_whoever_is_on_call_by_sms(phone: Phone) -> N
     assert [m["To"] for m in phone.fake.messages] == [ALICE], "only alerts meant for on-call"
     body = phone.fake.messages[0]["Body"]
     assert body.startswith("T-1042 P1: Resolution due") and "2h of working time left" in body
+
+
+def test_webhooks_are_kept_raw_in_the_inbox_and_one_stored_but_not_acted_on_is_later(
+        phone: Phone) -> None:
+    from urllib.parse import urlencode
+
+    from adapters.storage.inbox import InboxStore
+    from adapters.twilio.component import form_params
+
+    ref = new_p1(phone)
+    unknown = {"CallSid": "CA" + "5" * 32, "From": "+4420000000", "To": TWILIO_NUMBER}
+    first = phone.post("voice", unknown)
+    assert phone.post("voice", unknown).text == first.text  # Twilio retried: one row
+    assert phone.post("call_status", {"CallSid": unknown["CallSid"],
+                                      "CallStatus": "exploded"}).status_code == 400
+    with SqlUnitOfWork(phone.app.db, write=False) as uow:
+        rows = InboxStore(uow.session).items("twilio")
+    assert [(r.peer, r.state) for r in rows] == [("voice", "done"), ("call_status", "ignored")]
+    assert form_params(rows[0].raw) == unknown and rows[1].reason.startswith("call_status: ")
+    # stored, then the process died before acting on it: the pager loop acts on it
+    call = {"CallSid": "CA" + "6" * 32, "From": ACME_PHONE, "To": TWILIO_NUMBER}
+    row_id, new = phone.component.inbox.accept("crashed", urlencode(call).encode(), peer="voice")
+    assert new
+    phone.rounds(2)  # a request may still be acting on it
+    assert phone.ticket(ref).phone_followup == "pending"
+    phone.clock.advance(timedelta(seconds=31))
+
+    def stored() -> tuple[str, int]:
+        with SqlUnitOfWork(phone.app.db, write=False) as uow:
+            item = InboxStore(uow.session).get(row_id)
+        assert item is not None
+        return item.state, item.attempts
+
+    wait_for(lambda: stored() != ("pending", 0), "the stored call acted on")
+    assert stored() == ("done", 1)
+    assert phone.ticket(ref).phone_followup == "confirmed"

@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from adapters.cli.admin import config_group, db, run
-from adapters.cli.mail import ingest, outbox, quarantine
+from adapters.cli.inbox import inbox
+from adapters.cli.mail import ingest, quarantine
 from adapters.cli.maintenance import maintenance_group, policy_group
 from adapters.cli.options import Ctx
+from adapters.cli.outbox import outbox
 from adapters.cli.reminders import reminders
 from adapters.cli.reports import report, reports
 from adapters.cli.sla import sla
@@ -40,7 +42,7 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for _command in (run, tickets, ingest, outbox, quarantine, sla, db, config_group, report,
+for _command in (run, tickets, ingest, outbox, inbox, quarantine, sla, db, config_group, report,
                  reports, maintenance_group, policy_group, reminders):
     cli.add_command(_command)
 

@@ -1,5 +1,4 @@
-"""``supportbot ingest``, ``outbox`` and ``quarantine``: mail from an MTA pipe, mail going out,
-mail that could not be taken."""
+"""``supportbot ingest`` and ``quarantine``: mail from an MTA pipe, mail that could not be taken."""
 
 from __future__ import annotations
 
@@ -44,43 +43,6 @@ def ingest(state: Ctx, file: str) -> None:
                + (f" ({outcome.reference})" if outcome.reference else ""))
     if outcome.state == "quarantined":
         raise SystemExit(EX_DATAERR)
-
-
-@click.group()
-def outbox() -> None:
-    """Mail waiting to go out, sent, or failed."""
-
-
-@outbox.command("list")
-@click.option("--state", type=click.Choice(["pending", "sending", "sent", "failed"]))
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@json_option
-@pass_app
-def outbox_list(app: App, state: str | None, limit: int, as_json: bool) -> None:
-    rows = app.outbox.list(state, limit)
-    if as_json:
-        click.echo(json.dumps([{
-            "id": r.id, "state": r.state, "purpose": r.purpose, "to": r.recipients,
-            "subject": r.subject, "message_id": r.message_id, "attempts": r.attempts,
-            "last_error": r.last_error} for r in rows], indent=2))
-        return
-    if not rows:
-        click.echo("outbox empty")
-    for r in rows:
-        err = f"  ({r.last_error[:60]})" if r.last_error else ""
-        click.echo(f"{r.id:>6} {r.state:<8} {r.purpose:<14} {','.join(r.recipients)[:30]:<30} "
-                   f"{r.subject[:50]}{err}")
-
-
-@outbox.command("show")
-@click.argument("outbox_id", type=int)
-@pass_app
-def outbox_show(app: App, outbox_id: int) -> None:
-    """Print one outgoing mail as it will be (or was) sent."""
-    row = app.outbox.get(outbox_id)
-    click.echo(f"state: {row.state}, attempts: {row.attempts}"
-               + (f", last error: {row.last_error}" if row.last_error else ""))
-    click.echo(row.raw.decode("utf-8", "replace"))
 
 
 @click.group()

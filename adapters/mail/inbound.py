@@ -153,10 +153,10 @@ class InboundStore:
         unit of work cost more than the writes), plus any IMAP positions it advances."""
         now = self.clock.now()
         inbound: Table = InboundRow.__table__  # type: ignore[attr-defined]
-        rows = [{"received_at": now, "channel": j.item.channel, "peer": j.item.peer,
-                 "mail_from": j.item.mail_from, "rcpt_to": list(j.item.rcpt_to),
-                 "raw": j.item.raw, "size": len(j.item.raw), "state": "pending", "reason": "",
-                 "attempts": 0} for j in jobs]
+        rows = [{"kind": "mail", "key": None, "received_at": now, "channel": j.item.channel,
+                 "peer": j.item.peer, "mail_from": j.item.mail_from,
+                 "rcpt_to": list(j.item.rcpt_to), "raw": j.item.raw, "size": len(j.item.raw),
+                 "state": "pending", "reason": "", "attempts": 0} for j in jobs]
         ids = list(conn.execute(
             insert(inbound).returning(inbound.c.id, sort_by_parameter_order=True), rows
         ).scalars())

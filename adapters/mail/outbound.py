@@ -1,9 +1,8 @@
 """Sending the outbox through the configured relay, with retries and backoff.
 
-A mail is claimed (pending -> sending, in its own committed transaction) before it is handed to
-the relay, so two senders never send the same row; after the relay's answer it is marked sent,
-or put back with a later attempt time. A row left "sending" by a crash is retried once it is
-stale: the relay may or may not have it, and sending again with the same Message-ID is the
+The mail kind of the one outbox (``adapters.outbox``): a mail is claimed before it is handed
+to the relay and recorded after its answer. A row left "sending" by a crash is retried once it
+is stale: the relay may or may not have it, and sending again with the same Message-ID is the
 safer side (mail clients fold duplicates by Message-ID; a lost acknowledgement is not found).
 """
 
@@ -17,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlmodel import col, select
 
+from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
 from adapters.storage import Database
+from adapters.storage.outbox import OutboxItem
 from adapters.storage.tables import OutboxRow
-from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
 
 log = logging.getLogger("supportbot.outbox")
@@ -30,6 +29,7 @@ log = logging.getLogger("supportbot.outbox")
 BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
 """Seconds before each retry; after the last one the mail is marked failed."""
 STALE_SENDING = timedelta(minutes=10)
+POLICY = RetryPolicy(BACKOFF, STALE_SENDING)
 
 
 @dataclass(frozen=True)
@@ -59,77 +59,38 @@ class OutboxSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.on_sent: Callable[[int], None] | None = None
+        self.outbox = Outbox(db, clock, "mail", POLICY)
 
     def send_due(self, limit: int = 50) -> int:
         """Send what is due now; returns how many were sent."""
         if self.relay is None:
             return 0
         sent = 0
-        for row_id in self._due(limit):
-            if self._claim(row_id):
-                sent += self._send(row_id)
+        for row_id in self.outbox.due(limit):
+            item = self.outbox.claim(row_id)
+            if item is not None:
+                sent += self._send(item)
         return sent
 
-    def _due(self, limit: int) -> list[int]:
-        now = self.clock.now()
-        with self.db.session() as s:
-            q = select(OutboxRow.id).where(
-                (col(OutboxRow.state) == "pending") & (col(OutboxRow.next_attempt_at) <= now)
-                | (col(OutboxRow.state) == "sending")
-                & (col(OutboxRow.next_attempt_at) <= now - STALE_SENDING)
-            ).order_by(col(OutboxRow.id)).limit(limit)
-            return [i for i in s.exec(q) if i is not None]
-
-    def _claim(self, row_id: int) -> bool:
-        now = self.clock.now()
-        with WriteTurn(self.db), self.db.session(write=True) as s:
-            result = s.exec(update(OutboxRow).where(  # type: ignore[call-overload]
-                col(OutboxRow.id) == row_id,
-                (col(OutboxRow.state) == "pending")
-                | ((col(OutboxRow.state) == "sending")
-                   & (col(OutboxRow.next_attempt_at) <= now - STALE_SENDING)),
-            ).values(state="sending", next_attempt_at=now))
-            s.commit()
-            return bool(result.rowcount)
-
-    def _send(self, row_id: int) -> int:
-        assert self.relay is not None
-        with self.db.session() as s:
-            row = s.get(OutboxRow, row_id)
-            assert row is not None
-            sender, recipients, raw = row.sender, list(row.recipients), row.raw
-        error = ""
-        permanent = False
+    def _send(self, item: OutboxItem) -> int:
+        failure: Failure | None = None
         try:
-            self._deliver(sender, recipients, raw)
+            self._deliver(item.sender, list(item.recipients), item.raw)
         except smtplib.SMTPRecipientsRefused as e:
             codes = [c for c, _ in e.recipients.values()]
-            error, permanent = f"recipients refused: {e.recipients}", all(c >= 500 for c in codes)
+            failure = Failure(f"recipients refused: {e.recipients}",
+                              permanent=all(c >= 500 for c in codes))
         except smtplib.SMTPResponseException as e:
-            error, permanent = f"{e.smtp_code} {e.smtp_error!r}", e.smtp_code >= 500
+            failure = Failure(f"{e.smtp_code} {e.smtp_error!r}", permanent=e.smtp_code >= 500)
         except (OSError, smtplib.SMTPException) as e:
-            error = f"{type(e).__name__}: {e}"
-        now = self.clock.now()
-        with WriteTurn(self.db), self.db.session(write=True) as s:
-            row = s.get(OutboxRow, row_id)
-            assert row is not None
-            row.attempts += 1
-            if not error:
-                row.state, row.sent_at, row.last_error = "sent", now, ""
-            elif permanent or row.attempts > len(BACKOFF):
-                row.state, row.last_error = "failed", error
-            else:
-                row.state, row.last_error = "pending", error
-                row.next_attempt_at = now + timedelta(seconds=BACKOFF[row.attempts - 1])
-            s.add(row)
-            s.commit()
-            state = row.state
-        if error:
-            log.warning("outbound mail not sent", extra={"outbox": row_id, "error": error,
-                                                         "state": state})
+            failure = Failure(f"{type(e).__name__}: {e}")
+        state = self.outbox.record(item, failure)
+        if failure is not None:
+            log.warning("outbound mail not sent", extra={"outbox": item.id,
+                                                         "error": failure.error, "state": state})
             return 0
         if self.on_sent is not None:
-            self.on_sent(row_id)
+            self.on_sent(item.id)
         return 1
 
     def _deliver(self, sender: str, recipients: list[str], raw: bytes) -> None:
@@ -170,8 +131,9 @@ class OutboxSender:
 
 
 def outbox_rows(db: Database, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+    """The mail rows of the outbox, newest first."""
     with db.session() as s:
-        q = select(OutboxRow)
+        q = select(OutboxRow).where(OutboxRow.kind == "mail")
         if state:
             q = q.where(OutboxRow.state == state)
         return list(s.exec(q.order_by(col(OutboxRow.id).desc()).limit(limit)))

@@ -4,8 +4,8 @@
 ``process`` turns it into a ticket (a message in a client's support channel, or any message
 given the ticket reaction), a follow-up (a reply in the thread of a ticket's message), or a
 recorded reason why it was ignored. Processing is idempotent: a row is processed once, in the
-transaction that registers or appends, and a failing one is retried a few times and then kept
-as ``failed`` with the error.
+transaction that registers or appends, and a failing one is retried a few times and then
+quarantined with the error. Storing and processing are the one inbox's (``adapters.inbox``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inbox.processor import Decision, Inbox
 from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage.inbox import Attempts, InboxItem
 from bot.clock import Clock
 from bot.model import Channel, Client, Event, EventKind
 from bot.services import Helpdesk, TicketView
@@ -29,7 +31,10 @@ from bot.sla.durations import format_duration
 
 log = logging.getLogger("supportbot.slack")
 
-MAX_ATTEMPTS = 5
+KIND = "slack"
+"""The inbox kind of Slack events; their key is the ``event_id``."""
+ATTEMPTS = Attempts((10, 60, 300, 1800))
+"""Five tries, then the event is quarantined with the error (its raw body stays)."""
 TEXT_LIMIT = 20_000
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
@@ -74,6 +79,7 @@ class SlackIntake:
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.inbox = Inbox(db, clock, KIND, attempts=ATTEMPTS)
 
     # -- before the 200 ----------------------------------------------------------------------
 
@@ -84,11 +90,8 @@ class SlackIntake:
         event_id = str(body.get("event_id") or "")
         if not event_id:  # not from Slack's Events API; keep it anyway, under its content
             event_id = "nokey:" + json.dumps(body, sort_keys=True)[:200]
-        with SqlUnitOfWork(self.db) as uow:
-            row_id, new = uow.slack.store_event(event_id, str(event.get("type", "")),
-                                                json.dumps(body), self.clock.now())
-            uow.commit()
-        return row_id, new
+        return self.inbox.accept(event_id, json.dumps(body).encode("utf-8"),
+                                 peer=str(event.get("type", "")))
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
@@ -97,12 +100,8 @@ class SlackIntake:
     # -- after ----------------------------------------------------------------------------
 
     async def process_pending(self, limit: int = 100) -> int:
-        def pending() -> list[int]:
-            with SqlUnitOfWork(self.db, write=False) as uow:
-                return uow.slack.pending_events(limit)
-
         done = 0
-        for row_id in await asyncio.to_thread(pending):
+        for row_id in await asyncio.to_thread(self.inbox.due, limit):
             await self.process(row_id)
             done += 1
         return done
@@ -110,42 +109,32 @@ class SlackIntake:
     async def process(self, row_id: int) -> str:
         """Process one stored event; returns its state afterwards."""
         try:
-            body = await asyncio.to_thread(self._body, row_id)
-            if body is None:
+            item = await asyncio.to_thread(self.inbox.pending, row_id)
+            if item is None:
                 return "done"
+            body: dict[str, Any] = json.loads(item.text)
             event = body.get("event") or {}
             fetched = None
             if self._wants_fetch(event):
                 fetched = await self._fetch(event["item"]["channel"], event["item"]["ts"])
             identity = await self.identity.get()
-            state, reason, ref = await asyncio.to_thread(self._apply, row_id, body, fetched,
-                                                         identity)
+
+            def decide(uow: SqlUnitOfWork, _item: InboxItem) -> Decision:
+                state, reason, ref, tid = self._decide(uow, event, fetched, identity, body)
+                return Decision(state, reason, tid, ref)
+
+            decision = await asyncio.to_thread(self.inbox.apply, row_id, decide)
         except Exception as e:  # a bug or an outage: count it, give up after a few tries
             log.exception("processing slack event %s failed", row_id)
-            error = f"{type(e).__name__}: {e}"
-
-            def failed() -> str:
-                with SqlUnitOfWork(self.db) as uow:
-                    state = uow.slack.event_failed(row_id, error,
-                                                   at=self.clock.now(), max_attempts=MAX_ATTEMPTS)
-                    uow.commit()
-                return state
-
-            return await asyncio.to_thread(failed)
+            return await asyncio.to_thread(self.inbox.failed, row_id,
+                                           f"{type(e).__name__}: {e}")
         self.processed += 1
-        log.info("slack event processed", extra={"slack_event": row_id, "state": state,
-                                                  "action": reason, "ticket": ref or "-"})
+        log.info("slack event processed", extra={"slack_event": row_id, "state": decision.state,
+                                                  "action": decision.reason,
+                                                  "ticket": decision.reference or "-"})
         if self.on_queued is not None:
             self.on_queued()
-        return state
-
-    def _body(self, row_id: int) -> dict[str, Any] | None:
-        with SqlUnitOfWork(self.db, write=False) as uow:
-            row = uow.slack.event(row_id)
-            if row is None or row.state != "pending":
-                return None
-            body: dict[str, Any] = json.loads(row.body)
-        return body
+        return decision.state
 
     def _wants_fetch(self, event: dict[str, Any]) -> bool:
         item = event.get("item") or {}
@@ -166,19 +155,6 @@ class SlackIntake:
         return messages[0] if messages else None
 
     # -- the decisions, in one transaction -----------------------------------------------------
-
-    def _apply(self, row_id: int, body: dict[str, Any], fetched: dict[str, Any] | None,
-               me: Identity) -> tuple[str, str, str | None]:
-        now = self.clock.now()
-        with SqlUnitOfWork(self.db) as uow:
-            row = uow.slack.event(row_id, for_update=True)
-            if row is None or row.state != "pending":
-                return (row.state if row else "done"), "already processed", None
-            state, reason, ref, tid = self._decide(uow, body.get("event") or {}, fetched, me,
-                                                   body)
-            uow.slack.finish_event(row_id, state, at=now, reason=reason, ticket_id=tid)
-            uow.commit()
-        return state, reason, ref
 
     def _decide(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
                 me: Identity, body: dict[str, Any]

@@ -1,7 +1,8 @@
 """Delivering queued Slack work through the Web API, with retries and backoff.
 
-Like the mail outbox: a job is claimed (pending -> sending, committed) before the call, marked
-sent after Slack's answer, or put back with a later attempt time. The triage post is rendered
+The Slack kind of the one outbox (``adapters.outbox``): a job is claimed (pending -> sending,
+committed) before the call, marked sent after Slack's answer, or put back with a later attempt
+time. The triage post is rendered
 from the ticket as it stands when it is sent, so one pending render carries every change
 queued before it; the first render posts it, later ones update it in place (``chat.update``).
 """
@@ -15,10 +16,13 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
+from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
 from adapters.slack.format import triage_blocks, triage_text
 from adapters.storage import Database, SqlUnitOfWork
-from adapters.storage.slack import SlackJob
+from adapters.storage.outbox import OutboxItem
+from adapters.storage.slack import KIND, SlackJob, SqlSlackRepository, job_of
 from bot.clock import Clock
 from bot.model import reference_of
 from bot.services import Helpdesk
@@ -28,6 +32,7 @@ log = logging.getLogger("supportbot.slack.sender")
 BACKOFF = (5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 """Seconds before each retry; after the last one the job is marked failed."""
 STALE_SENDING = timedelta(minutes=5)
+POLICY = RetryPolicy(BACKOFF, STALE_SENDING)
 PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
                        "account_inactive", "msg_too_long", "invalid_blocks", "no_text",
                        "cant_update_message", "message_not_found", "restricted_action"})
@@ -50,6 +55,7 @@ class SlackSender:
         self.failures = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.outbox = Outbox(db, clock, KIND, POLICY)
 
     def wake(self) -> None:
         """Deliver soon; safe to call from any thread."""
@@ -58,63 +64,42 @@ class SlackSender:
 
     async def send_due(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many jobs were delivered."""
-        now = self.clock.now()
-
-        def due() -> list[int]:
-            with SqlUnitOfWork(self.db, write=False) as uow:
-                return uow.slack.due(now, STALE_SENDING, limit)
-
         sent = 0
-        for row_id in await asyncio.to_thread(due):
-            job = await asyncio.to_thread(self._claim, row_id)
-            if job is not None:
-                sent += await self._deliver(job)
+        for row_id in await asyncio.to_thread(self.outbox.due, limit):
+            item = await asyncio.to_thread(self.outbox.claim, row_id)
+            if item is not None:
+                sent += await self._deliver(item)
         return sent
 
-    def _claim(self, row_id: int) -> SlackJob | None:
-        with SqlUnitOfWork(self.db) as uow:
-            job = uow.slack.claim(row_id, self.clock.now(), STALE_SENDING)
-            uow.commit()
-        return job
-
-    async def _deliver(self, job: SlackJob) -> int:
-        error, permanent, wait = "", False, None
+    async def _deliver(self, item: OutboxItem) -> int:
+        job = job_of(item)
+        failure: Failure | None = None
         triage_ts: str | None = None
         try:
             triage_ts = await self._call(job)
         except NotYet as e:
-            error = str(e)
+            failure = Failure(str(e))
         except SlackApiError as e:
             code = str(e.response.get("error", "")) if e.response is not None else ""
-            error, permanent = f"slack: {code or e}", code in PERMANENT
+            wait = None
             if code == "ratelimited" and e.response is not None:
                 retry_after = e.response.headers.get("Retry-After", "")
                 wait = int(retry_after) if str(retry_after).isdigit() else None
+            failure = Failure(f"slack: {code or e}", permanent=code in PERMANENT, wait=wait)
         except (OSError, TimeoutError, ValueError) as e:  # aiohttp's errors are OSErrors
-            error = f"{type(e).__name__}: {e}"
+            failure = Failure(f"{type(e).__name__}: {e}")
 
-        def record() -> str:
-            now = self.clock.now()
-            with SqlUnitOfWork(self.db) as uow:
-                if not error:
-                    if triage_ts is not None and job.ticket_id is not None:
-                        uow.slack.link(job.ticket_id, "triage", job.channel, triage_ts, now)
-                    uow.slack.done(job.id, now)
-                    state = "sent"
-                else:
-                    attempt = job.attempts + 1
-                    give_up = permanent or attempt > len(BACKOFF)
-                    delay = wait if wait is not None else BACKOFF[min(attempt, len(BACKOFF)) - 1]
-                    state = uow.slack.retry(job.id, error, None if give_up else
-                                            now + timedelta(seconds=delay))
-                uow.commit()
-            return state
+        def link(s: Session) -> None:  # the new triage post, with its delivery
+            if triage_ts is not None and job.ticket_id is not None:
+                SqlSlackRepository(s).link(job.ticket_id, "triage", job.channel, triage_ts,
+                                           self.clock.now())
 
-        state = await asyncio.to_thread(record)
-        if error:
+        state = await asyncio.to_thread(self.outbox.record, item, failure, link)
+        if failure is not None:
             self.failures += 1
             log.warning("slack work not delivered", extra={"job": job.id, "kind": job.kind,
-                                                            "error": error, "state": state})
+                                                            "error": failure.error,
+                                                            "state": state})
             return 0
         self.sent += 1
         return 1

@@ -18,6 +18,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
 import adapters.storage.tables as tables
+from adapters.storage.migrate_inbox import one_inbox
+from adapters.storage.migrate_outbox import one_outbox
 from bot.errors import StorageError
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -40,11 +42,14 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _create(tables.PageRow, tables.PageAttemptRow, tables.PhoneCallRow, tables.PhoneSmsRow,
                tables.WebhookSeenRow),
     8: _create(tables.MaintenanceRow, tables.PolicyVersionRow),
+    9: one_outbox,
+    10: one_inbox,
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
-(7 was reserved and not used)."""
+(7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
+10 one inbox for every intake (Slack's events moved in)."""
 
 
 def _slack_schema(conn: Connection) -> None:

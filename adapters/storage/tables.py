@@ -90,26 +90,34 @@ class MessageRow(SQLModel, table=True):
 
 
 class InboundRow(SQLModel, table=True):
-    """A message as an intake accepted it: stored (committed) before the intake says yes.
+    """The one inbox: an input as an intake accepted it, stored (committed) before the intake
+    says yes; a mail, a Slack event, a Twilio webhook (``kind``).
 
-    Processing (parse, classify, thread, register) reads it from here later and records the
-    outcome, so nothing accepted is lost if the process dies in between.
+    Processing reads it from here later and records the outcome, so nothing accepted is lost
+    if the process dies in between. ``key`` deduplicates inputs that carry an id of their own
+    (Slack's ``event_id``, Twilio's idempotency token); mail is deduplicated when processed
+    (Message-ID plus content hash). Migration 10 added ``kind``, ``key`` and
+    ``next_attempt_at`` and moved the Slack events (``slack_event``) in.
     """
 
     __tablename__ = "inbound"
-    __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
+    __table_args__ = (Index("ix_inbound_state_id", "state", "id"),
+                      Index("uq_inbound_kind_key", "kind", "key", unique=True))
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="mail", sa_column_kwargs={"server_default": "mail"})
+    key: str | None = None
     received_at: datetime
-    channel: str  # "smtp", "imap", "pipe"
-    peer: str = ""  # SMTP client address, IMAP account/folder, "pipe"
+    channel: str  # "smtp", "imap", "pipe"; "slack"; "twilio"
+    peer: str = ""  # SMTP client address, IMAP account/folder, "pipe"; Slack: the event type
     mail_from: str = ""  # envelope sender
     rcpt_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     size: int = 0
-    state: str = "pending"  # pending, done, duplicate, ignored, quarantined
+    state: str = "pending"  # pending, done, duplicate, ignored, quarantined (, dropped)
     reason: str = ""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     attempts: int = 0
+    next_attempt_at: datetime | None = None  # after a failed attempt: not before then
     processed_at: datetime | None = None
 
 
@@ -125,15 +133,29 @@ class MailboxStateRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A mail to send, stored in the transaction that decided to send it; sent at most once."""
+    """Something the bot sends (a mail, a Slack post, ...), stored in the transaction that
+    decided to send it and delivered later by the sender of its ``kind``, once per ``key``.
+
+    Mail rows use the mail columns (``sender`` ... ``raw``; ``key`` is the Message-ID); other
+    kinds keep what their sender needs in ``channel`` and ``payload`` and put ``kind:key`` in
+    ``message_id`` (unique, like every Message-ID). Migration 9 added ``kind`` to ``payload``
+    and moved the Slack queue (``slack_outbox``) in.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),
-                      Index("ix_outbox_recipient_created", "recipient_key", "created_at"))
+                      Index("ix_outbox_recipient_created", "recipient_key", "created_at"),
+                      Index("uq_outbox_kind_key", "kind", "key", unique=True),
+                      Index("ix_outbox_kind_state_next", "kind", "state", "next_attempt_at"))
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    purpose: str  # "ack", "reply", "notice", ...
+    kind: str = Field(default="mail", sa_column_kwargs={"server_default": "mail"})
+    key: str | None = None  # the dedupe key within the kind
+    channel: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))
+    purpose: str  # mail: "ack", "reply", "notice", ...; Slack: "triage", "thread", ...
     sender: str
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     recipient_key: str = ""  # the first recipient, lower-cased: for per-sender rate limits
@@ -151,8 +173,8 @@ class OutboxRow(SQLModel, table=True):
 
 
 class SlackEventRow(SQLModel, table=True):
-    """An Events API delivery as Slack sent it, stored (committed) before the 200; one per
-    ``event_id``, so Slack's retries change nothing. Processed afterwards, from here."""
+    """Slack's events before the one inbox: created by migration 5, moved into ``inbound``
+    and dropped by migration 10. Nothing else uses it."""
 
     __tablename__ = "slack_event"
     __table_args__ = (Index("ix_slack_event_state_id", "state", "id"),)
@@ -184,8 +206,8 @@ class SlackThreadRow(SQLModel, table=True):
 
 
 class SlackOutboxRow(SQLModel, table=True):
-    """Work for the Slack Web API, queued in the transaction that decided it (by a Helpdesk
-    listener or the intake) and delivered later with retries, like the mail outbox."""
+    """The Slack queue before the one outbox: created by migration 5, moved into ``outbox``
+    and dropped by migration 9. Nothing else uses it."""
 
     __tablename__ = "slack_outbox"
     __table_args__ = (Index("ix_slack_outbox_state_next", "state", "next_attempt_at"),)

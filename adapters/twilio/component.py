@@ -2,16 +2,22 @@
 
 Every webhook is checked with Twilio's ``RequestValidator`` against ``[web] public_url`` plus
 the path (and query) it was sent to; a bad or missing signature gets 403 and changes nothing.
-Whatever a webhook changes is committed before the answer goes back.
+A signed webhook is stored raw in the one inbox (kind ``twilio``, keyed by Twilio's
+idempotency token, else by its route and body) before it is acted on, and whatever it changes
+is committed before the answer goes back. One whose handling failed is handled again from the
+inbox by the pager loop, after its backoff (the desk's handlers are idempotent per Sid), and
+quarantined with the error after the last attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -20,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
+from adapters.inbox.processor import Decision, Inbox
 from adapters.web.component import Health
 from bot.phone.desk import CallAnswer, PhoneDesk
 
@@ -35,6 +42,11 @@ PATHS = {
 
 Handler = Callable[[dict[str, str]], Awaitable[Response]]
 
+KIND = "twilio"
+"""The inbox kind of Twilio webhooks."""
+SWEEP_AFTER = timedelta(seconds=30)
+"""A pending webhook younger than this is still being handled by its request."""
+
 
 class TwilioComponent:
     """Mounted into the web app; runs the pager loop between ``start`` and ``stop``."""
@@ -42,8 +54,9 @@ class TwilioComponent:
     name = "twilio"
 
     def __init__(self, desk: PhoneDesk, auth_token: str, public_url: str,
-                 poll_seconds: float = 5.0) -> None:
+                 poll_seconds: float = 5.0, *, inbox: Inbox) -> None:
         self.desk = desk
+        self.inbox = inbox
         self._validator = RequestValidator(auth_token)
         self.public = public_url.rstrip("/")
         self.poll_seconds = poll_seconds
@@ -56,14 +69,13 @@ class TwilioComponent:
 
     # -- WebComponent ------------------------------------------------------------------------
 
+    def _handlers(self) -> dict[str, Handler]:
+        return {"voice": self._voice, "recording": self._recording,
+                "call_status": self._call_status, "gather": self._gather,
+                "sms_status": self._sms_status}
+
     def routes(self) -> Sequence[BaseRoute]:
-        handlers: dict[str, Handler] = {
-            "voice": self._voice, "recording": self._recording,
-            "call_status": self._call_status, "gather": self._gather,
-            "sms_status": self._sms_status,
-        }
-        return [Route(PATHS[k], self._signed(k, h), methods=["POST"])
-                for k, h in handlers.items()]
+        return [Route(PATHS[k], self._signed(k), methods=["POST"]) for k in self._handlers()]
 
     def health(self) -> Health:
         if self._task is None or self._task.done():
@@ -102,6 +114,7 @@ class TwilioComponent:
         while True:
             self.wake.clear()
             try:
+                await self.process_pending()
                 await asyncio.to_thread(self.desk.tick)
                 self.last_error = ""
             except Exception as e:  # storage down, a bug: log, count, try again next round
@@ -114,9 +127,10 @@ class TwilioComponent:
 
     # -- webhooks ------------------------------------------------------------------------------
 
-    def _signed(self, route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def _signed(self, route: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            params = form_params(await request.body())
+            body = await request.body()
+            params = form_params(body)
             url = self.public + request.url.path
             if request.url.query:
                 url += "?" + request.url.query
@@ -127,8 +141,11 @@ class TwilioComponent:
                             extra={"route": route, "peer": request.client.host
                                    if request.client else "-"})
                 return PlainTextResponse("invalid signature", status_code=403)
+            token = request.headers.get("I-Twilio-Idempotency-Token", "")
+            key = token or f"{route}:{hashlib.sha256(body).hexdigest()}"
             try:
-                response = await handler(params)
+                row_id, _new = await asyncio.to_thread(self.inbox.accept, key, body, peer=route)
+                response = await self._handle(row_id, route, params)
             except Exception:
                 self.webhooks[(route, "error")] += 1
                 log.exception("Twilio webhook failed", extra={"route": route})
@@ -137,6 +154,38 @@ class TwilioComponent:
             return response
 
         return endpoint
+
+    async def _handle(self, row_id: int, route: str, params: dict[str, str]) -> Response:
+        """Act on a stored webhook and record the outcome in the inbox. A redelivery of one
+        handled before gets the handler's (idempotent) answer again and changes nothing."""
+        try:
+            response = await self._handlers()[route](params)
+        except Exception as e:
+            await asyncio.to_thread(self.inbox.failed, row_id, f"{type(e).__name__}: {e}")
+            raise
+        if response.status_code < 400:
+            decision = Decision("done", route)
+        else:
+            decision = Decision("ignored", f"{route}: {bytes(response.body).decode()[:200]}")
+        await asyncio.to_thread(self.inbox.settle, row_id, decision)
+        return response
+
+    async def process_pending(self) -> int:
+        """Handle again the stored webhooks whose handling failed (or was cut off by a
+        crash); returns how many were handled."""
+        done = 0
+        for row_id in await asyncio.to_thread(self.inbox.due, 100, SWEEP_AFTER):
+            item = await asyncio.to_thread(self.inbox.pending, row_id)
+            if item is None:
+                continue
+            if item.peer not in self._handlers():
+                await asyncio.to_thread(self.inbox.settle, row_id, Decision(
+                    "quarantined", f"no handler for the route {item.peer!r}"))
+                continue
+            with contextlib.suppress(Exception):  # counted in the inbox, logged below
+                await self._handle(row_id, item.peer, form_params(item.raw))
+                done += 1
+        return done
 
     async def _voice(self, p: dict[str, str]) -> Response:
         sid = p.get("CallSid", "")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from adapters.twilio.component import TwilioComponent
+from adapters.inbox.processor import Inbox
+from adapters.storage import Database
+from adapters.twilio.component import KIND, TwilioComponent
 from adapters.twilio.rest import TwilioTelephony
 from bot.alerts import AlertSink
 from bot.clock import Clock
@@ -50,7 +52,8 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
     return PhoneDesk(helpdesk, uow, clock, policy, telephony, list(sinks))
 
 
-def twilio_component(settings: Settings, desk: PhoneDesk) -> TwilioComponent:
+def twilio_component(settings: Settings, desk: PhoneDesk, db: Database) -> TwilioComponent:
     assert settings.web.public_url is not None
     return TwilioComponent(desk, settings.twilio.auth_token.get_secret_value(),
-                           settings.web.public_url, settings.twilio.poll_seconds)
+                           settings.web.public_url, settings.twilio.poll_seconds,
+                           inbox=Inbox(db, desk.clock, KIND))

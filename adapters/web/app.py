@@ -36,10 +36,10 @@ def storage_health(db: Database) -> Health:
 def core_metrics(db: Database, helpdesk: Helpdesk) -> Iterable[str]:
     """Intake counts by state, queue depths and the clock states of open tickets."""
     with db.session() as s:
-        inbound = dict(s.exec(select(InboundRow.state, func.count())
-                              .group_by(col(InboundRow.state))).all())
-        outbox = dict(s.exec(select(OutboxRow.state, func.count())
-                             .group_by(col(OutboxRow.state))).all())
+        inbound = dict(s.exec(select(InboundRow.state, func.count()).where(
+            InboundRow.kind == "mail").group_by(col(InboundRow.state))).all())
+        outbox = dict(s.exec(select(OutboxRow.state, func.count()).where(
+            OutboxRow.kind == "mail").group_by(col(OutboxRow.state))).all())
     yield "# HELP supportbot_inbound_messages Mail accepted by the intakes, by processing state."
     yield "# TYPE supportbot_inbound_messages gauge"
     for state in sorted({"pending", "done", "duplicate", "ignored", "quarantined", *inbound}):

@@ -1,4 +1,5 @@
-"""Raw inbound mail: stored first, then processed, with attempts and quarantine."""
+"""Raw inbound mail (the one inbox's rows of kind ``mail``): stored first, then processed, with
+attempts and quarantine."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import as_utc
+from adapters.storage.inbox import Attempts, InboxStore
 from adapters.storage.repos.common import INBOUND as _INBOUND
 from adapters.storage.repos.common import core as _core
 from adapters.storage.tables import InboundRow
@@ -29,12 +31,12 @@ class SqlInboundRepository:
         self.s = session
 
     def pending(self, limit: int = 100) -> list[InboundItem]:
-        q = select(InboundRow).where(InboundRow.state == "pending").order_by(
-            col(InboundRow.id)).limit(limit)
+        q = select(InboundRow).where(InboundRow.state == "pending", InboundRow.kind == "mail"
+                                     ).order_by(col(InboundRow.id)).limit(limit)
         return [_inbound(r) for r in self.s.exec(q)]
 
     def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
-        q = sa_select(_INBOUND).where(_INBOUND.c.id == inbound_id)
+        q = sa_select(_INBOUND).where(_INBOUND.c.id == inbound_id, _INBOUND.c.kind == "mail")
         if for_update:
             q = q.with_for_update()
         row = _core(self.s).execute(q).first()
@@ -59,7 +61,7 @@ class SqlInboundRepository:
         return out
 
     def list(self, state: str | None = None, limit: int = 100) -> list[InboundItem]:
-        q = select(InboundRow)
+        q = select(InboundRow).where(InboundRow.kind == "mail")
         if state:
             q = q.where(InboundRow.state == state)
         return [_inbound(r) for r in self.s.exec(q.order_by(col(InboundRow.id).desc())
@@ -75,23 +77,11 @@ class SqlInboundRepository:
             raise StorageError(f"no inbound message {inbound_id}")
 
     def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
-        row = self.s.get(InboundRow, inbound_id)
-        if row is None:
+        if self.s.get(InboundRow, inbound_id) is None:
             raise StorageError(f"no inbound message {inbound_id}")
-        row.attempts += 1
-        row.reason = f"processing failed (attempt {row.attempts}): {error}"[:2000]
-        if row.attempts >= max_attempts:
-            row.state = "quarantined"
-            row.processed_at = at.astimezone(UTC)
-        self.s.add(row)
-        return row.state
+        # the one inbox's rule; mail is retried at the batch runner's next sweep (no backoff)
+        return InboxStore(self.s).failed(inbound_id, error, at=at,
+                                         attempts=Attempts((0,) * (max_attempts - 1)))
 
     def requeue(self, inbound_id: int) -> bool:
-        row = self.s.get(InboundRow, inbound_id)
-        if row is None or row.state != "quarantined":
-            return False
-        row.state, row.attempts, row.processed_at = "pending", 0, None
-        row.reason = f"retried after: {row.reason}"[:2000]
-        self.s.add(row)
-        return True
-
+        return InboxStore(self.s).requeue(inbound_id)

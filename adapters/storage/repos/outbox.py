@@ -34,7 +34,8 @@ class SqlOutboxRepository:
         when = at.astimezone(UTC)
         key = (mail.recipients[0] if mail.recipients else "").lower()
         return dict(
-            created_at=when, ticket_id=mail.ticket_id, purpose=mail.purpose,
+            created_at=when, ticket_id=mail.ticket_id, kind="mail", key=mail.message_id,
+            channel="", payload={}, purpose=mail.purpose,
             sender=mail.sender, recipients=list(mail.recipients), recipient_key=key,
             message_id=mail.message_id, subject=mail.subject, raw=mail.raw, state="pending",
             attempts=0, next_attempt_at=when, last_error="")
@@ -52,6 +53,7 @@ class SqlOutboxRepository:
         return int(self.s.exec(q).one())
 
     def sent_message_ids(self, ticket_id: int) -> list[str]:
-        q = select(OutboxRow.message_id).where(OutboxRow.ticket_id == ticket_id)
+        q = select(OutboxRow.message_id).where(OutboxRow.ticket_id == ticket_id,
+                                               OutboxRow.kind == "mail")
         return list(self.s.exec(q))
 

@@ -1,0 +1,46 @@
+"""Migration 9: one outbox. The mail outbox gains a kind, a dedupe key, a channel and a
+payload; the Slack queue's rows (pending ones included) move into it and its table goes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, inspect, select, text, update
+
+from adapters.storage.tables import OutboxRow, SlackOutboxRow
+
+_COLUMNS = (("kind", "VARCHAR NOT NULL DEFAULT 'mail'"), ("key", "VARCHAR"),
+            ("channel", "VARCHAR NOT NULL DEFAULT ''"), ("payload", "JSON NOT NULL DEFAULT '{}'"))
+
+
+def one_outbox(conn: Connection) -> None:
+    """9: the outbox for every kind; Slack's queued work moved in."""
+    outbox: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+    have = {c["name"] for c in inspect(conn).get_columns("outbox")}
+    for name, ddl in _COLUMNS:
+        if name not in have:
+            conn.execute(text(f'ALTER TABLE outbox ADD COLUMN "{name}" {ddl}'))
+    conn.execute(update(outbox).where(outbox.c.kind == "mail", outbox.c.key.is_(None))
+                 .values(key=outbox.c.message_id))
+    for ix in outbox.indexes:
+        ix.create(conn, checkfirst=True)
+    slack: Table = SlackOutboxRow.__table__  # type: ignore[attr-defined]
+    if not inspect(conn).has_table("slack_outbox"):
+        return
+    rows = [slack_row(dict(r._mapping)) for r in conn.execute(
+        select(slack).order_by(slack.c.id))]
+    if rows:
+        conn.execute(insert(outbox), rows)
+    slack.drop(conn)
+
+
+def slack_row(old: dict[str, Any]) -> dict[str, Any]:
+    """A ``slack_outbox`` row as an ``outbox`` row of kind ``slack``."""
+    return {
+        "created_at": old["created_at"], "ticket_id": old["ticket_id"], "kind": "slack",
+        "key": old["key"], "channel": old["channel"], "payload": dict(old["payload"] or {}),
+        "purpose": old["kind"], "sender": "", "recipients": [], "recipient_key": "",
+        "message_id": f"slack:{old['key']}", "subject": "", "raw": b"",
+        "state": old["state"], "attempts": old["attempts"],
+        "next_attempt_at": old["next_attempt_at"], "last_error": old["last_error"],
+        "sent_at": old["sent_at"]}
