@@ -1,5 +1,4 @@
 """The service layer: every ticket action, in one transaction each, with its events.
-
 Entry points (CLI, mail, Slack, phone) call these and nothing else to change a ticket, so the rules
 about what may happen when live in one place. Time comes from the injected clock.
 """
@@ -7,7 +6,6 @@ about what may happen when live in one place. Time comes from the injected clock
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +13,6 @@ from bot.change_requests import CHANGE_REQUEST, ticket_clocks
 from bot.classify import Classification, Report, classify
 from bot.classify.change_request import change_request_reason
 from bot.clock import Clock
-from bot.clocks import ClockState
 from bot.errors import InvalidAction, NotFound
 from bot.model import (
     Channel,
@@ -31,6 +28,7 @@ from bot.policies import PolicyBook
 from bot.ports import UnitOfWork
 from bot.priority import Priority
 from bot.sla.policy import Policy
+from bot.views import TicketView
 
 ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
 MAX_TELL_ROUNDS = 8
@@ -44,29 +42,6 @@ Listener = Callable[["UnitOfWork", "TicketView", "Sequence[Event]"], None]
 every staff action, and what intakes append through ``Helpdesk.announce``. What a listener
 queues (a mail to the client, a Slack post) commits or rolls back with the events; a listener
 never does network I/O itself."""
-
-
-@dataclass(frozen=True)
-class TicketView:
-    """A ticket with its clocks as they stand at ``now``."""
-
-    ticket: Ticket
-    policy: Policy
-    clocks: Mapping[str, ClockState]
-    now: datetime
-
-    @property
-    def reference(self) -> str:
-        return self.ticket.reference
-
-    def at_risk(self, share: float = 0.25) -> bool:
-        """A running clock breached, or with less than ``share`` of its target left."""
-        return any(c.running and (c.breached or c.left <= c.target * share)
-                   for c in self.clocks.values())
-
-    def next_due(self) -> ClockState | None:
-        running = [c for c in self.clocks.values() if c.running and c.due is not None]
-        return min(running, key=lambda c: c.due or self.now, default=None)
 
 
 class Helpdesk:

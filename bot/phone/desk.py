@@ -11,65 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import datetime
 
 from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
-from bot.clocks import derive_clocks
 from bot.errors import InvalidAction, NotFound
-from bot.mail import compose
-from bot.model import Channel, Event, EventKind, Ticket, id_of_reference
+from bot.model import Channel, Event, EventKind, Ticket
 from bot.model import reference_of as reference
-from bot.phone.followup import call_covers, followup_due, followup_required_at, ticket_for_call
+from bot.phone.chase import chase_missing
+from bot.phone.followup import call_covers, ticket_for_call
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.numbers import client_for_number, try_e164
-from bot.phone.paging import Call, Exhausted, OnCall, next_step, page_text, spell_reference
+from bot.phone.paging import Call, Exhausted, next_step, page_text, spell_reference
+from bot.phone.ports import CallAnswer, PhonePolicy, Telephony, TelephonyError
 from bot.phone.status import UNANSWERED, advance, is_final
 from bot.ports import PhoneUnitOfWork
 from bot.priority import Priority
 from bot.services import ACTIVE, Helpdesk, TicketView
 
 log = logging.getLogger("supportbot.phone")
-
-
-class TelephonyError(Exception):
-    """A call or SMS could not be placed (the provider refused it or could not be reached)."""
-
-
-class Telephony(Protocol):
-    """Places calls and sends SMS. Blocking: run it off the event loop."""
-
-    def page_call(self, to: str, text: str) -> str:
-        """Call ``to``, read ``text`` and ask for a key; returns the CallSid."""
-        ...
-
-    def sms(self, to: str, text: str) -> str:
-        """Send ``text``; returns the MessageSid."""
-        ...
-
-
-@dataclass(frozen=True)
-class PhonePolicy:
-    """How calls are handled (from the ``[twilio]`` and ``[oncall]`` settings)."""
-
-    oncall: OnCall = field(default_factory=OnCall)
-    link_window: timedelta = timedelta(minutes=30)
-    followup_within: timedelta = timedelta(hours=1)
-    mail_sender: str = "support@localhost"
-    phone_number: str | None = None
-    """The number clients are told to call (``mail.phone_number``)."""
-
-
-@dataclass(frozen=True)
-class CallAnswer:
-    """What a caller hears: ``linked`` (the ticket's reference), ``voicemail`` (leave a
-    message), ``taken``, ``already-taken``, ``not-taken``, ``recorded`` or ``unknown``."""
-
-    kind: str
-    text: str
-    reference: str | None = None
 
 
 class PhoneDesk:
@@ -387,58 +347,9 @@ class PhoneDesk:
     # -- a missing follow-up ---------------------------------------------------------------
 
     def chase_missing(self) -> int:
-        """Tell the client (by mail) and triage (an alert) about each P1 whose call is late;
-        once per requirement. Returns how many were chased."""
-        chased = 0
-        now = self.clock.now()
-        with self._uow() as uow:
-            waiting = uow.phone.awaiting_followup()
-        for t in waiting:
-            policy = self.helpdesk.policies.get(t.policy)
-            due = followup_due(t, policy, self.policy.followup_within)
-            if due is None or now < due or _chased(t):
-                continue
-            alert = self._chase(t.reference, due)
-            if alert is not None:
-                chased += 1
-                self._deliver(alert)
-        return chased
-
-    def _chase(self, ref: str, due: datetime) -> Alert | None:
-        now = self.clock.now()
-        with self._uow() as uow:
-            t = uow.tickets.get(id_of_reference(ref), for_update=True)
-            if t is None or t.phone_followup != "pending" or _chased(t):
-                return None
-            policy = self.helpdesk.policies.get(t.policy)
-            view = TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
-            first = len(t.events)
-            text = (f"We have not yet received the phone call that must follow a priority 1 "
-                    f"report ({ref}).")
-            if self.policy.phone_number:
-                text += f"\nPlease call us now on {self.policy.phone_number} and mention {ref}."
-            to = compose.safe_address(t.requester) if t.channel == Channel.EMAIL else None
-            missing = Event(EventKind.PHONE_FOLLOWUP_MISSING, now, "pager", {
-                "due": due.isoformat(), "reminded": to or ""})
-            uow.tickets.append(t, missing)
-            if to is not None and t.id is not None:
-                thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
-                thread += uow.outbox.sent_message_ids(t.id)
-                mail = compose.notice(view, to=to, sender=self.policy.mail_sender, text=text,
-                                      thread=thread, key=f"{ref}.followup.{missing.at:%s}",
-                                      at=now)
-                if uow.outbox.add(mail, at=now):
-                    uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
-                        "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
-            self.helpdesk.announce(uow, t, t.events[first:])
-            uow.commit()
-        return Alert(key=f"{ref}/followup-missing/{due.isoformat()}", ticket_id=t.id or 0,
-                     reference=ref, client=t.client_name, priority=t.priority,
-                     kind="followup-missing",
-                     text=f"{ref}: the client's phone follow-up of this P1 was due "
-                          f"{due.isoformat()} and has not come; the client was "
-                          f"{'reminded by mail' if to else 'not reachable by mail'}.",
-                     at=now, due=due)
+        """Chase each P1 whose phone follow-up is late (once per follow-up): see
+        :mod:`bot.phone.chase`."""
+        return chase_missing(self._uow, self.clock, self.helpdesk, self.policy, self._deliver)
 
     def _deliver(self, alert: Alert) -> None:
         for sink in self.sinks:
@@ -458,12 +369,6 @@ class PhoneDesk:
         """One round of the pager loop."""
         return {"confirmed": self.confirm_linked(), "placed": self.page_due(),
                 "chased": self.chase_missing()}
-
-
-def _chased(t: Ticket) -> bool:
-    since = followup_required_at(t)
-    return since is not None and any(e.kind == EventKind.PHONE_FOLLOWUP_MISSING and e.at >= since
-                                     for e in t.events)
 
 
 def _recorded_text(ref: str | None) -> str:
