@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, inspect, select, text
+from sqlalchemy import Connection, Table
 
+from adapters.storage.migrate_steps import add_columns, move_rows
 from adapters.storage.tables import InboundRow, SlackEventRow
 
 _COLUMNS = (("kind", "VARCHAR NOT NULL DEFAULT 'mail'"), ("key", "VARCHAR"),
@@ -17,22 +18,8 @@ _COLUMNS = (("kind", "VARCHAR NOT NULL DEFAULT 'mail'"), ("key", "VARCHAR"),
 def one_inbox(conn: Connection) -> None:
     """10: the inbox for every intake; Slack's events moved in."""
     inbound: Table = InboundRow.__table__  # type: ignore[attr-defined]
-    have = {c["name"] for c in inspect(conn).get_columns("inbound")}
-    instant = "DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP WITHOUT TIME ZONE"
-    for name, ddl in _COLUMNS:
-        if name not in have:
-            ddl = ddl.format(instant=instant)
-            conn.execute(text(f'ALTER TABLE inbound ADD COLUMN "{name}" {ddl}'))
-    for ix in inbound.indexes:
-        ix.create(conn, checkfirst=True)
-    if not inspect(conn).has_table("slack_event"):
-        return
-    slack: Table = SlackEventRow.__table__  # type: ignore[attr-defined]
-    rows = [slack_row(dict(r._mapping)) for r in conn.execute(
-        select(slack).order_by(slack.c.id))]
-    if rows:
-        conn.execute(insert(inbound), rows)
-    slack.drop(conn)
+    add_columns(conn, inbound, _COLUMNS)
+    move_rows(conn, SlackEventRow.__table__, inbound, slack_row)  # type: ignore[attr-defined]
 
 
 def slack_row(old: dict[str, Any]) -> dict[str, Any]:

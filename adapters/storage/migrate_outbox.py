@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, inspect, select, text, update
+from sqlalchemy import Connection, Table, update
 
+from adapters.storage.migrate_steps import add_columns, move_rows
 from adapters.storage.tables import OutboxRow, SlackOutboxRow
 
 _COLUMNS = (("kind", "VARCHAR NOT NULL DEFAULT 'mail'"), ("key", "VARCHAR"),
@@ -16,22 +17,10 @@ _COLUMNS = (("kind", "VARCHAR NOT NULL DEFAULT 'mail'"), ("key", "VARCHAR"),
 def one_outbox(conn: Connection) -> None:
     """9: the outbox for every kind; Slack's queued work moved in."""
     outbox: Table = OutboxRow.__table__  # type: ignore[attr-defined]
-    have = {c["name"] for c in inspect(conn).get_columns("outbox")}
-    for name, ddl in _COLUMNS:
-        if name not in have:
-            conn.execute(text(f'ALTER TABLE outbox ADD COLUMN "{name}" {ddl}'))
-    conn.execute(update(outbox).where(outbox.c.kind == "mail", outbox.c.key.is_(None))
-                 .values(key=outbox.c.message_id))
-    for ix in outbox.indexes:
-        ix.create(conn, checkfirst=True)
-    slack: Table = SlackOutboxRow.__table__  # type: ignore[attr-defined]
-    if not inspect(conn).has_table("slack_outbox"):
-        return
-    rows = [slack_row(dict(r._mapping)) for r in conn.execute(
-        select(slack).order_by(slack.c.id))]
-    if rows:
-        conn.execute(insert(outbox), rows)
-    slack.drop(conn)
+    add_columns(conn, outbox, _COLUMNS, after=lambda c: c.execute(
+        update(outbox).where(outbox.c.kind == "mail", outbox.c.key.is_(None))
+        .values(key=outbox.c.message_id)))
+    move_rows(conn, SlackOutboxRow.__table__, outbox, slack_row)  # type: ignore[attr-defined]
 
 
 def slack_row(old: dict[str, Any]) -> dict[str, Any]:
