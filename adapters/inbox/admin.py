@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from adapters.storage import Database
 from adapters.storage.inbox import InboxItem, InboxStore
-from adapters.storage.writelock import WriteTurn
-from bot.errors import InvalidAction, NotFound
+from adapters.storage.mend import change_one
+from bot.errors import NotFound
 
 
 def list_items(db: Database, *, kind: str | None = None, state: str | None = None,
@@ -28,24 +28,14 @@ def show(db: Database, item_id: int) -> InboxItem:
 def retry(db: Database, item_id: int) -> InboxItem:
     """A quarantined input is pending again, its attempts counted afresh."""
     show(db, item_id)
-    with WriteTurn(db), db.session(write=True) as s:
-        store = InboxStore(s)
-        if not store.requeue(item_id):
-            raise InvalidAction(f"inbox input {item_id} is not quarantined")
-        s.commit()
-        item = store.get(item_id)
-    assert item is not None
-    return item
+    return change_one(db, InboxStore, lambda store: store.requeue(item_id),
+                      lambda store: store.get(item_id),
+                      f"inbox input {item_id} is not quarantined")
 
 
 def drop(db: Database, item_id: int, actor: str) -> InboxItem:
     """Give up on a quarantined input; its raw bytes stay stored."""
     show(db, item_id)
-    with WriteTurn(db), db.session(write=True) as s:
-        store = InboxStore(s)
-        if not store.drop(item_id, f"dropped by {actor}"):
-            raise InvalidAction(f"inbox input {item_id} is not quarantined")
-        s.commit()
-        item = store.get(item_id)
-    assert item is not None
-    return item
+    return change_one(db, InboxStore, lambda store: store.drop(item_id, f"dropped by {actor}"),
+                      lambda store: store.get(item_id),
+                      f"inbox input {item_id} is not quarantined")

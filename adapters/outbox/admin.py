@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from adapters.storage import Database
+from adapters.storage.mend import change_one
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
-from bot.errors import InvalidAction, NotFound
+from bot.errors import NotFound
 
 
 def list_items(db: Database, *, kind: str | None = None, state: str | None = None,
@@ -27,24 +27,15 @@ def show(db: Database, item_id: int) -> OutboxItem:
 def retry(db: Database, clock: Clock, item_id: int, actor: str) -> OutboxItem:
     """A failed (or dropped) item is due again now, its attempts counted afresh."""
     show(db, item_id)
-    with WriteTurn(db), db.session(write=True) as s:
-        store = OutboxStore(s)
-        if not store.requeue(item_id, clock.now(), f"retried by {actor}"):
-            raise InvalidAction(f"outbox item {item_id} has not failed and is not dropped")
-        s.commit()
-        item = store.get(item_id)
-    assert item is not None
-    return item
+    return change_one(db, OutboxStore,
+                      lambda store: store.requeue(item_id, clock.now(), f"retried by {actor}"),
+                      lambda store: store.get(item_id),
+                      f"outbox item {item_id} has not failed and is not dropped")
 
 
 def drop(db: Database, item_id: int, actor: str) -> OutboxItem:
     """Give up on a pending or failed item: it is never delivered and stays on record."""
     show(db, item_id)
-    with WriteTurn(db), db.session(write=True) as s:
-        store = OutboxStore(s)
-        if not store.drop(item_id, f"dropped by {actor}"):
-            raise InvalidAction(f"outbox item {item_id} is not pending or failed")
-        s.commit()
-        item = store.get(item_id)
-    assert item is not None
-    return item
+    return change_one(db, OutboxStore, lambda store: store.drop(item_id, f"dropped by {actor}"),
+                      lambda store: store.get(item_id),
+                      f"outbox item {item_id} is not pending or failed")
