@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import InvalidAction
-from bot.model import Event, EventKind, Ticket
+from bot.model import Event, EventKind
 from bot.priority import Priority
+from bot.ticket import Ticket
 
 OUTAGE_PRIORITY = Priority.P1
 Interval = tuple[datetime, datetime]

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clocks import ClockState, derive_clock, derive_clocks
-from bot.model import Event, EventKind, Ticket
+from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.sla.policy import ClockSpec, Policy
+from bot.ticket import Ticket
 
 CHANGE_REQUEST = "change_request"
 KINDS = ("incident", CHANGE_REQUEST)

@@ -1,4 +1,5 @@
-"""The domain: clients, staff, tickets and the append-only event log that clocks derive from."""
+"""The domain's value types: clients, staff, events (the append-only log clocks derive from),
+messages. The ticket itself is the aggregate in :mod:`bot.ticket`."""
 
 from __future__ import annotations
 
@@ -101,48 +102,6 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     ticket_id: int | None = None
     id: int | None = None
-
-
-@dataclass
-class Ticket:
-    """An incident (or request) of one client. Clocks derive from ``events``; never stored."""
-
-    client_id: int
-    client_name: str
-    policy: str
-    subject: str
-    priority: Priority
-    channel: Channel
-    status: TicketStatus
-    created_at: datetime
-    requester: str | None = None
-    body: str = ""
-    kind: str = "incident"
-    assignee: str | None = None
-    id: int | None = None
-    events: list[Event] = field(default_factory=list)
-
-    @property
-    def reference(self) -> str:
-        return reference_of(self.id) if self.id is not None else "T-?"
-
-    @property
-    def phone_followup(self) -> str | None:
-        """The P1 phone follow-up step: ``pending``, ``confirmed``, ``waived`` (the ticket was
-        lowered out of the priorities that need it before the call), or None if never needed."""
-        state = None
-        for e in self.events:
-            if e.kind == EventKind.PHONE_FOLLOWUP_REQUIRED and state in (None, "waived"):
-                state = "pending"
-            elif e.kind == EventKind.PHONE_FOLLOWUP_CONFIRMED:
-                state = "confirmed"
-            elif e.kind == EventKind.PHONE_FOLLOWUP_WAIVED and state == "pending":
-                state = "waived"
-        return state
-
-    def time_logged_hours(self) -> float:
-        return sum(float(e.data.get("hours", 0)) for e in self.events
-                   if e.kind == EventKind.TIME_LOGGED)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from bot.model import (
     Message,
     OutboundMail,
     Staff,
-    Ticket,
     TicketStatus,
 )
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
+from bot.ticket import Ticket
 
 if TYPE_CHECKING:
     from bot.maintenance_window import MaintenanceWindow
@@ -28,15 +28,21 @@ if TYPE_CHECKING:
 
 class TicketRepository(Protocol):
     def add(self, ticket: Ticket) -> Ticket:
-        """Store a new ticket with its events; returns it with ``id`` set."""
+        """Store a new ticket with the events it recorded; returns it with ``id`` set."""
         ...
 
     def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
         """The ticket with all its events, oldest first (locked until commit if ``for_update``)."""
         ...
 
-    def append(self, ticket: Ticket, *events: Event) -> None:
-        """Append events to the ticket's log and save its projection (status, priority, ...)."""
+    def save(self, ticket: Ticket) -> None:
+        """Store the events ``ticket`` recorded since it was read (or saved) and its
+        projection (status, priority, ...)."""
+        ...
+
+    def collect_new_events(self) -> list[tuple[Ticket, list[Event]]]:
+        """Save what this transaction's tickets recorded; each ticket with the saved events
+        nobody was told of yet (taken: the next call gives only newer ones)."""
         ...
 
     def list(self, *, client: str | None = None, statuses: Sequence[TicketStatus] = (),

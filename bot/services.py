@@ -9,39 +9,25 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.availability import correction_data
 from bot.change_requests import CHANGE_REQUEST, ticket_clocks
 from bot.classify import Classification, Report, classify
 from bot.classify.change_request import change_request_reason
 from bot.clock import Clock
-from bot.errors import InvalidAction, NotFound
-from bot.model import (
-    Channel,
-    Client,
-    Event,
-    EventKind,
-    Staff,
-    Ticket,
-    TicketStatus,
-    id_of_reference,
-)
+from bot.errors import NotFound
+from bot.listeners import Listener, publish
+from bot.model import Channel, Client, Staff, TicketStatus, id_of_reference
 from bot.policies import PolicyBook
 from bot.ports import UnitOfWork
 from bot.priority import Priority
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 from bot.views import TicketView
 
 ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
-MAX_TELL_ROUNDS = 8
-"""How many rounds of events appended by listeners one change may cause (a loop is a bug)."""
 
-_Act = Callable[[Ticket, Policy, datetime], list[Event]]
-"""A staff action: checks the ticket, changes it, returns the events that say so."""
-
-Listener = Callable[["UnitOfWork", "TicketView", "Sequence[Event]"], None]
-"""Told of a ticket's new events inside their transaction (before the commit): a registration,
-every staff action, and what intakes append through ``Helpdesk.announce``. What a listener
-queues (a mail to the client, a Slack post) commits or rolls back with the events; a listener
-never does network I/O itself."""
+_Act = Callable[[Ticket, Policy, datetime], None]
+"""A staff action: one of the ticket's methods, called with its policy and the instant."""
 
 
 class Helpdesk:
@@ -100,6 +86,7 @@ class Helpdesk:
             view = self.register_in(uow, subject=subject, body=body, client=c,
                                     channel=channel, requester=requester, headers=headers,
                                     priority=priority, actor=actor, reason=reason, kind=kind)
+            self.publish(uow)
             uow.commit()
         return view
 
@@ -117,224 +104,73 @@ class Helpdesk:
         found = self.classify(subject, body, headers, c)
         if kind == "incident" and (why := change_request_reason(subject, body)) is not None:
             kind, details = CHANGE_REQUEST, {**(details or {}), "kind_reason": why.text}
-        ticket = Ticket(
-            client_id=c.id if c else None, client_name=c.name if c else "",
-            policy=policy.name, subject=subject.strip() or "(no subject)", body=body,
-            priority=priority or found.priority, channel=channel,
-            status=TicketStatus.NEW, created_at=now, requester=requester, kind=kind,
-        )
-        ticket.events = [
-            Event(EventKind.REGISTERED, now, actor, {"channel": channel.value, **(details or {})}),
-            Event(EventKind.PRIORITY_SET, now, "classifier", {
-                "priority": found.priority.value,
-                "confidence": round(found.confidence, 2),
-                "reasons": [r.text for r in found.reasons],
-                "rules": [r.rule for r in found.reasons],
-            }),
-        ]
-        if priority is not None:  # staff decided: audited even when it agrees
-            ticket.events.append(Event(EventKind.PRIORITY_SET, now, actor, {
-                "priority": priority.value, "previous": found.priority.value,
-                "reason": reason or "set at registration"}))
-        if ticket.priority in policy.phone_followup:
-            ticket.events.append(Event(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {
-                "reason": f"{ticket.priority} must be followed up by a phone call"}))
+        ticket = Ticket.register(
+            client=c, policy=policy.name, subject=subject, body=body, channel=channel,
+            requester=requester, found=found, phone_followup=policy.phone_followup, now=now,
+            priority=priority, actor=actor, reason=reason, kind=kind, details=details)
         uow.tickets.add(ticket)
-        view = self._view(ticket, policy, now)
-        self._tell(uow, view, ticket.events)
-        return view
+        return self._view(ticket, policy, now)
 
-    def announce(self, uow: UnitOfWork, ticket: Ticket, events: Sequence[Event]) -> None:
-        """Tell the listeners of ``events`` just appended to ``ticket`` by someone other than
-        a staff action (a client's follow-up by mail, say), inside the caller's transaction.
-        Listeners get the log's copies (the tail of ``ticket.events``), which carry their ids."""
-        if self.listeners and events:
-            stored = ticket.events[len(ticket.events) - len(events):]
-            now = self.clock.now()
-            self._tell(uow, self._view(ticket, self.policies.get(ticket.policy), now), stored)
-
-    def _tell(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
-        """Every listener hears ``events``; then what listeners appended to the same ticket
-        meanwhile (a mail queued, paging started) is told to all of them in turn, so no
-        listener's news depends on the order listeners were added in."""
-        t = view.ticket
-        events = list(events)  # a listener may append to the list it was given
-        for _round in range(MAX_TELL_ROUNDS):
-            told = len(t.events)
-            for listener in self.listeners:
-                listener(uow, view, events)
-            events = t.events[told:]
-            if not events:
-                return
-            view = self._view(t, view.policy, view.now)
-        raise RuntimeError(f"{t.reference}: listeners kept appending events to each other's "
-                           f"news for {MAX_TELL_ROUNDS} rounds")
+    def publish(self, uow: UnitOfWork) -> None:
+        """Save what the unit of work's tickets recorded and tell the listeners of it, inside
+        the caller's transaction (before it commits): every entry point that changes a
+        ticket calls this once before its commit."""
+        if not self.listeners:
+            uow.tickets.collect_new_events()
+            return
+        now = self.clock.now()
+        publish(uow, self.listeners, lambda t: self._view(t, self.policies.get(t.policy), now))
 
     # -- staff actions ----------------------------------------------------------------------
 
     def set_priority(self, ref: str, priority: Priority, *, actor: str, reason: str) -> TicketView:
-        if not reason.strip():
-            raise InvalidAction("a priority change needs a reason (it goes in the audit trail)")
-
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            self._not_closed(t)
-            if t.priority == priority:
-                raise InvalidAction(f"{t.reference} is already {priority}")
-            events = [Event(EventKind.PRIORITY_SET, now, actor, {
-                "priority": priority.value, "previous": t.priority.value, "reason": reason})]
-            t.priority = priority
-            followup = t.phone_followup
-            if priority in policy.phone_followup and followup in (None, "waived"):
-                events.append(Event(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {
-                    "reason": f"raised to {priority}: must be followed up by a phone call"}))
-            elif priority not in policy.phone_followup and followup == "pending":
-                events.append(Event(EventKind.PHONE_FOLLOWUP_WAIVED, now, "system", {
-                    "reason": f"lowered to {priority}: no phone follow-up needed"}))
-            return events
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, policy, now: t.set_priority(
+            priority, actor=actor, reason=reason, now=now, phone_followup=policy.phone_followup))
 
     def respond(self, ref: str, *, actor: str, message: str = "") -> TicketView:
         """Record a response to the client (the first one stops the response clock)."""
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            self._not_closed(t)
-            if t.status == TicketStatus.NEW:
-                t.status = TicketStatus.OPEN
-            return [Event(EventKind.RESPONDED, now, actor, {"message": message} if message else {})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.respond(actor=actor, now=now, message=message))
 
     def confirm_cause(self, ref: str, *, actor: str, note: str = "") -> TicketView:
         """Both sides agree the cause is the software: the resolution clock starts."""
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            self._not_closed(t)
-            done = next((e for e in t.events if e.kind == EventKind.CAUSE_CONFIRMED), None)
-            if done is not None:
-                raise InvalidAction(f"{t.reference}: cause already confirmed "
-                                    f"{done.at:%Y-%m-%d %H:%M} UTC by {done.actor}")
-            if t.status == TicketStatus.RESOLVED:
-                raise InvalidAction(f"{t.reference} is resolved; reopen it first")
-            return [Event(EventKind.CAUSE_CONFIRMED, now, actor, {"note": note} if note else {})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.confirm_cause(actor=actor, now=now, note=note))
 
     def pause(self, ref: str, *, actor: str, reason: str) -> TicketView:
-        if not reason.strip():
-            raise InvalidAction("pausing needs a reason (e.g. 'waiting for the client's logs')")
-
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            if t.status not in (TicketStatus.NEW, TicketStatus.OPEN):
-                raise InvalidAction(f"{t.reference} is {t.status}; only new or open tickets pause")
-            t.status = TicketStatus.PAUSED
-            return [Event(EventKind.PAUSED, now, actor, {"reason": reason})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.pause(actor=actor, reason=reason, now=now))
 
     def resume(self, ref: str, *, actor: str, note: str = "") -> TicketView:
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            if t.status != TicketStatus.PAUSED:
-                raise InvalidAction(f"{t.reference} is {t.status}, not paused")
-            responded = any(e.kind == EventKind.RESPONDED for e in t.events)
-            t.status = TicketStatus.OPEN if responded else TicketStatus.NEW
-            return [Event(EventKind.RESUMED, now, actor, {"note": note} if note else {})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.resume(actor=actor, now=now, note=note))
 
     def resolve(self, ref: str, *, actor: str, note: str = "") -> TicketView:
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            if t.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-                raise InvalidAction(f"{t.reference} is already {t.status}")
-            t.status = TicketStatus.RESOLVED
-            return [Event(EventKind.RESOLVED, now, actor, {"note": note} if note else {})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.resolve(actor=actor, now=now, note=note))
 
     def reopen(self, ref: str, *, actor: str, reason: str) -> TicketView:
-        if not reason.strip():
-            raise InvalidAction("reopening needs a reason")
-
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            if t.status != TicketStatus.RESOLVED:
-                raise InvalidAction(f"{t.reference} is {t.status}; only resolved tickets reopen")
-            t.status = TicketStatus.OPEN
-            return [Event(EventKind.REOPENED, now, actor, {"reason": reason})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.reopen(actor=actor, reason=reason, now=now))
 
     def close(self, ref: str, *, actor: str, note: str = "") -> TicketView:
-        return self._act(ref, self._closing(actor, note))
-
-    def close_in(self, uow: UnitOfWork, t: Ticket, *, actor: str, note: str = "",
-                 data: Mapping[str, Any] | None = None) -> None:
-        """``close`` inside the caller's transaction, on a ticket it holds (``for_update``);
-        ``data`` goes into the ``closed`` event (``merged_into``, say)."""
-        self._act_in(uow, t, self._closing(actor, note, data), self.clock.now())
-
-    def _closing(self, actor: str, note: str,
-                 data: Mapping[str, Any] | None = None) -> _Act:
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            self._not_closed(t)
-            t.status = TicketStatus.CLOSED
-            return [Event(EventKind.CLOSED, now, actor,
-                          {**({"note": note} if note else {}), **(data or {})})]
-
-        return act
+        return self._act(ref, lambda t, p, now: t.close(actor=actor, now=now, note=note))
 
     def log_time(self, ref: str, hours: float, *, actor: str, note: str = "") -> TicketView:
         """Record time spent, for the per-priority hours of the reports."""
-        if not 0 < hours <= 24:
-            raise InvalidAction(f"hours must be more than 0 and at most 24 at a time (got {hours})")
-
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            data: dict[str, Any] = {"hours": hours, "priority": t.priority.value}
-            if note:
-                data["note"] = note
-            return [Event(EventKind.TIME_LOGGED, now, actor, data)]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.log_time(hours, actor=actor, now=now,
+                                                           note=note))
 
     def correct_outage(self, ref: str, *, start: datetime | None, end: datetime | None,
                        none: bool = False, reason: str, actor: str) -> TicketView:
         """Set the outage interval the availability counts for this ticket (or none at all),
         instead of registration to resolution; recorded as an event, the last one wins."""
-        from bot.availability import correction_data
-
         data = correction_data(start, end, none=none, reason=reason)
-        return self._act(ref, lambda t, p, now: [Event(EventKind.OUTAGE_CORRECTED, now, actor,
-                                                       data)])
+        return self._act(ref, lambda t, p, now: t.correct_outage(data, actor=actor, now=now))
 
     def note(self, ref: str, text: str, *, actor: str) -> TicketView:
-        if not text.strip():
-            raise InvalidAction("an empty note says nothing")
-        return self._act(ref, lambda t, p, now: [Event(EventKind.NOTE, now, actor,
-                                                       {"text": text})])
+        return self._act(ref, lambda t, p, now: t.note(text, actor=actor, now=now))
 
     def assign(self, ref: str, assignee: str, *, actor: str) -> TicketView:
-        return self._act(ref, self._assigning(assignee, actor))
-
-    def assign_in(self, uow: UnitOfWork, t: Ticket, assignee: str, *, actor: str) -> None:
-        """``assign`` inside the caller's transaction, on a ticket it holds (``for_update``)."""
-        self._act_in(uow, t, self._assigning(assignee, actor), self.clock.now())
-
-    def _assigning(self, assignee: str, actor: str) -> _Act:
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            self._not_closed(t)
-            previous, t.assignee = t.assignee, assignee
-            return [Event(EventKind.ASSIGNED, now, actor,
-                          {"assignee": assignee, "previous": previous})]
-
-        return act
+        return self._act(ref, lambda t, p, now: t.assign(assignee, actor=actor, now=now))
 
     def confirm_phone_followup(self, ref: str, *, actor: str, note: str = "") -> TicketView:
-        def act(t: Ticket, policy: Policy, now: datetime) -> list[Event]:
-            if t.phone_followup == "confirmed":
-                raise InvalidAction(f"{t.reference}: phone follow-up already confirmed")
-            if t.phone_followup is None:
-                raise InvalidAction(f"{t.reference} is {t.priority}: no phone follow-up needed")
-            return [Event(EventKind.PHONE_FOLLOWUP_CONFIRMED, now, actor,
-                          {"note": note} if note else {})]
-
-        return self._act(ref, act)
+        return self._act(ref, lambda t, p, now: t.confirm_phone_followup(actor=actor, now=now,
+                                                                         note=note))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -377,24 +213,13 @@ class Helpdesk:
             raise NotFound(f"no ticket {ref.upper()}")
         return t
 
-    @staticmethod
-    def _not_closed(t: Ticket) -> None:
-        if t.status == TicketStatus.CLOSED:
-            raise InvalidAction(f"{t.reference} is closed")
-
     def _act(self, ref: str, act: _Act) -> TicketView:
+        """Load the ticket (locked), call ``act``, publish, commit."""
         now = self.clock.now()
         with self._uow() as uow:
             t = self._get(uow, ref, for_update=True)
-            policy = self._act_in(uow, t, act, now)
+            policy = self.policies.get(t.policy)
+            act(t, policy, now)
+            self.publish(uow)
             uow.commit()
         return self._view(t, policy, now)
-
-    def _act_in(self, uow: UnitOfWork, t: Ticket, act: _Act, now: datetime) -> Policy:
-        policy = self.policies.get(t.policy)
-        events = act(t, policy, now)
-        uow.tickets.append(t, *events)
-        if self.listeners:
-            stored = t.events[len(t.events) - len(events):]  # with their ids
-            self._tell(uow, self._view(t, policy, now), stored)
-        return policy

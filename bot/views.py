@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clocks import ClockState
-from bot.model import Ticket
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 
 
 @dataclass(frozen=True)

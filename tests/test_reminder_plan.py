@@ -11,10 +11,11 @@ import pytest
 
 from bot.clocks import derive_clocks
 from bot.errors import PolicyError
-from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
+from bot.model import Channel, Event, EventKind, TicketStatus
 from bot.priority import Priority
 from bot.reminders import NOTHING, build_alert, decide, earliest, next_opening, plan_ticket
 from bot.sla.loader import load_policy, parse_policy
+from bot.ticket import Ticket
 
 DEMO = load_policy("demo247")
 PANENCO = load_policy("panenco")
@@ -164,7 +165,9 @@ def test_the_alert_says_what_is_due_when_and_what_stops_it() -> None:
     assert "Stops the clock: a response to the client (supportbot tickets respond T-1001); " \
            "closing it." in a.text
     assert "Nobody is assigned" in a.text
-    p1 = Ticket(**{**t.__dict__, "priority": P1})
+    p1 = Ticket(client_id=1, client_name="acme", policy="panenco", subject="Checkout down",
+                priority=P1, channel=Channel.EMAIL, status=TicketStatus.NEW, created_at=mon,
+                id=1, events=t.events)
     late = now + timedelta(hours=1, minutes=30)  # breached 14:00, repeated 15:00 and 16:00
     rs1 = plan_ticket(1, "T-1001", P1, PANENCO, t.events, late)
     b = build_alert(decide(rs1, set(), late).send[0], p1, PANENCO,

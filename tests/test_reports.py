@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.model import Channel, Client, Event, EventKind, Ticket, TicketStatus
+from bot.model import Channel, Client, Event, EventKind, TicketStatus
 from bot.priority import Priority
 from bot.reports import compute_report, parse_period, period_containing, render
 from bot.reports.periods import Period, PeriodError
 from bot.sla import load_policy
+from bot.ticket import Ticket
 from tests.sla_reference import ref_add, ref_working_time
 
 BXL = ZoneInfo("Europe/Brussels")
@@ -37,12 +38,13 @@ def bxl(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
 
 
 def ticket(tid: int, registered: datetime, priority: str, *steps: tuple[EventKind, datetime],
-           kind: str = "incident") -> Ticket:
+           kind: str = "incident", extra: list[Event] | None = None) -> Ticket:
     events = [Event(EventKind.REGISTERED, registered.astimezone(UTC), id=tid * 100),
               Event(EventKind.PRIORITY_SET, registered.astimezone(UTC),
                     data={"priority": priority}, id=tid * 100 + 1)]
     events += [Event(k, at.astimezone(UTC), id=tid * 100 + 2 + i)
                for i, (k, at) in enumerate(steps)]
+    events += extra or []
     return Ticket(client_id=1, client_name="acme", policy="panenco", subject=f"issue {tid}",
                   priority=Priority(priority), channel=Channel.EMAIL, status=TicketStatus.OPEN,
                   created_at=registered.astimezone(UTC), kind=kind, id=tid, events=events)
@@ -189,9 +191,9 @@ def generate(seed: int, n: int) -> list[Plan]:
         steps += [(EventKind.RESOLVED, resolved)] if resolved else []
         hours = [(reg + timedelta(hours=rng.randrange(1, 200)), rng.choice([0.25, 0.5, 1.5]))
                  for _ in range(rng.randrange(0, 3))]
-        t = ticket(tid, reg, prio, *steps)
-        t.events += [Event(EventKind.TIME_LOGGED, at.astimezone(UTC), data={"hours": h},
-                           id=tid * 100 + 50 + i) for i, (at, h) in enumerate(hours)]
+        t = ticket(tid, reg, prio, *steps, extra=[
+            Event(EventKind.TIME_LOGGED, at.astimezone(UTC), data={"hours": h},
+                  id=tid * 100 + 50 + i) for i, (at, h) in enumerate(hours)])
         plans.append(Plan(t, prio, reg, responded, confirmed, resolved, hours))
     return plans
 

@@ -11,11 +11,11 @@ import pytest
 
 from adapters.storage import Database, SqlUnitOfWork
 from bot.clock import ManualClock
-from bot.model import Ticket
 from bot.priority import Priority
 from bot.reports import Period, compute_report, render
 from bot.services import Helpdesk
 from bot.sla import load_policy
+from bot.ticket import Ticket
 from tests.procs import run_main, storage_toml
 
 SPRINT = "2024-11-25/2024-12-08"  # long past, whatever the machine's date

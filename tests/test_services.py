@@ -237,7 +237,6 @@ def test_listing_an_unknown_client_is_an_error(helpdesk: Helpdesk) -> None:
 def test_events_a_listener_appends_are_told_to_every_listener(helpdesk: Helpdesk) -> None:
     """A listener's own news (paging started, a mail queued) reaches listeners added before
     it, once, and in the same transaction; the order listeners were added in does not matter."""
-    from bot.model import Event
 
     heard: list[list[str]] = []
 
@@ -246,7 +245,7 @@ def test_events_a_listener_appends_are_told_to_every_listener(helpdesk: Helpdesk
 
     def pager(uow, view, events):  # type: ignore[no-untyped-def]
         if any(e.kind == EventKind.REGISTERED for e in events):
-            uow.tickets.append(view.ticket, Event(EventKind.PAGE_STARTED, view.now, "pager"))
+            view.ticket.paging(EventKind.PAGE_STARTED, now=view.now, data={})
 
     helpdesk.listeners[:] = [recorder, pager]
     ref = helpdesk.register(subject="Site down", client="acme", priority=Priority.P1,
@@ -264,13 +263,12 @@ def test_events_a_listener_appends_are_told_to_every_listener(helpdesk: Helpdesk
 
 
 def test_a_listener_loop_is_stopped_and_rolls_back(helpdesk: Helpdesk) -> None:
-    from bot.model import Event
 
     def echo(uow, view, events):  # type: ignore[no-untyped-def]
-        uow.tickets.append(view.ticket, Event(EventKind.NOTE, view.now, "echo", {"text": "!"}))
+        view.ticket.note("!", actor="echo", now=view.now)
 
     helpdesk.listeners[:] = [echo]
-    with pytest.raises(RuntimeError, match="listeners kept appending"):
+    with pytest.raises(RuntimeError, match="listeners kept recording"):
         helpdesk.register(subject="Loop", client="acme", actor="alice")
     helpdesk.listeners[:] = []
     assert helpdesk.list() == []

@@ -14,25 +14,21 @@ from bot.errors import StorageError
 from bot.model import (
     Channel,
     Client,
-    Event,
     EventKind,
     Message,
     OutboundMail,
-    Ticket,
     TicketStatus,
 )
 from bot.priority import Priority
+from bot.ticket import Ticket
 from tests.conftest import make_database
+from tests.tickets import new_ticket
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def _ticket(client_id: int | None, subject: str = "Checkout fails", at: datetime = T0) -> Ticket:
-    t = Ticket(client_id=client_id, client_name="", policy="panenco", subject=subject,
-               priority=Priority.P2, channel=Channel.EMAIL, status=TicketStatus.NEW,
-               created_at=at, requester="jo@acme.example", body="It fails.")
-    t.events = [Event(EventKind.REGISTERED, at, "system", {"channel": "email"})]
-    return t
+    return new_ticket(at=at, subject=subject, client_id=client_id)
 
 
 def test_schema_is_current_after_upgrade_and_upgrade_is_idempotent(database: Database) -> None:
@@ -62,8 +58,8 @@ def test_ticket_round_trip_keeps_aware_utc_instants_and_event_order(database: Da
         c = uow.clients.upsert(Client(name="acme", policy="panenco", emails=("a@acme.example",)))
         t = _ticket(c.id)
         # a later event first, then an earlier one: reading gives them in time order
-        t.events.append(Event(EventKind.NOTE, T0 + timedelta(hours=2), "alice", {"text": "later"}))
-        t.events.append(Event(EventKind.RESPONDED, T0 + timedelta(hours=1), "alice", {}))
+        t.note("later", actor="alice", now=T0 + timedelta(hours=2))
+        t.respond(actor="alice", now=T0 + timedelta(hours=1))
         uow.tickets.add(t)
         uow.commit()
     assert t.id is not None
@@ -73,9 +69,10 @@ def test_ticket_round_trip_keeps_aware_utc_instants_and_event_order(database: Da
     assert got.client_name == "acme"
     assert got.created_at == T0 and got.created_at.tzinfo is not None
     assert got.created_at.utcoffset() == timedelta(0)
-    assert [e.kind for e in got.events] == [EventKind.REGISTERED, EventKind.RESPONDED,
-                                            EventKind.NOTE]
-    assert got.events[2].data == {"text": "later"}
+    assert [e.kind for e in got.events] == [EventKind.REGISTERED, EventKind.PRIORITY_SET,
+                                            EventKind.RESPONDED, EventKind.NOTE]
+    assert got.events[3].data == {"text": "later"}
+    assert got.status == TicketStatus.OPEN  # the response opened it
     assert all(e.at.tzinfo is not None for e in got.events)
     assert got.reference == f"T-{1000 + t.id}"
 
@@ -107,8 +104,8 @@ def test_list_filters_by_client_and_status_newest_first(database: Database) -> N
         a1 = uow.tickets.add(_ticket(acme.id, "a1"))
         a2 = uow.tickets.add(_ticket(acme.id, "a2"))
         uow.tickets.add(_ticket(other.id, "o1"))
-        a2.status = TicketStatus.RESOLVED
-        uow.tickets.append(a2, Event(EventKind.RESOLVED, T0 + timedelta(hours=1), "alice"))
+        a2.resolve(actor="alice", now=T0 + timedelta(hours=1))
+        uow.tickets.save(a2)
         uow.commit()
     with SqlUnitOfWork(database, write=False) as uow:
         assert [t.subject for t in uow.tickets.list()] == ["o1", "a2", "a1"]
@@ -117,7 +114,7 @@ def test_list_filters_by_client_and_status_newest_first(database: Database) -> N
         assert [t.subject for t in new_acme] == ["a1"]
         assert [t.subject for t in uow.tickets.list(limit=1)] == ["o1"]
         listed = uow.tickets.list(client="acme")
-        assert [len(t.events) for t in listed] == [2, 1]
+        assert [len(t.events) for t in listed] == [3, 2]
     assert a1.id is not None
 
 
@@ -139,7 +136,7 @@ def test_naive_instants_are_refused(database: Database) -> None:
     with SqlUnitOfWork(database) as uow:
         t = uow.tickets.add(_ticket(None))
         with pytest.raises(ValueError, match="aware"):
-            uow.tickets.append(t, Event(EventKind.NOTE, datetime(2026, 11, 23, 10, 0), "x"))
+            t.note("naive", actor="x", now=datetime(2026, 11, 23, 10, 0))
 
 
 def test_two_writers_on_one_ticket_are_serialised(database: Database) -> None:
@@ -160,8 +157,8 @@ def test_two_writers_on_one_ticket_are_serialised(database: Database) -> None:
             if got.status == TicketStatus.RESOLVED:
                 result = "refused"
             else:
-                got.status = TicketStatus.RESOLVED
-                uow.tickets.append(got, Event(EventKind.RESOLVED, T0, "w"))
+                got.resolve(actor="w", now=T0)
+                uow.tickets.save(got)
                 uow.commit()
                 result = "resolved"
         with lock:

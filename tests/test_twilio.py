@@ -19,8 +19,9 @@ from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
 from bot.alerts import Alert
 from bot.clock import ManualClock
-from bot.model import Channel, EventKind, Ticket, TicketStatus
+from bot.model import Channel, EventKind, TicketStatus
 from bot.priority import Priority
+from bot.ticket import Ticket
 from config.settings import Settings
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.procs import free_port

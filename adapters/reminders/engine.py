@@ -29,11 +29,12 @@ from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
 from bot.clocks import derive_clocks
 from bot.errors import PolicyError
-from bot.model import Ticket, TicketStatus, reference_of
+from bot.model import TicketStatus, reference_of
 from bot.policies import PolicyBook
 from bot.priority import Priority
 from bot.reminders import NOTHING, Reminder, build_alert, decide, earliest, plan_ticket
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 
 log = logging.getLogger("supportbot.reminders")
 

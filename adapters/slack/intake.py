@@ -25,7 +25,7 @@ from adapters.inbox.processor import Decision, Inbox
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem
 from bot.clock import Clock
-from bot.model import Channel, Client, Event, EventKind
+from bot.model import Channel, Client
 from bot.services import Helpdesk, TicketView
 from bot.sla.durations import format_duration
 
@@ -121,6 +121,7 @@ class SlackIntake:
 
             def decide(uow: SqlUnitOfWork, _item: InboxItem) -> Decision:
                 state, reason, ref, tid = self._decide(uow, event, fetched, identity, body)
+                self.helpdesk.publish(uow)
                 return Decision(state, reason, tid, ref)
 
             decision = await asyncio.to_thread(self.inbox.apply, row_id, decide)
@@ -251,9 +252,7 @@ class SlackIntake:
                                 "slack_ts": str(msg.get("ts", ""))}
         if edited:
             data["edited"] = True
-        event = Event(EventKind.MESSAGE_RECEIVED, self.clock.now(), f"slack:{user}", data)
-        uow.tickets.append(t, event)
-        self.helpdesk.announce(uow, t, [event])
+        t.receive_message(actor=f"slack:{user}", now=self.clock.now(), data=data)
         return "done", "edit recorded" if edited else "follow-up", t.reference, t.id
 
     @staticmethod

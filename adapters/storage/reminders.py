@@ -19,9 +19,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from adapters.storage.database import Database, as_utc
 from adapters.storage.repos.common import REPLAN as _REPLAN
 from adapters.storage.tables import ClientRow, EventRow, ReminderRow, TicketRow
-from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
+from bot.model import Channel, Event, EventKind, TicketStatus
 from bot.priority import Priority
 from bot.reminders import Reminder
+from bot.ticket import Ticket
 
 ACTIVE = (TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PAUSED.value)
 _R = ReminderRow.__table__  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
-from bot.model import Channel, Client, InboundItem, Message, Ticket, reference_of
+from bot.model import Channel, Client, InboundItem, Message, reference_of
 from bot.ports import UnitOfWork
+from bot.ticket import Ticket
 
 if TYPE_CHECKING:
     from bot.services import Helpdesk, TicketView

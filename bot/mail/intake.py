@@ -82,7 +82,9 @@ class MailIntake:
         if current is not None:
             ctx.read = True
             ctx.item = None if current is GONE else current  # type: ignore[assignment]
-        return chain.run(ctx)
+        outcome = chain.run(ctx)
+        ctx.helpdesk.publish(uow)  # what the steps recorded, told before the caller commits
+        return outcome
 
     def under(self, policies: PolicyBook) -> Services:
         """The services with every policy looked up in ``policies`` (a batch's snapshot),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from bot.change_requests import clock_description
 from bot.clocks import ClockState
 from bot.mail import compose
+from bot.mail.outbox import queue_mail
 from bot.model import Channel, Event, EventKind, OutboundMail
 from bot.ports import UnitOfWork
 from bot.services import TicketView
@@ -39,10 +40,8 @@ class MailNotifier:
 
         for e in events:
             mail = self._mail_for(e, view, to, thread)
-            if mail is not None and uow.outbox.add(mail, at=e.at):
+            if mail is not None and queue_mail(uow, t, mail, e.at):
                 thread().append(mail.message_id)
-                uow.tickets.append(t, Event(EventKind.MAIL_SENT, e.at, "mail", {
-                    "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
 
     def _mail_for(self, e: Event, view: TicketView, to: str,
                   thread: Callable[[], list[str]]) -> OutboundMail | None:

@@ -10,11 +10,13 @@ from bot.alerts import Alert
 from bot.clock import Clock
 from bot.clocks import derive_clocks
 from bot.mail import compose
-from bot.model import Channel, Event, EventKind, Ticket, id_of_reference
+from bot.mail.outbox import queue_mail
+from bot.model import Channel, EventKind, id_of_reference
 from bot.phone.followup import followup_due, followup_required_at
 from bot.phone.ports import PhonePolicy
 from bot.ports import PhoneUnitOfWork
 from bot.services import Helpdesk, TicketView
+from bot.ticket import Ticket
 
 
 def chase_missing(uow: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpdesk,
@@ -46,25 +48,19 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
             return None
         policy = helpdesk.policies.get(t.policy)
         view = TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
-        first = len(t.events)
         text = (f"We have not yet received the phone call that must follow a priority 1 "
                 f"report ({ref}).")
         if phone.phone_number:
             text += f"\nPlease call us now on {phone.phone_number} and mention {ref}."
         to = compose.safe_address(t.requester) if t.channel == Channel.EMAIL else None
-        missing = Event(EventKind.PHONE_FOLLOWUP_MISSING, now, "pager", {
-            "due": due.isoformat(), "reminded": to or ""})
-        uow.tickets.append(t, missing)
+        t.followup_missing(due=due, reminded=to or "", now=now)
         if to is not None and t.id is not None:
             thread = [m.message_id for m in uow.messages.for_ticket(t.id)]
             thread += uow.outbox.sent_message_ids(t.id)
             mail = compose.notice(view, to=to, sender=phone.mail_sender, text=text,
-                                  thread=thread, key=f"{ref}.followup.{missing.at:%s}",
-                                  at=now)
-            if uow.outbox.add(mail, at=now):
-                uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
-                    "purpose": mail.purpose, "to": [to], "message_id": mail.message_id}))
-        helpdesk.announce(uow, t, t.events[first:])
+                                  thread=thread, key=f"{ref}.followup.{now:%s}", at=now)
+            queue_mail(uow, t, mail, now)
+        helpdesk.publish(uow)
         uow.commit()
     return Alert(key=f"{ref}/followup-missing/{due.isoformat()}", ticket_id=t.id or 0,
                  reference=ref, client=t.client_name, priority=t.priority,

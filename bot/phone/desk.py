@@ -16,7 +16,7 @@ from datetime import datetime
 from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
 from bot.errors import InvalidAction, NotFound
-from bot.model import Channel, Event, EventKind, Ticket
+from bot.model import Channel, Event, EventKind
 from bot.model import reference_of as reference
 from bot.phone.chase import chase_missing
 from bot.phone.followup import call_covers, ticket_for_call
@@ -28,6 +28,7 @@ from bot.phone.status import UNANSWERED, advance, is_final
 from bot.ports import PhoneUnitOfWork
 from bot.priority import Priority
 from bot.services import ACTIVE, Helpdesk, TicketView
+from bot.ticket import Ticket
 
 log = logging.getLogger("supportbot.phone")
 
@@ -59,8 +60,8 @@ class PhoneDesk:
             page = uow.phone.open_page(t.id, "registered as P1" if registered else
                                        "raised to P1", numbers, now)
             if page is not None:
-                uow.tickets.append(t, Event(EventKind.PAGE_STARTED, now, "pager", {
-                    "page": page.id, "numbers": list(numbers), "reason": page.reason}))
+                t.paging(EventKind.PAGE_STARTED, now=now, data={
+                    "page": page.id, "numbers": list(numbers), "reason": page.reason})
         if registered and t.phone_followup == "pending" and t.client_id is not None:
             for call in uow.phone.waiting_calls(t.client_id, now - self.policy.link_window):
                 if call_covers(call.created_at, t.created_at, self.policy.link_window):
@@ -81,21 +82,16 @@ class PhoneDesk:
 
     def _merge_voicemail(self, uow: PhoneUnitOfWork, phone_ticket: Ticket, t: Ticket,
                          now: datetime) -> None:
-        """Inside the listener telling of ``t``: what is appended to ``t`` is told to every
-        listener after this round; the phone ticket's closing is told here."""
-        voicemails = [e for e in phone_ticket.events if e.kind == EventKind.VOICEMAIL_RECORDED]
-        uow.tickets.append(t, *(Event(EventKind.VOICEMAIL_RECORDED, now, e.actor, {
-            **e.data, "recorded_at": e.at.isoformat(), "from_ticket": phone_ticket.reference})
-            for e in voicemails), Event(EventKind.MERGED, now, "phone", {
-                "from_ticket": phone_ticket.reference,
-                "reason": "the client's phone message, before this P1 came by mail"}))
-        if phone_ticket.status in ACTIVE:
-            self.helpdesk.close_in(uow, phone_ticket, actor="phone",
-                                   note=f"merged into {t.reference}, the mailed report of "
-                                        "this call", data={"merged_into": t.reference})
+        """Inside the listener telling of ``t``: what both tickets record now is told to
+        every listener in the next round."""
+        t.merge_in(phone_ticket, now=now,
+                   reason="the client's phone message, before this P1 came by mail")
+        if phone_ticket.active:
+            phone_ticket.close(actor="phone", now=now, note=f"merged into {t.reference}, the "
+                               "mailed report of this call", data={"merged_into": t.reference})
         else:
-            self._record(uow, phone_ticket, Event(EventKind.NOTE, now, "phone", {
-                "text": f"the mailed report of this call is {t.reference}"}))
+            phone_ticket.note(f"the mailed report of this call is {t.reference}",
+                              actor="phone", now=now)
 
     def confirm_linked(self) -> int:
         """Confirm the follow-up of every ticket a call was linked to and not yet confirmed
@@ -116,7 +112,7 @@ class PhoneDesk:
                 log.info("call not confirmed", extra={"call": call.sid, "reason": str(e)})
             with self._uow() as uow:
                 uow.phone.update_call(call.sid, link="linked")
-                uow.commit()
+                self._commit(uow)
         return done
 
     # -- inbound calls ---------------------------------------------------------------------
@@ -140,7 +136,7 @@ class PhoneDesk:
                                   client_id=client.id if client else None,
                                   link="confirming" if ticket else "waiting")
                 uow.phone.add_call(known)
-                uow.commit()
+                self._commit(uow)
         if known.ticket_id is not None and known.link in ("confirming", "linked"):
             self.confirm_linked()
             ref = reference(known.ticket_id)
@@ -171,11 +167,11 @@ class PhoneDesk:
                 actor=f"phone:{caller}", details={"call_sid": sid})
             t = view.ticket
             assert t.id is not None
-            self._record(uow, t, Event(EventKind.VOICEMAIL_RECORDED, now, f"phone:{caller}", {
+            t.voicemail_recorded(actor=f"phone:{caller}", now=now, data={
                 "call_sid": sid, "recording_url": url, "duration": duration,
-                "from": call.from_number}))
+                "from": call.from_number})
             uow.phone.update_call(sid, link="voicemail", ticket_id=t.id)
-            uow.commit()
+            self._commit(uow)
         return CallAnswer("recorded", _recorded_text(t.reference), t.reference)
 
     # -- paging ----------------------------------------------------------------------------
@@ -201,13 +197,13 @@ class PhoneDesk:
                                   "Goodbye.", ref)
             who = self._who(uow, call.to_number)
             uow.phone.finish_page(page.id, "taken", now, taken_by=who)
-            self._record(uow, t, Event(EventKind.PAGE_TAKEN, now, who, {
+            t.page_taken(by=who, now=now, data={
                 "page": page.id, "number": call.to_number, "call_sid": sid,
-                "attempt": (call.attempt or 0) + 1}))
+                "attempt": (call.attempt or 0) + 1})
             if t.assignee is None and who != call.to_number and t.status in ACTIVE:
                 # a staff member took it: theirs, as if they had assigned it to themselves
-                self.helpdesk.assign_in(uow, t, who, actor=who)
-            uow.commit()
+                t.assign(who, actor=who, now=now)
+            self._commit(uow)
         return CallAnswer("taken", f"Thank you. {spell_reference(ref)} is yours.", ref)
 
     @staticmethod
@@ -235,10 +231,10 @@ class PhoneDesk:
                     uow, call.to_number)
                 outcome = new if new in UNANSWERED else (
                     "taken" if taken_here else "answered, not taken")
-                self._record(uow, t, Event(EventKind.PAGE_CALL_ENDED, now, "pager", {
+                t.paging(EventKind.PAGE_CALL_ENDED, now=now, data={
                     "page": page.id, "number": call.to_number, "call_sid": sid,
-                    "attempt": (call.attempt or 0) + 1, "status": new, "outcome": outcome}))
-            uow.commit()
+                    "attempt": (call.attempt or 0) + 1, "status": new, "outcome": outcome})
+            self._commit(uow)
         return True
 
     def sms_status(self, sid: str, status: str) -> bool:
@@ -255,9 +251,9 @@ class PhoneDesk:
             if new in ("failed", "undelivered") and sms.ticket_id is not None:
                 t = uow.tickets.get(sms.ticket_id, for_update=True)
                 assert t is not None
-                self._record(uow, t, Event(EventKind.NOTE, now, "pager", {
-                    "text": f"paging SMS to {sms.to_number} {new}", "sms_sid": sid}))
-            uow.commit()
+                t.note(f"paging SMS to {sms.to_number} {new}", actor="pager", now=now,
+                       sms_sid=sid)
+            self._commit(uow)
         return True
 
     def page_due(self) -> int:
@@ -275,17 +271,17 @@ class PhoneDesk:
                 return 0
             if t.status not in ACTIVE or t.priority != Priority.P1:
                 uow.phone.finish_page(page.id, "stopped", now)
-                self._record(uow, t, Event(EventKind.NOTE, now, "pager", {
-                    "text": f"paging stopped: the ticket is {t.status}, {t.priority}"}))
-                uow.commit()
+                t.note(f"paging stopped: the ticket is {t.status}, {t.priority}",
+                       actor="pager", now=now)
+                self._commit(uow)
                 return 0
             step = next_step(page.numbers, uow.phone.attempts(page.id), self.policy.oncall,
                              now)
             if isinstance(step, Exhausted):
                 uow.phone.finish_page(page.id, "exhausted", now)
-                self._record(uow, t, Event(EventKind.PAGE_EXHAUSTED, now, "pager", {
-                    "page": page.id, "attempts": step.attempts, "numbers": list(page.numbers)}))
-                uow.commit()
+                t.paging(EventKind.PAGE_EXHAUSTED, now=now, data={
+                    "page": page.id, "attempts": step.attempts, "numbers": list(page.numbers)})
+                self._commit(uow)
                 self._deliver(Alert(
                     key=f"{t.reference}/page/{page.id}/exhausted", ticket_id=page.ticket_id,
                     reference=t.reference, client=t.client_name, priority=t.priority,
@@ -297,7 +293,7 @@ class PhoneDesk:
                 return 0
             if not uow.phone.add_attempt(page.id, step.n, step.number, now):
                 return 0
-            uow.commit()  # recorded before it is placed: never placed twice
+            self._commit(uow)  # recorded before it is placed: never placed twice
             view_text = page_text(t.reference, t.client_name, t.subject)
         call_sid, sms_sid, error = self._place(step, view_text, t.reference)
         with self._uow() as uow:
@@ -318,8 +314,8 @@ class PhoneDesk:
                 "sms_sid": sms_sid}
             if error:
                 data["error"] = error
-            self._record(uow, t, Event(EventKind.PAGE_ATTEMPT, now, "pager", data))
-            uow.commit()
+            t.paging(EventKind.PAGE_ATTEMPT, now=now, data=data)
+            self._commit(uow)
         return 1 if call_sid else 0
 
     def _place(self, step: Call, text: str, ref: str) -> tuple[str | None, str | None,
@@ -359,11 +355,10 @@ class PhoneDesk:
                 log.warning("alert not delivered", extra={"sink": sink.name,
                                                           "alert": alert.key, "error": str(e)})
 
-    def _record(self, uow: PhoneUnitOfWork, t: Ticket, *events: Event) -> None:
-        """Append to the ticket's log and tell the listeners (Slack posts it)."""
-        first = len(t.events)
-        uow.tickets.append(t, *events)
-        self.helpdesk.announce(uow, t, t.events[first:])
+    def _commit(self, uow: PhoneUnitOfWork) -> None:
+        """Tell the listeners what the tickets recorded (Slack posts it), then commit."""
+        self.helpdesk.publish(uow)
+        uow.commit()
 
     def tick(self) -> dict[str, int]:
         """One round of the pager loop."""

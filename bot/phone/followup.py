@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from bot.model import EventKind, Ticket
+from bot.model import EventKind
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 
 ACTIVE_STATES = ("new", "open", "paused")
 

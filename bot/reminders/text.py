@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from bot.alerts import Alert
 from bot.clocks import ClockState
-from bot.model import EventKind, Ticket
+from bot.model import EventKind
 from bot.reminders.plan import Reminder
 from bot.sla.durations import format_duration
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 
 _STOPS = {
     EventKind.RESPONDED: "a response to the client (supportbot tickets respond {ref})",

@@ -29,10 +29,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.availability import Availability, Outage, compute_availability, outage_of
 from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, change_request_spec, ticket_clocks
 from bot.clocks import ClockState, ClockStatus, derive_clock
-from bot.model import Client, Event, EventKind, Ticket
+from bot.model import Client, Event, EventKind
 from bot.priority import Priority
 from bot.reports.periods import Period
 from bot.sla.policy import Policy
+from bot.ticket import Ticket
 
 CENT = Decimal("0.01")
 

@@ -20,9 +20,10 @@ from adapters.storage.tables import (
     TicketRow,
 )
 from bot.errors import StorageError
-from bot.model import EventKind, Ticket
+from bot.model import EventKind
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.paging import AttemptState
+from bot.ticket import Ticket
 
 if TYPE_CHECKING:
     from adapters.storage.repos.tickets import SqlTicketRepository

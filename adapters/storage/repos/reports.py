@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from adapters.storage.database import absent_values, as_utc
 from adapters.storage.tables import ClientRow, SentReportRow, TicketRow
 from bot.errors import StorageError
-from bot.model import Ticket, TicketStatus
+from bot.model import TicketStatus
 from bot.reports.approval import SentReport
+from bot.ticket import Ticket
 
 if TYPE_CHECKING:
     from adapters.storage.repos.tickets import SqlTicketRepository

@@ -16,8 +16,9 @@ from adapters.storage.repos.common import EVENT as _EVENT
 from adapters.storage.repos.common import TICKET as _TICKET
 from adapters.storage.repos.common import core as _core
 from adapters.storage.tables import ClientRow, EventRow, TicketRow
-from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
+from bot.model import Channel, Event, EventKind, TicketStatus
 from bot.priority import Priority
+from bot.ticket import Ticket
 
 
 def _event(row: EventRow) -> Event:
@@ -31,11 +32,26 @@ class SqlTicketRepository:
         # each ticket's stored projection as this transaction wrote or read it: an append that
         # changes none of it (a MAIL_SENT right after registration) needs no UPDATE
         self._saved: dict[int, tuple[object, ...]] = {}
+        # the tickets this transaction added or read: their new events are collected from here
+        self._seen: dict[int, Ticket] = {}
 
     def forget(self) -> None:
         """Drop what this transaction holds in memory (an item failed halfway: the database
         is the truth again)."""
         self._saved.clear()
+        self._seen.clear()
+
+    def collect_new_events(self) -> list[tuple[Ticket, list[Event]]]:
+        """Save what the tickets of this transaction recorded; each with its saved events
+        that nobody was told of yet (once: they are taken)."""
+        out = []
+        for t in list(self._seen.values()):
+            if t.pending:
+                self.save(t)
+            news = t.take_news()
+            if news:
+                out.append((t, news))
+        return out
 
     @staticmethod
     def _projection(t: Ticket, updated_at: datetime) -> tuple[object, ...]:
@@ -51,7 +67,7 @@ class SqlTicketRepository:
         )
 
     def add(self, ticket: Ticket) -> Ticket:
-        last = max([ticket.created_at, *(e.at for e in ticket.events)])
+        last = max([ticket.created_at, *(e.at for e in ticket.pending)])
         values = dict(
             client_id=ticket.client_id, policy=ticket.policy, kind=ticket.kind,
             subject=ticket.subject, body=ticket.body, priority=ticket.priority.value,
@@ -59,9 +75,10 @@ class SqlTicketRepository:
             requester=ticket.requester, assignee=ticket.assignee,
             created_at=ticket.created_at, updated_at=last)
         self._store_ticket(ticket, values)
-        pending, ticket.events = ticket.events, []
-        self._insert_events(ticket, pending)
+        assert ticket.id is not None
+        self._insert_events(ticket)
         self._saved[ticket.id] = self._projection(ticket, last)
+        self._seen[ticket.id] = ticket
         return ticket
 
     def _store_ticket(self, ticket: Ticket, values: dict[str, Any]) -> None:
@@ -81,6 +98,7 @@ class SqlTicketRepository:
         row, client_name = found
         t = self._ticket(row, client_name or "", self._events([ticket_id])[ticket_id])
         self._saved[ticket_id] = self._projection(t, as_utc(row.updated_at))
+        self._seen[ticket_id] = t
         return t
 
     def reserve(self, n: int) -> None:
@@ -99,9 +117,14 @@ class SqlTicketRepository:
                 out[r.ticket_id].append(_event(r))  # type: ignore[arg-type]
         return out
 
-    def append(self, ticket: Ticket, *events: Event) -> None:
-        assert ticket.id is not None, "add the ticket before appending to it"
-        last = self._insert_events(ticket, events)
+    def save(self, ticket: Ticket) -> None:
+        """Store the events ``ticket`` recorded since it was read or saved, and its
+        projection (status, priority, ...) when that changed."""
+        assert ticket.id is not None, "add the ticket before saving it"
+        self._seen[ticket.id] = ticket
+        if not ticket.pending:
+            return
+        last = self._insert_events(ticket)
         saved = self._saved.get(ticket.id)
         if saved is not None:
             if self._projection(ticket, max(last, saved[-1])) == saved:  # type: ignore[type-var]
@@ -118,10 +141,12 @@ class SqlTicketRepository:
             **values, updated_at=case((_TICKET.c.updated_at < updated, updated),
                                       else_=_TICKET.c.updated_at)))
 
-    def _insert_events(self, ticket: Ticket, events: Sequence[Event]) -> datetime:
-        """One INSERT ... RETURNING for all the events; they join ``ticket.events`` with their
-        ids. Returns the latest instant among them (the ticket's creation if none)."""
+    def _insert_events(self, ticket: Ticket) -> datetime:
+        """One INSERT ... RETURNING for all the ticket's pending events; they join its log
+        with their ids. Returns the latest instant among them (the ticket's creation if
+        none)."""
         last = ticket.created_at
+        events = ticket.pending
         rows = []
         for e in events:
             if e.at.tzinfo is None:
@@ -132,8 +157,8 @@ class SqlTicketRepository:
         if not rows:
             return last
         ids = self._store_events(rows)
-        for e, id_ in zip(events, ids, strict=True):
-            ticket.events.append(Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, id_))
+        ticket.mark_saved([Event(e.kind, e.at, e.actor, dict(e.data), ticket.id, id_)
+                           for e, id_ in zip(events, ids, strict=True)])
         return last
 
     def _store_events(self, rows: list[dict[str, Any]]) -> list[int]:

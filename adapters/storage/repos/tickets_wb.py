@@ -16,7 +16,7 @@ from adapters.storage.repos.common import core as _core
 from adapters.storage.repos.common import take_over
 from adapters.storage.repos.tickets import SqlTicketRepository
 from adapters.storage.writebehind import WriteBehind
-from bot.model import Ticket
+from bot.ticket import Ticket
 
 
 class WriteBehindTicketRepository(SqlTicketRepository):
@@ -35,6 +35,7 @@ class WriteBehindTicketRepository(SqlTicketRepository):
         self._held.clear()
         self._locked.clear()
         self._saved.clear()
+        self._seen.clear()
 
     def _store_ticket(self, ticket: Ticket, values: dict[str, Any]) -> None:
         ticket.id = self.wb.new_id(_TICKET)
@@ -54,6 +55,7 @@ class WriteBehindTicketRepository(SqlTicketRepository):
     def _hold(self, t: Ticket, locked: bool) -> None:
         if t.id is not None:
             self._held[t.id] = t
+            self._seen[t.id] = t
             if locked:
                 self._locked.add(t.id)
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bot.mail import compose
 from bot.mail.context import MailContext, Outcome
-from bot.model import Event, EventKind, OutboundMail, Ticket
-from bot.ports import UnitOfWork
+from bot.mail.outbox import queue_mail
 
 NAME = "acknowledge"
 DESCRIPTION = ("Acknowledge the registered ticket by mail, unless the mail was list or bulk "
@@ -36,16 +33,9 @@ def run(ctx: MailContext) -> Outcome | None:
             view, to=to, sender=ctx.policy.sender, in_reply_to=mail.message_id,
             references=list(mail.references), key=f"{t.reference}.{ctx.inbound_id}", at=now,
             phone_number=ctx.policy.phone_number)
-        _queue(uow, t, ack, now)
+        queue_mail(uow, t, ack, now)
         action += "; acknowledged"
     if action != "registered; acknowledged":
-        uow.tickets.append(t, Event(EventKind.NOTE, now, "mail", {"text": action}))
+        t.note(action, actor="mail", now=now)
     uow.inbound.finish(ctx.inbound_id, "done", at=now, ticket_id=t.id, reason=action)
     return ctx.outcome("done", action, t.reference)
-
-
-def _queue(uow: UnitOfWork, t: Ticket, mail: OutboundMail, now: datetime) -> None:
-    if uow.outbox.add(mail, at=now):
-        uow.tickets.append(t, Event(EventKind.MAIL_SENT, now, "mail", {
-            "purpose": mail.purpose, "to": list(mail.recipients),
-            "message_id": mail.message_id}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.mail.context import MailContext, Outcome
 from bot.mail.threading import thread_keys
-from bot.model import Event, EventKind
 
 NAME = "automatic"
 DESCRIPTION = ("Record automatic mail on the ticket it answers and go no further; list or "
@@ -27,11 +26,9 @@ def run(ctx: MailContext) -> Outcome | None:
         t = uow.tickets.get(tid, for_update=True)
         if t is not None:
             ref = t.reference
-            recorded = Event(EventKind.AUTO_REPLY_RECEIVED, now, "mail", {
+            t.auto_reply_received(now=now, data={
                 "kind": auto.kind, "reason": auto.reason, "from": mail.from_addr or "",
                 "recipients": list(auto.original_recipients)})
-            uow.tickets.append(t, recorded)
-            ctx.helpdesk.announce(uow, t, [recorded])
     uow.inbound.finish(ctx.inbound_id, "ignored", at=now, ticket_id=tid,
                        reason=what + ("" if tid else " (no ticket matched)"))
     return ctx.outcome("ignored", f"{auto.kind} recorded" if tid else

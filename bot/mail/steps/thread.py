@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.mail.context import MailContext, Outcome, may_see
 from bot.mail.threading import reference_tokens, thread_keys
-from bot.model import Ticket, id_of_reference
+from bot.model import id_of_reference
+from bot.ticket import Ticket
 
 NAME = "thread"
 DESCRIPTION = ("Find the ticket the mail continues: by its references, else by [T-1042] in "
