@@ -213,3 +213,22 @@ def test_a_long_cycle_is_printed_in_order(tmp_path: Path) -> None:
     edges = graph(known)
     assert [report(edges, c) for c in cycles(edges)] == [
         "p.a (line 1) -> p.b (line 1) -> p.c (line 1) -> p.a"]
+
+
+EVENT_WRITERS = ("bot/ticket.py", "adapters/storage/")
+"""Where a ticket event may be made: the aggregate records them; storage rebuilds stored ones."""
+
+
+def test_only_the_ticket_aggregate_makes_ticket_events() -> None:
+    """Everything else changes a ticket through its methods (``bot/ticket.py``)."""
+    offenders = []
+    for path in modules(*PACKAGES).values():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(EVENT_WRITERS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "Event" and node.args and "EventKind" in ast.unparse(
+                        node.args[0]):
+                offenders.append(f"{rel}:{node.lineno}")
+    assert offenders == [], "ticket events made outside the aggregate: " + ", ".join(offenders)
