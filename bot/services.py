@@ -94,11 +94,13 @@ class Helpdesk:
                     channel: Channel, requester: str | None = None,
                     headers: Mapping[str, str] | None = None,
                     priority: Priority | None = None, actor: str = "system", reason: str = "",
-                    kind: str = "incident",
-                    details: Mapping[str, Any] | None = None) -> TicketView:
-        """``register`` inside the caller's transaction (the caller commits). ``details`` go
-        into the ``registered`` event (the message's id and attachments, say)."""
-        now = self.clock.now()
+                    kind: str = "incident", details: Mapping[str, Any] | None = None,
+                    at: datetime | None = None) -> TicketView:
+        """``register`` inside the caller's transaction (the caller publishes and commits).
+        ``details`` go into the ``registered`` event (the message's id and attachments, say);
+        ``at``: the instant the caller works at (default now), so what it records after the
+        registration is not logged before it."""
+        now = at or self.clock.now()
         c = client
         policy = self.policies.get(c.policy if c else None)
         found = self.classify(subject, body, headers, c)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
@@ -25,6 +25,13 @@ from tests.mailpeers import LoopThread, Sink, loop_thread
 
 SUPPORT = "support@provider.example"
 PHONE = "+3216000000"
+
+
+class TickingClock(ManualClock):
+    """A clock a second later at every reading: catches two readings taken as one."""
+
+    def now(self) -> datetime:
+        return self.advance(timedelta(seconds=1))
 
 
 @dataclass
@@ -100,9 +107,11 @@ def loop() -> Iterator[LoopThread]:
 def make_bot(database: Database, loop: LoopThread) -> Iterator[object]:
     made: list[Bot] = []
 
-    def make(**mail_settings: object) -> Bot:
+    def make(*, ticking: bool = False, **mail_settings: object) -> Bot:
+        """``ticking``: time moves a second at each reading, as on a real machine."""
         sink = Sink(loop)
-        clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # Mon 09:00 Brussels
+        start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Mon 09:00 Brussels
+        clock = TickingClock(start) if ticking else ManualClock(start)
         app = bootstrap(settings_for(database, sink.port, **mail_settings), clock=clock)
         store = InboundStore(app.db, clock)
         store.start()

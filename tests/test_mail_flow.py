@@ -237,3 +237,16 @@ def test_attachments_are_listed_on_the_ticket_within_limits(make_bot) -> None:  
     small, big = registered.data["attachments"]
     assert (small["filename"], small["size"], "skipped" in small) == ("export.csv", 29, False)
     assert "/" not in big["filename"] and big["size"] == 5000 and big["skipped"]
+
+
+def test_the_log_reads_in_the_order_things_happened_on_a_moving_clock(make_bot) -> None:  # type: ignore[no-untyped-def]
+    """Registered, classified, then acknowledged: the acknowledgement's ``mail_sent`` is
+    never logged before the registration it answers, however time moves meanwhile."""
+    bot = make_bot(ticking=True)
+    outcome, sent = bot.roundtrip(mail("jo@acme.example", "Production down",
+                                       "All users get errors on checkout."))
+    assert len(sent) == 1
+    t = bot.app.helpdesk.show(outcome.reference or "").ticket
+    assert (t.events[0].kind, t.events[-1].kind) == (EventKind.REGISTERED, EventKind.MAIL_SENT)
+    ats = [e.at for e in t.events]
+    assert ats == sorted(ats) and t.created_at == ats[0]

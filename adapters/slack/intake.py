@@ -233,7 +233,7 @@ class SlackIntake:
             uow, subject=first[:150], body=text, client=client, channel=Channel.SLACK,
             requester=f"slack:{user}", actor=actor or f"slack:{user}",
             details={"slack_channel": channel, "slack_ts": ts,
-                     "event_id": str(body.get("event_id", "")), "how": how})
+                     "event_id": str(body.get("event_id", "")), "how": how}, at=now)
         t = view.ticket
         assert t.id is not None
         uow.slack.link(t.id, "source", channel, ts, now)

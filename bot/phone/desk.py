@@ -164,7 +164,7 @@ class PhoneDesk:
                 body=f"A recorded phone message ({duration or '?'} s): {url}\n"
                      "Waiting for the report by mail.",
                 client=client, channel=Channel.PHONE, requester=call.from_number or None,
-                actor=f"phone:{caller}", details={"call_sid": sid})
+                actor=f"phone:{caller}", details={"call_sid": sid}, at=now)
             t = view.ticket
             assert t.id is not None
             t.voicemail_recorded(actor=f"phone:{caller}", now=now, data={

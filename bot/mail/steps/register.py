@@ -20,7 +20,7 @@ def run(ctx: MailContext) -> Outcome | None:
     ctx.view = ctx.helpdesk.register_in(
         ctx.uow, subject=mail.subject, body=body, client=ctx.client, channel=Channel.EMAIL,
         requester=sender or None, headers=mail.headers, actor=sender or "mail",
-        details=details(mail))
+        details=details(mail), at=ctx.now)
     assert ctx.view.ticket.id is not None
     ctx.store(ctx.view.ticket.id)
     ctx.action = "registered"
