@@ -208,8 +208,13 @@ class Ticket:
         self._record(EventKind.RESUMED, now, actor, {"note": note} if note else {})
 
     def resolve(self, *, actor: str, now: datetime, note: str = "") -> None:
+        """A fix or answer was delivered. Never answered before, the resolution is the first
+        response too (the client is told of it), so the response clock stops with it rather
+        than run on, breached for ever, on a resolved ticket."""
         if self._status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise InvalidAction(f"{self.reference} is already {self._status}")
+        if self.last(EventKind.RESPONDED) is None:
+            self._record(EventKind.RESPONDED, now, actor, {"with": "the resolution"})
         self._status = TicketStatus.RESOLVED
         self._record(EventKind.RESOLVED, now, actor, {"note": note} if note else {})
 

@@ -272,3 +272,26 @@ def test_a_listener_loop_is_stopped_and_rolls_back(helpdesk: Helpdesk) -> None:
         helpdesk.register(subject="Loop", client="acme", actor="alice")
     helpdesk.listeners[:] = []
     assert helpdesk.list() == []
+
+
+def test_a_ticket_resolved_unanswered_stops_its_response_clock_at_the_resolution(
+        helpdesk: Helpdesk, clock: ManualClock) -> None:
+    """Resolved without a response first: the response clock stops at the resolution
+    (breached if that was late), instead of running on for ever on a resolved ticket."""
+    ref = helpdesk.register(subject="Export slow", client="acme", priority=Priority.P3,
+                            actor="alice", reason="slow").reference
+    target = helpdesk.show(ref).clocks["response"].target
+    clock.advance(timedelta(days=7))  # well past the P3 response target
+    helpdesk.resolve(ref, actor="alice", note="index added")
+    late = helpdesk.show(ref).clocks["response"]
+    assert not late.running and late.breached and late.stopped_at == clock.now()
+    clock.advance(timedelta(days=30))
+    later = helpdesk.show(ref).clocks["response"]
+    assert later.used == late.used > target  # the lateness stays what it was
+
+    quick = helpdesk.register(subject="Typo on page", client="acme", priority=Priority.P4,
+                              actor="alice", reason="cosmetic").reference
+    clock.advance(timedelta(minutes=30))
+    helpdesk.resolve(quick, actor="alice")
+    met = helpdesk.show(quick).clocks["response"]
+    assert not met.running and not met.breached and met.stopped_at == clock.now()

@@ -146,3 +146,14 @@ def test_a_merge_brings_the_voicemails_of_the_other_ticket() -> None:
     assert kinds(mail.pending) == ["voicemail_recorded", "merged"]
     assert mail.pending[0].data["from_ticket"] == phone.reference
     assert mail.pending[0].data["recording_url"] == "u"
+
+
+def test_resolving_an_unanswered_ticket_is_its_first_response() -> None:
+    t = saved(new_ticket(at=T0))
+    t.resolve(actor="alice", now=T0 + timedelta(hours=1), note="config fixed")
+    assert kinds(t.pending) == ["responded", "resolved"]
+    assert t.pending[0].data == {"with": "the resolution"}
+    answered = saved(new_ticket(at=T0))
+    answered.respond(actor="alice", now=T0)
+    answered.resolve(actor="alice", now=T0 + timedelta(hours=1))
+    assert kinds(answered.pending) == ["responded", "resolved"]  # no second response
