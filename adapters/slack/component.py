@@ -23,6 +23,7 @@ from adapters.bootstrap import App
 from adapters.slack.commands import SlackCommands
 from adapters.slack.intake import SlackIdentity, SlackIntake
 from adapters.slack.sender import SlackSender
+from adapters.slack.text import decode
 from adapters.web.component import Health
 from bot.errors import SupportbotError
 
@@ -82,7 +83,7 @@ class SlackComponent:
             try:
                 text = await asyncio.to_thread(commands.command, command.get("user_id", ""),
                                                command.get("channel_id", ""),
-                                               command.get("text", ""))
+                                               decode(command.get("text", "")))
             except SupportbotError as e:
                 text = f":warning: {e}"
             await ack(response_type="ephemeral", text=text)
