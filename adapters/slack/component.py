@@ -43,7 +43,8 @@ class SlackComponent:
         self.sender = SlackSender(app.db, app.clock, self.client, app.helpdesk,
                                   interval=sender_interval)
         self.intake = SlackIntake(app.helpdesk, app.db, app.clock, self.client, self.identity,
-                                  reaction=s.ticket_reaction, on_queued=self.sender.wake)
+                                  reaction=s.ticket_reaction, on_queued=self.sender.wake,
+                                  phone_number=app.settings.mail.phone_number)
         self.commands = SlackCommands(app.helpdesk, app.uow.reader)
         app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())

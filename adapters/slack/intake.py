@@ -28,6 +28,7 @@ from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem
 from bot.clock import Clock
 from bot.model import Channel, Client, Event, EventKind
+from bot.phone.followup import call_request
 from bot.services import Helpdesk, TicketView
 from bot.sla.durations import format_duration
 
@@ -69,7 +70,8 @@ class SlackIdentity:
 class SlackIntake:
     def __init__(self, helpdesk: Helpdesk, db: Database, clock: Clock, client: AsyncWebClient,
                  identity: SlackIdentity, *, reaction: str = "ticket",
-                 on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0) -> None:
+                 on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0,
+                 phone_number: str | None = None) -> None:
         self.helpdesk = helpdesk
         self.db = db
         self.clock = clock
@@ -78,6 +80,8 @@ class SlackIntake:
         self.reaction = reaction.strip(":")
         self.on_queued = on_queued
         self.sweep_seconds = sweep_seconds
+        self.phone_number = phone_number
+        """The number a P1's reporter is asked to call (``mail.phone_number``)."""
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -261,7 +265,7 @@ class SlackIntake:
         uow.slack.link(t.id, "source", channel, ts, now)
         uow.slack.queue("link", key=f"link:{t.id}", channel=channel, at=now, ticket_id=t.id,
                         payload={"thread_ts": msg.get("thread_ts") or ts,
-                                 "text": registered_text(view)})
+                                 "text": registered_text(view, self.phone_number)})
         return "done", f"registered ({how})", t.reference, t.id
 
     def _follow_up(self, uow: SqlUnitOfWork, ticket_id: int, msg: dict[str, Any],
@@ -310,12 +314,18 @@ def _client_of(uow: SqlUnitOfWork, channel: str) -> Client | None:
     return next((c for c in uow.clients.list() if channel in c.slack_channels), None)
 
 
-def registered_text(view: TicketView) -> str:
-    """The answer in the reporter's thread: reference, priority and when we answer."""
+def registered_text(view: TicketView, phone_number: str | None = None) -> str:
+    """The answer in the reporter's thread: reference, priority, when we answer and, for a
+    P1 whose contract wants it, the phone call (as the mail acknowledgement has it)."""
     t = view.ticket
     text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
         due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %H:%M %Z")
         text += f" We respond by {due} (in {format_duration(c.left)} working time)."
+    if t.phone_followup == "pending":
+        text += (f"\nThis is a {t.priority} incident: the agreement requires it to be followed "
+                 "up by a phone call.")
+        ask = call_request(t.reference, phone_number)
+        text += f" {ask}" if ask else ""
     return text
