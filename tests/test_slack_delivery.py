@@ -171,3 +171,21 @@ def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
     assert fake.fail["chat.postMessage"] == []
     assert [(k, a) for k, s, a in jobs(app) if s == "failed"] == [("triage", 1), ("thread", 1)]
     assert triage_thread(app, v.ticket.id) == again
+
+
+def test_an_alert_for_a_deleted_triage_post_goes_to_the_triage_channel(
+        setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
+    app, fake, sender = setup
+    v = app.helpdesk.register(subject="Checkout down", client="acme")
+    asyncio.run(sender.send_due())
+    first = triage_thread(app, v.ticket.id)
+    assert first is not None and v.ticket.id is not None
+    fake.deleted.add(first)
+    sink = SlackAlertSink(app.uow.reader, "xoxb-test", fake.base_url)
+    sink.deliver(Alert(key="k", ticket_id=v.ticket.id, reference=v.reference, client="acme",
+                       priority=v.ticket.priority, kind="reminder", text="response due soon",
+                       at=clock.now(), targets=("triage",)))
+    tried, posted = fake.called("chat.postMessage")[-2:]
+    assert tried.params["thread_ts"] == first[1]
+    assert posted.params["channel"] == TRIAGE and posted.params.get("thread_ts") is None
+    assert f"*{v.reference}*" in posted.params["text"]
