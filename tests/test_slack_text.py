@@ -69,5 +69,13 @@ def test_a_slack_report_is_stored_readable_and_posted_escaped_once(
     assert received.data["text"] == "also <div> & @UNOBODY"
     line = running.fake.wait_for("chat.postMessage", channel=TRIAGE, count=2)[1]
     assert "also &lt;div&gt; &amp; @UNOBODY" in line.params["text"]
-    # alice is staff: her name comes from the settings, without asking users.info
+    running.event({"type": "message", "channel": SUPPORT, "user": CLIENT,
+                   "text": "<@UNOBODY> <@UBOB> again", "ts": "1790000100.000300",
+                   "thread_ts": "1790000100.000100"}, "EvTxt3")
+    running.wait_processed(3)
+    t = running.app.helpdesk.show(t.reference).ticket
+    last = [e for e in t.events if e.kind == EventKind.MESSAGE_RECEIVED][-1]
+    assert last.data["text"] == "@UNOBODY @Bob B again"
+    # alice is staff: her name comes from the settings, without asking users.info; others
+    # are asked once (an unknown user too)
     assert [c.params["user"] for c in running.fake.called("users.info")] == ["UBOB", "UNOBODY"]
