@@ -122,7 +122,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     if s.slack.enabled:
         from adapters.slack.notify import SlackNotifier
 
-        listeners.append(SlackNotifier(s.slack.triage_channel, on_queued=slack_queued))
+        listeners.append(SlackNotifier(s.slack.triage_channel, on_queued=slack_queued,
+                                       phone_number=s.mail.phone_number))
     policies = PolicyBook(s.policies.default, s.policies.paths)
     helpdesk = Helpdesk(uow, clock, policies, listeners)
     if sync_directory:

@@ -37,6 +37,10 @@ class FakeSlack:
     """(channel, ts) -> message, for ``conversations.replies``."""
     fail: dict[str, list[str]] = field(default_factory=dict)
     """method -> errors to answer with, one per call, before succeeding."""
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """user id -> ``users.info``'s user object."""
+    deleted: set[tuple[str, str]] = field(default_factory=set)
+    """(channel, ts) of messages deleted in Slack: updates and thread replies fail."""
     ws_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -72,6 +76,11 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM,
                     "user": "supportbot", "team": "Provider"}
+        if method in ("chat.postMessage", "chat.update"):
+            gone = (str(params.get("channel")), str(params.get("thread_ts") or params.get("ts")))
+            if gone in self.deleted:
+                return {"ok": False, "error": "thread_not_found" if method == "chat.postMessage"
+                        else "message_not_found"}
         if method == "chat.postMessage":
             answer = {"ok": True, "channel": params.get("channel"), "ts": ts,
                       "message": {"text": params.get("text"), "ts": ts}}
@@ -87,6 +96,9 @@ class FakeSlack:
             if msg is None:
                 return {"ok": False, "error": "thread_not_found"}
             return {"ok": True, "messages": [msg], "has_more": False}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.ws_url}
         return {"ok": False, "error": "unknown_method"}

@@ -182,7 +182,8 @@ def test_a_support_channel_message_is_stored_before_200_and_a_retry_registers_on
     assert {e["action_id"] for e in actions["elements"]} >= {
         "ticket_take", "ticket_priority", "ticket_confirm_cause", "ticket_resolve"}
     shown = json.dumps(post.params["blocks"])
-    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown  # escaped client text
+    # Slack's <!channel> is stored as the readable "@channel", which posts as plain text
+    assert "<!channel>" not in shown and "@channel" in shown
     assert "P1 phone follow-up: pending" in shown
     # linked back in the reporter's thread
     link = running.fake.wait_for("chat.postMessage", channel=SUPPORT)[0]
@@ -267,15 +268,18 @@ def test_buttons_and_ticket_command_act_as_the_mapped_staff_member(running: Runn
     assert running.app.helpdesk.show(ref).ticket.status != "resolved"
 
     # /ticket reply goes into the client's thread and stops the response clock
-    r = running.command(ALICE, f"reply {ref} Fixed the <!here> config")
+    # (as Slack sends it: entities, and <!here> for a typed @here)
+    r = running.command(ALICE, f"reply {ref} Fixed the &lt;b&gt; &amp; <!here> config")
     assert r.status_code == 200
     assert r.json()["response_type"] == "ephemeral"
     assert "reply sent" in r.json()["text"]
     reply = running.fake.wait_for("chat.postMessage", channel=SUPPORT, count=2)[1]
     assert reply.params["thread_ts"] == "1790000100.000100"
-    assert reply.params["text"] == "Fixed the &lt;!here&gt; config"
+    assert reply.params["text"] == "Fixed the &lt;b&gt; &amp; @here config"
     view = running.app.helpdesk.show(ref)
     assert view.clocks["response"].stopped_at is not None
+    [responded] = [e for e in view.ticket.events if e.kind == EventKind.RESPONDED]
+    assert responded.data["message"] == "Fixed the <b> & @here config"  # stored as typed
 
     # errors answer ephemerally with what was wrong
     bad = running.command(ALICE, "resolve T-9999").json()

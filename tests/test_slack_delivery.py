@@ -106,3 +106,86 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
                        priority=v.ticket.priority, kind="page", text="call", at=clock.now(),
                        targets=("oncall",)))
     assert len(fake.called("chat.postMessage")) == 2
+
+
+def triage_thread(app: App, ticket_id: int | None) -> tuple[str, str] | None:
+    assert ticket_id is not None
+    with SqlUnitOfWork(app.db, write=False) as uow:
+        return uow.slack.thread_of(ticket_id, "triage")
+
+
+def test_a_deleted_triage_post_is_posted_again_and_its_changes_go_there(
+        setup: tuple[App, FakeSlack, SlackSender]) -> None:
+    app, fake, sender = setup
+    v = app.helpdesk.register(subject="Checkout down", client="acme")
+    asyncio.run(sender.send_due())
+    first = triage_thread(app, v.ticket.id)
+    assert first is not None
+    fake.deleted.add(first)  # someone deleted the triage post in Slack
+    app.helpdesk.assign(v.reference, "alice", actor="alice")
+    assert asyncio.run(sender.send_due()) == 2
+    assert [k for k, s, _ in jobs(app) if s != "sent"] == []
+    [update] = fake.called("chat.update")
+    assert update.params["ts"] == first[1]  # tried in place, then posted again
+    again = triage_thread(app, v.ticket.id)
+    assert again is not None and again != first and again[0] == TRIAGE
+    posts = [c.params for c in fake.called("chat.postMessage", channel=TRIAGE)]
+    assert [p.get("thread_ts") for p in posts] == [None, None, again[1]]
+    assert "assigned to alice" in str(posts[1]["blocks"])
+    assert posts[2]["text"].startswith("*assigned*")
+    # later changes update the new post in place
+    app.helpdesk.note(v.reference, "looking", actor="alice")
+    asyncio.run(sender.send_due())
+    assert fake.called("chat.update")[-1].params["ts"] == again[1]
+    assert fake.called("chat.postMessage")[-1].params["thread_ts"] == again[1]
+
+
+def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
+        setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
+    app, fake, sender = setup
+    v = app.helpdesk.register(subject="Checkout down", client="acme")
+    asyncio.run(sender.send_due())
+    first = triage_thread(app, v.ticket.id)
+    assert first is not None
+    fake.deleted.add(first)
+    fake.fail["chat.update"] = ["internal_error"]  # the update waits for its retry
+    app.helpdesk.assign(v.reference, "alice", actor="alice")
+    asyncio.run(sender.send_due())
+    again = triage_thread(app, v.ticket.id)
+    assert again is not None and again != first
+    line = fake.called("chat.postMessage")[-1].params
+    assert line["thread_ts"] == again[1] and line["text"].startswith("*assigned*")
+    clock.advance(timedelta(seconds=5))
+    asyncio.run(sender.send_due())
+    assert fake.called("chat.update")[-1].params["ts"] == again[1]
+    assert [s for _, s, _ in jobs(app)] == ["sent"] * 3
+
+    # when the post cannot be made again either (the channel is gone), each job fails after
+    # one try to post it again: the update (1 post), the line (its reply, then 1 post)
+    fake.deleted.add(again)
+    fake.fail["chat.postMessage"] = ["channel_not_found"] * 3
+    app.helpdesk.note(v.reference, "looking", actor="alice")
+    before = len(fake.called("chat.postMessage"))
+    asyncio.run(sender.send_due())
+    assert len(fake.called("chat.postMessage")) - before == 3
+    assert fake.fail["chat.postMessage"] == []
+    assert [(k, a) for k, s, a in jobs(app) if s == "failed"] == [("triage", 1), ("thread", 1)]
+    assert triage_thread(app, v.ticket.id) == again
+
+
+def test_an_alert_for_a_deleted_triage_post_goes_to_the_triage_channel(
+        setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
+    app, fake, sender = setup
+    v = app.helpdesk.register(subject="Checkout down", client="acme")
+    asyncio.run(sender.send_due())
+    first = triage_thread(app, v.ticket.id)
+    assert first is not None and v.ticket.id is not None
+    fake.deleted.add(first)
+    sink = SlackAlertSink(app.uow.reader, "xoxb-test", fake.base_url)
+    sink.deliver(Alert(key="k", ticket_id=v.ticket.id, reference=v.reference, client="acme",
+                       priority=v.ticket.priority, kind="reminder", text="response due soon",
+                       at=clock.now(), targets=("triage",)))
+    tried, posted = fake.called("chat.postMessage")[-2:]
+    assert tried.params["thread_ts"] == first[1]
+    assert posted.params["channel"] == TRIAGE and posted.params.get("thread_ts") is None
+    assert f"*{v.reference}*" in posted.params["text"]

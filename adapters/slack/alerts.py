@@ -1,13 +1,16 @@
 """Alerts into Slack: posted in the ticket's triage thread (mentioning the assignee when the
-alert is for them). The caller records an alert before handing it over; this only delivers."""
+alert is for them), or in its triage channel when that post was deleted. The caller records
+an alert before handing it over; this only delivers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from adapters.slack.format import escape
+from adapters.slack.sender import GONE
 from adapters.storage import SqlUnitOfWork
 from bot.alerts import Alert
 
@@ -42,5 +45,13 @@ class SlackAlertSink:
         late = " (late: the bot was down when it was due)" if alert.late else ""
         text = (f"{mention}:alarm_clock: *{alert.reference}* {alert.priority} "
                 f"{escape(alert.kind)}{late}\n{escape(alert.text)}")
-        self.client.chat_postMessage(channel=channel, thread_ts=thread[1] if thread else None,
-                                     text=text, unfurl_links=False)
+        if thread is not None:
+            try:
+                self.client.chat_postMessage(channel=channel, thread_ts=thread[1], text=text,
+                                             unfurl_links=False)
+                return
+            except SlackApiError as e:
+                if e.response is None or e.response.get("error") not in GONE:
+                    raise
+            # the triage post was deleted in Slack: the alert goes to its channel instead
+        self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)

@@ -23,6 +23,7 @@ from adapters.bootstrap import App
 from adapters.slack.commands import SlackCommands
 from adapters.slack.intake import SlackIdentity, SlackIntake
 from adapters.slack.sender import SlackSender
+from adapters.slack.text import decode
 from adapters.web.component import Health
 from bot.errors import SupportbotError
 
@@ -42,7 +43,8 @@ class SlackComponent:
         self.sender = SlackSender(app.db, app.clock, self.client, app.helpdesk,
                                   interval=sender_interval)
         self.intake = SlackIntake(app.helpdesk, app.db, app.clock, self.client, self.identity,
-                                  reaction=s.ticket_reaction, on_queued=self.sender.wake)
+                                  reaction=s.ticket_reaction, on_queued=self.sender.wake,
+                                  phone_number=app.settings.mail.phone_number)
         self.commands = SlackCommands(app.helpdesk, app.uow.reader)
         app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())
@@ -82,7 +84,7 @@ class SlackComponent:
             try:
                 text = await asyncio.to_thread(commands.command, command.get("user_id", ""),
                                                command.get("channel_id", ""),
-                                               command.get("text", ""))
+                                               decode(command.get("text", "")))
             except SupportbotError as e:
                 text = f":warning: {e}"
             await ack(response_type="ephemeral", text=text)

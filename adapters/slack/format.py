@@ -1,21 +1,16 @@
-"""How tickets look in Slack: escaped client text, the triage post (Block Kit) and one line per
-event for the triage thread."""
+"""How tickets look in Slack: client text escaped once (``adapters.slack.text``), the triage
+post (Block Kit) and one line per event for the triage thread."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from adapters.render import clock_line
+from adapters.slack.text import escape
 from bot.clocks import ClockStatus
 from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.services import TicketView
-
-
-def escape(text: str) -> str:
-    """Client text as literal Slack text: ``<!channel>``, ``<@U1>`` and ``<http://x|y>`` lose
-    their meaning, so a client can neither ping a channel nor forge a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _short(text: str, limit: int) -> str:

@@ -22,10 +22,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inbox.processor import Decision, Inbox
+from adapters.slack.text import decode, mentioned_users
+from adapters.slack.users import SlackUsers
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem
 from bot.clock import Clock
 from bot.model import Channel, Client
+from bot.phone.followup import call_request
 from bot.services import Helpdesk, TicketView
 from bot.sla.durations import format_duration
 
@@ -67,7 +70,8 @@ class SlackIdentity:
 class SlackIntake:
     def __init__(self, helpdesk: Helpdesk, db: Database, clock: Clock, client: AsyncWebClient,
                  identity: SlackIdentity, *, reaction: str = "ticket",
-                 on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0) -> None:
+                 on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0,
+                 phone_number: str | None = None) -> None:
         self.helpdesk = helpdesk
         self.db = db
         self.clock = clock
@@ -76,10 +80,13 @@ class SlackIntake:
         self.reaction = reaction.strip(":")
         self.on_queued = on_queued
         self.sweep_seconds = sweep_seconds
+        self.phone_number = phone_number
+        """The number a P1's reporter is asked to call (``mail.phone_number``)."""
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.inbox = Inbox(db, clock, KIND, attempts=ATTEMPTS)
+        self.users = SlackUsers(client)
 
     # -- before the 200 ----------------------------------------------------------------------
 
@@ -118,9 +125,11 @@ class SlackIntake:
             if self._wants_fetch(event):
                 fetched = await self._fetch(event["item"]["channel"], event["item"]["ts"])
             identity = await self.identity.get()
+            names = await self._names(event, fetched)
 
             def decide(uow: SqlUnitOfWork, _item: InboxItem) -> Decision:
-                state, reason, ref, tid = self._decide(uow, event, fetched, identity, body)
+                state, reason, ref, tid = self._decide(uow, event, fetched, identity, body,
+                                                       names)
                 self.helpdesk.publish(uow)
                 return Decision(state, reason, tid, ref)
 
@@ -142,6 +151,22 @@ class SlackIntake:
         return (event.get("type") == "reaction_added" and event.get("reaction") == self.reaction
                 and item.get("type") == "message")
 
+    async def _names(self, event: dict[str, Any], fetched: dict[str, Any] | None
+                     ) -> dict[str, str]:
+        """Names of the users mentioned in the event's text: staff by their name in the
+        settings, others as Slack shows them."""
+        texts = (event.get("text"), (event.get("message") or {}).get("text"),
+                 (fetched or {}).get("text"))
+        users = mentioned_users("\n".join(str(t) for t in texts if t))
+        if not users:
+            return {}
+        staff = await asyncio.to_thread(self._staff_names)
+        return staff | await self.users.names(u for u in users if u not in staff)
+
+    def _staff_names(self) -> dict[str, str]:
+        with SqlUnitOfWork(self.db, write=False) as uow:
+            return {s.slack_user: s.name for s in uow.staff.list() if s.slack_user}
+
     async def _fetch(self, channel: str, ts: str) -> dict[str, Any] | None:
         """The message a reaction was put on."""
         try:
@@ -158,17 +183,18 @@ class SlackIntake:
     # -- the decisions, in one transaction -----------------------------------------------------
 
     def _decide(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
-                me: Identity, body: dict[str, Any]
+                me: Identity, body: dict[str, Any], names: dict[str, str]
                 ) -> tuple[str, str, str | None, int | None]:
         kind = ev.get("type")
         if kind == "message":
-            return self._message(uow, ev, me, body)
+            return self._message(uow, ev, me, body, names)
         if kind == "reaction_added":
-            return self._reaction(uow, ev, fetched, body)
+            return self._reaction(uow, ev, fetched, body, names)
         return "ignored", f"{kind} events are not used", None, None
 
     def _message(self, uow: SqlUnitOfWork, ev: dict[str, Any], me: Identity,
-                 body: dict[str, Any]) -> tuple[str, str, str | None, int | None]:
+                 body: dict[str, Any], names: dict[str, str]
+                 ) -> tuple[str, str, str | None, int | None]:
         channel = str(ev.get("channel", ""))
         subtype = ev.get("subtype")
         msg = ev.get("message") if subtype == "message_changed" else ev
@@ -182,7 +208,7 @@ class SlackIntake:
             found = uow.slack.ticket_of(channel, str(msg.get("ts", "")))
             if found is None or found[1] != "source":
                 return "ignored", "an edit of a message that is not a report", None, None
-            return self._follow_up(uow, found[0], msg, edited=True)
+            return self._follow_up(uow, found[0], msg, names, edited=True)
         if subtype not in HANDLED_SUBTYPES:
             return "ignored", f"message subtype {subtype} is not a report", None, None
         ts, thread_ts = str(ev.get("ts", "")), ev.get("thread_ts")
@@ -195,16 +221,17 @@ class SlackIntake:
             if self._staff(uow, str(ev.get("user", ""))):
                 return "ignored", "staff wrote in the client's thread (use /ticket reply)", \
                     None, None
-            return self._follow_up(uow, found[0], ev)
+            return self._follow_up(uow, found[0], ev, names)
         client = _client_of(uow, channel)
         if client is None:
             return "ignored", "not a support channel", None, None
         if uow.slack.ticket_of(channel, ts) is not None:
             return "ignored", "this message is a ticket already", None, None
-        return self._register(uow, ev, client, body, how="message in a support channel")
+        return self._register(uow, ev, client, body, names, how="message in a support channel")
 
     def _reaction(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
-                  body: dict[str, Any]) -> tuple[str, str, str | None, int | None]:
+                  body: dict[str, Any], names: dict[str, str]
+                  ) -> tuple[str, str, str | None, int | None]:
         item = ev.get("item") or {}
         if ev.get("reaction") != self.reaction or item.get("type") != "message":
             return "ignored", f"reaction :{ev.get('reaction')}: is not the ticket reaction", \
@@ -217,15 +244,15 @@ class SlackIntake:
             return "ignored", "the message is gone (deleted or not visible to the bot)", \
                 None, None
         message = {**fetched, "channel": channel, "ts": ts}
-        return self._register(uow, message, _client_of(uow, channel), body,
+        return self._register(uow, message, _client_of(uow, channel), body, names,
                               how=f"reaction by {ev.get('user', '?')}",
                               actor=f"slack:{ev.get('user', '?')}")
 
     def _register(self, uow: SqlUnitOfWork, msg: dict[str, Any], client: Client | None,
-                  body: dict[str, Any], *, how: str, actor: str | None = None
-                  ) -> tuple[str, str, str | None, int | None]:
+                  body: dict[str, Any], names: dict[str, str], *, how: str,
+                  actor: str | None = None) -> tuple[str, str, str | None, int | None]:
         now = self.clock.now()
-        text = str(msg.get("text", ""))[:TEXT_LIMIT]
+        text = decode(str(msg.get("text", "")), names)[:TEXT_LIMIT]
         user = str(msg.get("user") or msg.get("bot_id") or "unknown")
         channel, ts = str(msg.get("channel", "")), str(msg.get("ts", ""))
         first = next((line for line in text.splitlines() if line.strip()), "")
@@ -239,16 +266,17 @@ class SlackIntake:
         uow.slack.link(t.id, "source", channel, ts, now)
         uow.slack.queue("link", key=f"link:{t.id}", channel=channel, at=now, ticket_id=t.id,
                         payload={"thread_ts": msg.get("thread_ts") or ts,
-                                 "text": registered_text(view)})
+                                 "text": registered_text(view, self.phone_number)})
         return "done", f"registered ({how})", t.reference, t.id
 
     def _follow_up(self, uow: SqlUnitOfWork, ticket_id: int, msg: dict[str, Any],
-                   edited: bool = False) -> tuple[str, str, str | None, int | None]:
+                   names: dict[str, str], edited: bool = False
+                   ) -> tuple[str, str, str | None, int | None]:
         t = uow.tickets.get(ticket_id, for_update=True)
         assert t is not None
         user = str(msg.get("user") or "unknown")
         data: dict[str, Any] = {"from": f"slack:{user}",
-                                "text": str(msg.get("text", ""))[:TEXT_LIMIT],
+                                "text": decode(str(msg.get("text", "")), names)[:TEXT_LIMIT],
                                 "slack_ts": str(msg.get("ts", ""))}
         if edited:
             data["edited"] = True
@@ -285,12 +313,18 @@ def _client_of(uow: SqlUnitOfWork, channel: str) -> Client | None:
     return next((c for c in uow.clients.list() if channel in c.slack_channels), None)
 
 
-def registered_text(view: TicketView) -> str:
-    """The answer in the reporter's thread: reference, priority and when we answer."""
+def registered_text(view: TicketView, phone_number: str | None = None) -> str:
+    """The answer in the reporter's thread: reference, priority, when we answer and, for a
+    P1 whose contract wants it, the phone call (as the mail acknowledgement has it)."""
     t = view.ticket
     text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
         due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %H:%M %Z")
         text += f" We respond by {due} (in {format_duration(c.left)} working time)."
+    if t.phone_followup == "pending":
+        text += (f"\nThis is a {t.priority} incident: the agreement requires it to be followed "
+                 "up by a phone call.")
+        ask = call_request(t.reference, phone_number)
+        text += f" {ask}" if ask else ""
     return text

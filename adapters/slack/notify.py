@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from adapters.slack.format import escape, event_line
 from bot.model import Channel, Event, EventKind
+from bot.phone.followup import reminder_text
 from bot.ports import UnitOfWork
 from bot.services import TicketView
 
@@ -17,11 +18,15 @@ if TYPE_CHECKING:
 
 class SlackNotifier:
     """Queues the triage post (and its updates), a triage-thread line per notable event, and
-    staff replies into the client's Slack thread for tickets that came from Slack."""
+    staff replies and late-call reminders into the client's Slack thread for tickets that came
+    from Slack."""
 
     def __init__(self, default_triage_channel: str | None = None,
-                 on_queued: Callable[[], None] | None = None) -> None:
+                 on_queued: Callable[[], None] | None = None,
+                 phone_number: str | None = None) -> None:
         self.default_triage_channel = default_triage_channel
+        self.phone_number = phone_number
+        """The number a P1's client is asked to call (``mail.phone_number``)."""
         self.on_queued = on_queued
         """Called after queueing (from whatever thread acted): wakes a sender in-process."""
 
@@ -56,5 +61,12 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(str(e.data["message"]))})
+                elif e.kind == EventKind.PHONE_FOLLOWUP_MISSING and source:
+                    # the call is late: remind the client where they reported, as mail does
+                    text = reminder_text(t.reference, self.phone_number)
+                    queued |= slack.queue("reply", key=f"followup:{t.id}:{e.id}",
+                                          channel=source[0], at=at, ticket_id=t.id,
+                                          payload={"thread_ts": source[1],
+                                                   "text": escape(text)})
         if queued and self.on_queued is not None:
             self.on_queued()

@@ -5,6 +5,8 @@ committed) before the call, marked sent after Slack's answer, or put back with a
 time. The triage post is rendered
 from the ticket as it stands when it is sent, so one pending render carries every change
 queued before it; the first render posts it, later ones update it in place (``chat.update``).
+A triage post deleted in Slack is posted again (once per job) when an update or a thread line
+finds it gone, and the new one is remembered (the ticket's newest triage message).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "in
                        "account_inactive", "msg_too_long", "invalid_blocks", "no_text",
                        "cant_update_message", "message_not_found", "restricted_action"})
 """Web API errors that no retry will fix."""
+GONE = frozenset({"message_not_found", "thread_not_found", "channel_not_found"})
+"""Answers to an update of the triage post or a reply in its thread when the post (or its
+channel) was deleted: the post is made again, once, in the ticket's triage channel."""
 
 
 class NotYet(Exception):
@@ -80,7 +85,7 @@ class SlackSender:
         except NotYet as e:
             failure = Failure(str(e))
         except SlackApiError as e:
-            code = str(e.response.get("error", "")) if e.response is not None else ""
+            code = _code(e)
             wait = None
             if code == "ratelimited" and e.response is not None:
                 retry_after = e.response.headers.get("Retry-After", "")
@@ -108,22 +113,36 @@ class SlackSender:
         """Do the job; returns the ts of a newly posted triage message."""
         if job.kind == "triage":
             assert job.ticket_id is not None
-            view = await asyncio.to_thread(self.helpdesk.show, reference_of(job.ticket_id))
             posted = await asyncio.to_thread(self._thread_of, job.ticket_id)
-            text, blocks = triage_text(view), triage_blocks(view)
             if posted is not None:
-                await self.client.chat_update(channel=posted[0], ts=posted[1], text=text,
-                                              blocks=blocks)
-                return None
-            resp = await self.client.chat_postMessage(channel=job.channel, text=text,
-                                                      blocks=blocks, unfurl_links=False)
-            return str(resp["ts"])
+                view = await asyncio.to_thread(self.helpdesk.show, reference_of(job.ticket_id))
+                try:
+                    await self.client.chat_update(channel=posted[0], ts=posted[1],
+                                                  text=triage_text(view),
+                                                  blocks=triage_blocks(view))
+                    return None
+                except SlackApiError as e:
+                    if _code(e) not in GONE:
+                        raise
+                    _gone(job, posted, e)
+            return await self._post_triage(job.ticket_id, job.channel)
         if job.kind == "thread":
             assert job.ticket_id is not None
             posted = await asyncio.to_thread(self._thread_of, job.ticket_id)
             if posted is None:
                 raise NotYet("the triage post is not there yet")
-            await self.client.chat_postMessage(channel=posted[0], thread_ts=posted[1],
+            try:
+                await self.client.chat_postMessage(channel=posted[0], thread_ts=posted[1],
+                                                   text=job.payload["text"], unfurl_links=False)
+                return None
+            except SlackApiError as e:
+                if _code(e) not in GONE:
+                    raise
+                _gone(job, posted, e)
+            ts = await self._post_triage(job.ticket_id, job.channel)
+            # remembered before the line goes out: a failing line must not post it a third time
+            await asyncio.to_thread(self._link, job.ticket_id, job.channel, ts)
+            await self.client.chat_postMessage(channel=job.channel, thread_ts=ts,
                                                text=job.payload["text"], unfurl_links=False)
             return None
         if job.kind in ("reply", "link", "post"):  # post: a channel message (maintenance)
@@ -132,6 +151,19 @@ class SlackSender:
                                                text=job.payload["text"], unfurl_links=False)
             return None
         raise ValueError(f"unknown Slack job kind {job.kind!r}")
+
+    async def _post_triage(self, ticket_id: int, channel: str) -> str:
+        """Post the ticket's triage message as it stands; returns its ts."""
+        view = await asyncio.to_thread(self.helpdesk.show, reference_of(ticket_id))
+        resp = await self.client.chat_postMessage(channel=channel, text=triage_text(view),
+                                                  blocks=triage_blocks(view),
+                                                  unfurl_links=False)
+        return str(resp["ts"])
+
+    def _link(self, ticket_id: int, channel: str, ts: str) -> None:
+        with SqlUnitOfWork(self.db) as uow:
+            uow.slack.link(ticket_id, "triage", channel, ts, self.clock.now())
+            uow.commit()
 
     def _thread_of(self, ticket_id: int) -> tuple[str, str] | None:
         with SqlUnitOfWork(self.db, write=False) as uow:
@@ -151,3 +183,13 @@ class SlackSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
+
+
+def _code(e: SlackApiError) -> str:
+    return str(e.response.get("error", "")) if e.response is not None else ""
+
+
+def _gone(job: SlackJob, posted: tuple[str, str], e: SlackApiError) -> None:
+    log.warning("the triage post is gone in Slack; posting it again",
+                extra={"job": job.id, "ticket": job.ticket_id, "channel": posted[0],
+                       "ts": posted[1], "error": _code(e)})

@@ -70,10 +70,11 @@ class SqlSlackRepository:
         return (row.ticket_id, row.role) if row else None
 
     def thread_of(self, ticket_id: int, role: str) -> tuple[str, str] | None:
-        """(channel, ts) of the ticket's first message in ``role``."""
+        """(channel, ts) of the ticket's newest message in ``role`` (a triage post deleted in
+        Slack is posted again: the new one counts)."""
         row = self.s.exec(select(SlackThreadRow).where(
             SlackThreadRow.ticket_id == ticket_id, SlackThreadRow.role == role
-        ).order_by(col(SlackThreadRow.id))).first()
+        ).order_by(col(SlackThreadRow.id).desc())).first()
         return (row.channel, row.ts) if row else None
 
     # -- the work queue: the Slack kind of the one outbox --------------------------------------

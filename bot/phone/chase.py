@@ -1,5 +1,6 @@
-"""Chasing a P1's late phone follow-up: the client is reminded by mail (when it came by mail)
-and triage gets an alert, once per follow-up requirement."""
+"""Chasing a P1's late phone follow-up: the client is reminded by mail (when it came by mail;
+the Slack adapter reminds a Slack ticket's client in its thread on the missing-call event) and
+triage gets an alert, once per follow-up requirement."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.clocks import derive_clocks
 from bot.mail import compose
 from bot.mail.outbox import queue_mail
 from bot.model import Channel, EventKind, id_of_reference
-from bot.phone.followup import followup_due, followup_required_at
+from bot.phone.followup import followup_due, followup_required_at, reminder_text
 from bot.phone.ports import PhonePolicy
 from bot.ports import PhoneUnitOfWork
 from bot.services import Helpdesk, TicketView
@@ -48,10 +49,7 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
             return None
         policy = helpdesk.policies.get(t.policy)
         view = TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
-        text = (f"We have not yet received the phone call that must follow a priority 1 "
-                f"report ({ref}).")
-        if phone.phone_number:
-            text += f"\nPlease call us now on {phone.phone_number} and mention {ref}."
+        text = reminder_text(ref, phone.phone_number)
         to = compose.safe_address(t.requester) if t.channel == Channel.EMAIL else None
         t.followup_missing(due=due, reminded=to or "", now=now)
         if to is not None and t.id is not None:
@@ -67,8 +65,17 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
                  kind="followup-missing",
                  text=f"{ref}: the client's phone follow-up of this P1 was due "
                       f"{due.isoformat()} and has not come; the client was "
-                      f"{'reminded by mail' if to else 'not reachable by mail'}.",
+                      f"{_reminded(t, to)}.",
                  at=now, due=due)
+
+
+def _reminded(t: Ticket, to: str | None) -> str:
+    """How the client was reminded: by mail, or in their Slack thread (by the Slack adapter's
+    listener of the missing-call event)."""
+    if to:
+        return "reminded by mail"
+    return "reminded in their Slack thread" if t.channel == Channel.SLACK \
+        else "not reachable by mail"
 
 
 def _chased(t: Ticket) -> bool:

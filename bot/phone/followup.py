@@ -40,3 +40,18 @@ def followup_due(ticket: Ticket, policy: Policy, within: timedelta) -> datetime 
     contract after it became required."""
     since = followup_required_at(ticket)
     return policy.calendar.add(since, within) if since is not None else None
+
+
+def call_request(reference: str, phone_number: str | None) -> str:
+    """What a P1's reporter is asked when the report is acknowledged (empty without a number)."""
+    if not phone_number:
+        return ""
+    return f"Please call us now on {phone_number} and mention {reference}."
+
+
+def reminder_text(reference: str, phone_number: str | None) -> str:
+    """The reminder a client gets when a P1's phone call is late, on whatever channel."""
+    text = (f"We have not yet received the phone call that must follow a priority 1 "
+            f"report ({reference}).")
+    ask = call_request(reference, phone_number)
+    return f"{text}\n{ask}" if ask else text
