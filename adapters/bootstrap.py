@@ -100,7 +100,7 @@ def mail_policy(settings: Settings) -> MailPolicy:
         own_addresses=frozenset(a.lower() for a in (*m.support_addresses, m.sender)),
         sender=m.sender, unknown_senders=m.unknown_senders, phone_number=m.phone_number,
         ack_limit_per_hour=m.ack_limit_per_hour,
-        reopen_within=timedelta(hours=m.reopen_within_hours),
+        reopen_within=timedelta(hours=m.reopen_within_hours), late_reply=m.late_reply,
         limits=Limits(max_attachment_bytes=m.max_attachment_bytes),
     )
 

@@ -75,6 +75,9 @@ class MailSettings(Section):
     phone_number: Phone | None = None
     ack_limit_per_hour: Annotated[int, Field(ge=0)] = 5
     reopen_within_hours: Annotated[int, Field(ge=0)] = 168
+    late_reply: Literal["new_ticket", "follow_up"] = "new_ticket"
+    """A client's mail on a ticket resolved longer than ``reopen_within_hours`` ago: a new
+    ticket linked to the old one, or a follow-up on the old one that triage is told of."""
     max_attachment_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
     parse_processes: Annotated[int, Field(ge=0, le=64)] = 1
     """Processes that parse a backlog ahead of processing (0: the processing thread parses)."""

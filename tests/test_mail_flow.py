@@ -250,3 +250,37 @@ def test_the_log_reads_in_the_order_things_happened_on_a_moving_clock(make_bot) 
     assert (t.events[0].kind, t.events[-1].kind) == (EventKind.REGISTERED, EventKind.MAIL_SENT)
     ats = [e.at for e in t.events]
     assert ats == sorted(ats) and t.created_at == ats[0]
+
+
+def test_a_reply_after_the_reopen_window_opens_a_new_ticket_linked_both_ways(bot: Bot) -> None:
+    first = mail("jo@acme.example", "Checkout down", "Checkout fails for all users.")
+    o1, [ack] = bot.roundtrip(first)
+    ref = o1.reference or ""
+    bot.app.helpdesk.resolve(ref, actor="alice", note="hotfix")
+    bot.deliver()
+    bot.clock.advance(timedelta(days=10))  # the window is 7 days
+    o2, sent = bot.roundtrip(reply_to(ack, "jo@acme.example", "It is back since this morning."))
+    assert o2.state == "done" and o2.reference not in (None, ref)
+    assert o2.action.startswith("registered")
+    new = bot.app.helpdesk.show(o2.reference or "").ticket
+    assert f"(follow-up to resolved ticket {ref})" in new.body
+    assert [m["Subject"].startswith(f"[{new.reference}]") for m in sent] == [True]
+    old = bot.app.helpdesk.show(ref).ticket
+    assert old.status == TicketStatus.RESOLVED
+    assert old.events[-1].kind == EventKind.NOTE and new.reference in old.events[-1].data["text"]
+
+
+def test_with_late_reply_follow_up_the_old_ticket_keeps_it_and_triage_is_told(
+        make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = make_bot(late_reply="follow_up")
+    o1, [ack] = bot.roundtrip(mail("jo@acme.example", "Checkout down", "Fails for all."))
+    ref = o1.reference or ""
+    bot.app.helpdesk.resolve(ref, actor="alice")
+    bot.clock.advance(timedelta(days=10))
+    o2, sent = bot.roundtrip(reply_to(ack, "jo@acme.example", "Back again."))
+    assert (o2.reference, o2.action) == (ref, "follow-up after the reopen window: triage told")
+    assert sent == []  # a person answers this one
+    t = bot.app.helpdesk.show(ref).ticket
+    assert t.status == TicketStatus.RESOLVED
+    assert [e.kind for e in t.events][-2:] == [EventKind.MESSAGE_RECEIVED, EventKind.NOTE]
+    assert "10 days after the resolution" in t.events[-1].data["text"]

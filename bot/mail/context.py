@@ -42,6 +42,7 @@ class MailPolicy:
     phone_number: str | None = None
     ack_limit_per_hour: int = 5
     reopen_within: timedelta = timedelta(days=7)
+    late_reply: str = "new_ticket"  # or "follow_up": see MailSettings.late_reply
     limits: Limits = field(default_factory=Limits)
 
 

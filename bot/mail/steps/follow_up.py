@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.mail.context import FOLLOWUP_TEXT_LIMIT, MailContext, Outcome, details, may_see
 from bot.mail.quotes import strip_quoted
-from bot.model import TicketStatus
+from bot.model import EventKind, TicketStatus
 
 NAME = "follow-up"
 DESCRIPTION = ("Add the mail to the ticket it continues, unless that one is closed; the "
-               "client's reply soon after resolution reopens it.")
+               "client's reply soon after resolution reopens it, a later one makes a new "
+               "ticket (``mail.late_reply``).")
 
 
 def run(ctx: MailContext) -> Outcome | None:
@@ -17,6 +18,11 @@ def run(ctx: MailContext) -> Outcome | None:
         return None
     assert t.id is not None
     uow, mail, sender, now = ctx.uow, ctx.parsed, ctx.sender, ctx.now
+    resolved = t.last(EventKind.RESOLVED) if t.status == TicketStatus.RESOLVED else None
+    late = resolved is not None and now - resolved.at > ctx.policy.reopen_within \
+        and may_see(t, sender, ctx.client)
+    if late and ctx.policy.late_reply == "new_ticket":
+        return None  # registered as a new ticket that names this one
     ctx.store(t.id)
     t.receive_message(actor=sender or "unknown", now=now, data={
         "from": sender, "text": strip_quoted(mail.text)[:FOLLOWUP_TEXT_LIMIT],
@@ -25,5 +31,11 @@ def run(ctx: MailContext) -> Outcome | None:
     if may_see(t, sender, ctx.client) and t.reopen_by_client(
             actor=sender or "unknown", now=now, within=ctx.policy.reopen_within):
         action = "follow-up reopened the ticket"
+    elif late:
+        assert resolved is not None
+        t.note(f"the client wrote {(now - resolved.at).days} days after the resolution, past "
+               "the reopen window: not reopened; reopen it or answer them", actor="mail",
+               now=now)
+        action = "follow-up after the reopen window: triage told"
     uow.inbound.finish(ctx.inbound_id, "done", at=now, ticket_id=t.id, reason=action)
     return ctx.outcome("done", action, t.reference)
