@@ -276,6 +276,7 @@ def test_with_late_reply_follow_up_the_old_ticket_keeps_it_and_triage_is_told(
     o1, [ack] = bot.roundtrip(mail("jo@acme.example", "Checkout down", "Fails for all."))
     ref = o1.reference or ""
     bot.app.helpdesk.resolve(ref, actor="alice")
+    assert len(bot.deliver()) == 1  # the resolution notice
     bot.clock.advance(timedelta(days=10))
     o2, sent = bot.roundtrip(reply_to(ack, "jo@acme.example", "Back again."))
     assert (o2.reference, o2.action) == (ref, "follow-up after the reopen window: triage told")
