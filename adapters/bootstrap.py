@@ -137,8 +137,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     if s.slack.enabled:  # the ticket's triage thread, mentioning the assignee
         from adapters.slack.alerts import SlackAlertSink
 
-        sinks.add(SlackAlertSink(uow.reader, s.slack.bot_token.get_secret_value(),
-                                 s.slack.base_url, s.slack.triage_channel), REMINDERS, PHONE)
+        sinks.add(SlackAlertSink(uow, clock, s.slack.triage_channel, on_queued=slack_queued),
+                  REMINDERS, PHONE)
     phone = phone_desk(settings, helpdesk, uow, clock, sinks.for_phone())
     if phone is not None:  # a P1 from any process is paged
         from adapters.twilio.alerts import OnCallSmsSink

@@ -90,11 +90,14 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
     asyncio.run(sender.send_due())
     [post] = fake.called("chat.postMessage", channel=TRIAGE)
     assert v.ticket.id is not None
-    sink = SlackAlertSink(app.uow.reader, "xoxb-test", fake.base_url)
-    sink.deliver(Alert(key=f"{v.reference}/response/75%/0", ticket_id=v.ticket.id,
-                       reference=v.reference, client="acme", priority=v.ticket.priority,
-                       kind="reminder", text="response due at 11:00 <!channel>",
-                       at=clock.now(), targets=("triage", "assignee"), assignee="alice"))
+    sink = SlackAlertSink(app.uow, clock)
+    alert_of = Alert(key=f"{v.reference}/response/75%/0", ticket_id=v.ticket.id,
+                     reference=v.reference, client="acme", priority=v.ticket.priority,
+                     kind="reminder", text="response due at 11:00 <!channel>",
+                     at=clock.now(), targets=("triage", "assignee"), assignee="alice")
+    sink.deliver(alert_of)
+    sink.deliver(alert_of)  # the same alert again (a retry): queued once
+    assert asyncio.run(sender.send_due()) == 1
     [alert] = [c for c in fake.called("chat.postMessage") if c.params.get("thread_ts")]
     assert alert.params["channel"] == TRIAGE
     assert alert.params["thread_ts"] == fake.answers[0]["ts"]
@@ -105,6 +108,7 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
     sink.deliver(Alert(key="k2", ticket_id=v.ticket.id, reference=v.reference, client="acme",
                        priority=v.ticket.priority, kind="page", text="call", at=clock.now(),
                        targets=("oncall",)))
+    asyncio.run(sender.send_due())
     assert len(fake.called("chat.postMessage")) == 2
 
 
@@ -173,7 +177,7 @@ def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
     assert triage_thread(app, v.ticket.id) == again
 
 
-def test_an_alert_for_a_deleted_triage_post_goes_to_the_triage_channel(
+def test_an_alert_for_a_deleted_triage_post_posts_it_again_and_goes_in_its_thread(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", client="acme")
@@ -181,11 +185,33 @@ def test_an_alert_for_a_deleted_triage_post_goes_to_the_triage_channel(
     first = triage_thread(app, v.ticket.id)
     assert first is not None and v.ticket.id is not None
     fake.deleted.add(first)
-    sink = SlackAlertSink(app.uow.reader, "xoxb-test", fake.base_url)
+    sink = SlackAlertSink(app.uow, clock)
     sink.deliver(Alert(key="k", ticket_id=v.ticket.id, reference=v.reference, client="acme",
                        priority=v.ticket.priority, kind="reminder", text="response due soon",
                        at=clock.now(), targets=("triage",)))
-    tried, posted = fake.called("chat.postMessage")[-2:]
+    asyncio.run(sender.send_due())
+    tried, again, line = fake.called("chat.postMessage")[-3:]
     assert tried.params["thread_ts"] == first[1]
-    assert posted.params["channel"] == TRIAGE and posted.params.get("thread_ts") is None
-    assert f"*{v.reference}*" in posted.params["text"]
+    assert again.params["channel"] == TRIAGE and again.params.get("thread_ts") is None
+    second = triage_thread(app, v.ticket.id)
+    assert second is not None and second != first
+    assert line.params["thread_ts"] == second[1] and "response due soon" in line.params["text"]
+
+
+def test_an_alert_for_a_ticket_without_a_triage_post_goes_to_the_channel_and_waits_out_slack(
+        setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
+    """Slack down when the alert comes: it waits in the outbox and goes out once Slack is back."""
+    app, fake, sender = setup
+    sink = SlackAlertSink(app.uow, clock, TRIAGE)
+    sink.deliver(Alert(key="k3", ticket_id=0, reference="T-1999", client="",
+                       priority=Priority.P1,
+                       kind="page", text="nobody took it", at=clock.now(), targets=("triage",)))
+    fake.fail["chat.postMessage"] = ["ratelimited"]
+    asyncio.run(sender.send_due())
+    assert fake.called("chat.postMessage")[-1].params.get("thread_ts") is None
+    assert [j[1] for j in jobs(app)] == ["pending"]
+    clock.advance(timedelta(minutes=10))
+    asyncio.run(sender.send_due())
+    [*_, posted] = fake.called("chat.postMessage")
+    assert posted.params["channel"] == TRIAGE and "nobody took it" in posted.params["text"]
+    assert [j[1] for j in jobs(app)] == ["sent"]
