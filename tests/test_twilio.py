@@ -14,6 +14,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from adapters.bootstrap import App, bootstrap
+from adapters.reminders.sinks import PHONE
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
@@ -109,7 +110,7 @@ def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterat
         app = bootstrap(settings, clock=clock)
         assert app.phone is not None
         sink = RecordingSink()
-        app.phone.sinks.append(sink)
+        app.alert_sinks.add(sink, PHONE)  # the desk sees a sink added after it was built
         component = twilio_component(settings, app.phone, app.db)
         try:
             with serve(component.routes(), port=port, start=component.start,
@@ -142,8 +143,11 @@ def test_escalation_walks_the_whole_oncall_list_with_an_sms_each_time(phone: Pho
         assert len(phone.fake.calls) == i + 1, "the next call waits for the interval"
         phone.clock.advance(timedelta(seconds=61))
     wait_for(lambda: EventKind.PAGE_EXHAUSTED in phone.kinds(ref), "the page to be exhausted")
-    assert [m["To"] for m in phone.fake.messages] == [ALICE, ALICE, BOB, BOB]
-    assert all("[T-1001]" in m["Body"] for m in phone.fake.messages)
+    wait_for(lambda: len(phone.fake.messages) == 5, "the page alert to reach on-call by SMS")
+    assert [m["To"] for m in phone.fake.messages] == [ALICE, ALICE, BOB, BOB, ALICE]
+    assert all("[T-1001]" in m["Body"] for m in phone.fake.messages[:4])
+    # the `page` alert (for triage and on-call) reaches whoever is on call now, by SMS
+    assert phone.fake.messages[4]["Body"].startswith("T-1001 P1: T-1001: nobody on call took")
     kinds = phone.kinds(ref)
     assert kinds.count("page_started") == 1
     assert kinds.count("page_attempt") == 4 and kinds.count("page_call_ended") == 4
@@ -348,7 +352,8 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
                 "enabled": True, "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET,
                 "api_base_url": slack.base_url, "triage_channel": "CTRIAGE"},
                 attempts_per_number=1) as p:
-            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack"]
+            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack",
+                                                                           "oncall-sms"]
             ref = new_p1(p, channel=Channel.EMAIL, requester="jo@acme.example")
             for i in range(2):  # nobody answers: the page is exhausted
                 wait_for(lambda i=i: len(p.fake.calls) > i, f"paging call {i + 1}")
