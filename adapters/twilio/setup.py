@@ -53,8 +53,13 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
     return PhoneDesk(helpdesk, uow, clock, policy, telephony, sinks)
 
 
-def twilio_component(settings: Settings, desk: PhoneDesk, db: Database) -> TwilioComponent:
+def twilio_component(settings: Settings, desk: PhoneDesk, db: Database, *,
+                     probe_seconds: float = 30.0) -> TwilioComponent:
     assert settings.web.public_url is not None
+    telephony = desk.telephony if isinstance(desk.telephony, TwilioTelephony) else None
     return TwilioComponent(desk, settings.twilio.auth_token.get_secret_value(),
                            settings.web.public_url, settings.twilio.poll_seconds,
-                           inbox=Inbox(db, desk.clock, KIND))
+                           inbox=Inbox(db, desk.clock, KIND),
+                           reach=telephony.reach if telephony else None,
+                           probe=telephony.probe if telephony else None,
+                           probe_seconds=probe_seconds)
