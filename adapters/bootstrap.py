@@ -139,12 +139,15 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
         sinks.add(SlackAlertSink(uow, clock, s.slack.triage_channel, on_queued=slack_queued),
                   REMINDERS, PHONE)
-    phone = phone_desk(settings, helpdesk, uow, clock, sinks.for_phone())
+    # the desk delivers to the phone sinks registered when it alerts, not when it was built:
+    # the on-call SMS sink needs the desk, so it is added after it
+    phone = phone_desk(settings, helpdesk, uow, clock, sinks.live(PHONE))
     if phone is not None:  # a P1 from any process is paged
         from adapters.twilio.alerts import OnCallSmsSink
 
         helpdesk.listeners.append(phone)
-        sinks.add(OnCallSmsSink(phone, clock), REMINDERS)  # a P1's reminders reach on-call
+        # a P1's reminders and the desk's own `page` alert (nobody took it) reach on-call
+        sinks.add(OnCallSmsSink(phone, clock), REMINDERS, PHONE)
 
     sender = s.mail.sender
     approvals = Approvals(uow, clock, policies, sender)

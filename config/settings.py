@@ -122,6 +122,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if not (settings.oncall.numbers or settings.oncall.rota):
             raise blame(ConfigError(source, "oncall.numbers", "Twilio pages on-call: give "
                                     "oncall.numbers or oncall.rota"))
+        if not settings.web.enabled:  # else paging calls go out that nobody can take
+            raise blame(ConfigError(source, "web.enabled", "twilio.enabled is true, and "
+                                    "Twilio's webhooks (the client's call, pressing 1 on a "
+                                    "page) reach the bot on its web app: set web.enabled = "
+                                    "true, or twilio.enabled = false"))
     # relative folders and policy files are read from the settings file's folder (else cwd)
     base = file.parent if file is not None else cwd
     settings = settings.model_copy(update={

@@ -32,17 +32,28 @@ class FakeTwilio:
 
     def routes(self) -> list[Route]:
         base = "/2010-04-01/Accounts/{account}"
-        return [Route(base + "/Calls.json", self._create("CA", self.calls), methods=["POST"]),
+        return [Route(base + ".json", self._account, methods=["GET"]),
+                Route(base + "/Calls.json", self._create("CA", self.calls), methods=["POST"]),
                 Route(base + "/Messages.json", self._create("SM", self.messages),
                       methods=["POST"])]
+
+    def _authorized(self, request: Request) -> bool:
+        expected = "Basic " + base64.b64encode(
+            f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return (request.path_params["account"] == self.account_sid
+                and request.headers.get("authorization") == expected)
+
+    async def _account(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401},
+                                status_code=401)
+        return JSONResponse({"sid": self.account_sid, "status": "active",
+                             "friendly_name": "fake", "type": "Full"})
 
     def _create(self, prefix: str, into: list[dict[str, str]]
                 ) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def endpoint(request: Request) -> JSONResponse:
-            expected = "Basic " + base64.b64encode(
-                f"{self.account_sid}:{self.auth_token}".encode()).decode()
-            if (request.path_params["account"] != self.account_sid
-                    or request.headers.get("authorization") != expected):
+            if not self._authorized(request):
                 return JSONResponse({"code": 20003, "message": "Authenticate",
                                      "status": 401}, status_code=401)
             form = form_params(await request.body())

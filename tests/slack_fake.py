@@ -104,7 +104,9 @@ class FakeSlack:
         return {"ok": False, "error": "unknown_method"}
 
 
-def serve_fake() -> tuple[FakeSlack, ThreadingHTTPServer]:
+def serve_fake(port: int = 0) -> tuple[FakeSlack, ThreadingHTTPServer]:
+    """The fake on ``port`` (0: a free one); ``server.shutdown()`` and ``server_close()``
+    make Slack unreachable (connections refused), ``serve_fake(port)`` brings it back."""
     fake = FakeSlack()
 
     class Handler(BaseHTTPRequestHandler):
@@ -138,7 +140,7 @@ def serve_fake() -> tuple[FakeSlack, ThreadingHTTPServer]:
         do_GET = _handle
         do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     fake.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True).start()
@@ -183,6 +185,7 @@ class FakeSocketMode:
 
         self.acks: list[dict[str, Any]] = []
         self.connections = 0
+        self._server: Any = None
         self._loop = asyncio.new_event_loop()
         self._outbox: asyncio.Queue[str] | None = None
         self._ready = threading.Event()
@@ -215,6 +218,7 @@ class FakeSocketMode:
         async def main() -> None:
             self._outbox = asyncio.Queue()
             async with serve(handler, "127.0.0.1", 0) as server:
+                self._server = server
                 self.port = next(iter(server.sockets)).getsockname()[1]
                 self._ready.set()
                 await asyncio.Future()
@@ -225,6 +229,17 @@ class FakeSocketMode:
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/link"
+
+    def stop(self) -> None:
+        """Close every connection and stop listening: the bot's websocket is gone and a new
+        one is refused."""
+        import asyncio
+
+        async def close() -> None:
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(WAIT)
 
     def send_event(self, body: str, envelope_id: str) -> None:
         envelope = json.dumps({"envelope_id": envelope_id, "type": "events_api",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import typing
 from pathlib import Path
+from typing import Any
 
+import annotated_types
 from pydantic import BaseModel
 
 from config.settings import Settings
@@ -49,3 +51,55 @@ def test_the_example_config_loads() -> None:
     s = load_settings(ROOT / "deploy" / "supportbot.toml.example", env={})
     assert [c.name for c in s.clients] == ["acme"]
     assert s.clients[0].phones == ("+3216123456",)
+
+
+def _settings_fields(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
+    """Every documented key with its pydantic field (as ``_settings_keys`` walks them)."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        key = prefix + (field.alias or name)
+        ann = field.annotation
+        inner = typing.get_args(ann)[0] if typing.get_origin(ann) is tuple else None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            fields |= _settings_fields(ann, key + ".")
+        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+            fields |= _settings_fields(inner, key + "[].")
+        else:
+            fields[key] = field
+    return fields
+
+
+def _limits(field: Any) -> set[str]:
+    """The limits a field enforces, as the README writes them: `>= 10`, `< 5`, `non-empty`."""
+    out: set[str] = set()
+    for m in field.metadata:
+        for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if isinstance(m, getattr(annotated_types, attr.capitalize())):
+                out.add(f"{op} {getattr(m, attr)}")
+        if isinstance(m, annotated_types.MinLen) and m.min_length:
+            out.add("non-empty" if m.min_length == 1 else f"at least {m.min_length}")
+    return out
+
+
+LIMIT = re.compile(r"`(>=|<=|>|<) (-?[0-9.]+)`|`(non-empty|at least [0-9]+)`")
+
+
+def _readme_limits() -> dict[str, set[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_\[\].]+)` \|(.*)$", section, flags=re.M)
+    return {key: {f"{m[0]} {m[1]}" if m[0] else m[2] for m in LIMIT.findall(rest)}
+            for key, rest in rows}
+
+
+def test_every_limit_the_settings_enforce_is_in_its_readme_row() -> None:
+    """E.g. `oncall.interval_seconds` says `>= 10` and `<= 3600`, as the settings refuse
+    anything else; a row names no limit the code does not enforce."""
+    readme = _readme_limits()
+    wrong = {key: {"code": sorted(_limits(f)), "readme": sorted(readme.get(key, set()))}
+             for key, f in _settings_fields(Settings).items()
+             if _limits(f) != readme.get(key, set())}
+    assert wrong == {}, "README limits out of step with the settings"
+    assert readme["oncall.interval_seconds"] == {">= 10", "<= 3600"}

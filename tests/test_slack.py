@@ -334,7 +334,8 @@ def test_healthz_is_503_when_a_component_is_down(database: Database) -> None:
     try:
         h = httpx.get(url + "/healthz", timeout=10)
         assert h.status_code == 503
-        assert h.json()["checks"]["twilio-like"] == {"ok": False, "detail": "not connected"}
+        assert h.json()["checks"]["twilio-like"] == {"ok": False, "status": "down",
+                                                    "detail": "not connected"}
         assert "supportbot_twilio_like_up 0" in httpx.get(url + "/metrics").text
     finally:
         server.should_exit = True

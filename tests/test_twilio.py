@@ -3,6 +3,7 @@ and sent over HTTP, paging through the real ``twilio`` client against a fake RES
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -11,9 +12,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from twilio.request_validator import RequestValidator
 
 from adapters.bootstrap import App, bootstrap
+from adapters.reminders.sinks import PHONE
+from adapters.slack.sender import SlackSender
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.twilio.component import PATHS, TwilioComponent
 from adapters.twilio.setup import twilio_component
@@ -110,7 +114,7 @@ def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterat
         app = bootstrap(settings, clock=clock)
         assert app.phone is not None
         sink = RecordingSink()
-        app.phone.sinks.append(sink)
+        app.alert_sinks.add(sink, PHONE)  # the desk sees a sink added after it was built
         component = twilio_component(settings, app.phone, app.db)
         try:
             with serve(component.routes(), port=port, start=component.start,
@@ -143,8 +147,11 @@ def test_escalation_walks_the_whole_oncall_list_with_an_sms_each_time(phone: Pho
         assert len(phone.fake.calls) == i + 1, "the next call waits for the interval"
         phone.clock.advance(timedelta(seconds=61))
     wait_for(lambda: EventKind.PAGE_EXHAUSTED in phone.kinds(ref), "the page to be exhausted")
-    assert [m["To"] for m in phone.fake.messages] == [ALICE, ALICE, BOB, BOB]
-    assert all("[T-1001]" in m["Body"] for m in phone.fake.messages)
+    wait_for(lambda: len(phone.fake.messages) == 5, "the page alert to reach on-call by SMS")
+    assert [m["To"] for m in phone.fake.messages] == [ALICE, ALICE, BOB, BOB, ALICE]
+    assert all("[T-1001]" in m["Body"] for m in phone.fake.messages[:4])
+    # the `page` alert (for triage and on-call) reaches whoever is on call now, by SMS
+    assert phone.fake.messages[4]["Body"].startswith("T-1001 P1: T-1001: nobody on call took")
     kinds = phone.kinds(ref)
     assert kinds.count("page_started") == 1
     assert kinds.count("page_attempt") == 4 and kinds.count("page_call_ended") == 4
@@ -349,7 +356,8 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
                 "enabled": True, "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET,
                 "api_base_url": slack.base_url, "triage_channel": "CTRIAGE"},
                 attempts_per_number=1) as p:
-            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack"]
+            assert [s.name for s in p.app.phone.sinks if s is not p.sink] == ["log", "slack",
+                                                                           "oncall-sms"]
             ref = new_p1(p, channel=Channel.EMAIL, requester="jo@acme.example")
             for i in range(2):  # nobody answers: the page is exhausted
                 wait_for(lambda i=i: len(p.fake.calls) > i, f"paging call {i + 1}")
@@ -358,10 +366,16 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
                 p.clock.advance(timedelta(seconds=61))
             p.clock.advance(timedelta(minutes=60))  # and the client's call is late
             wait_for(lambda: len(p.sink.alerts) == 2, "both alerts")
-            posts = slack.wait_for("chat.postMessage", count=2, channel="CTRIAGE")
+            # the Slack sink queued them in the outbox; the Slack sender posts them
+            sender = SlackSender(p.app.db, p.clock, AsyncWebClient(
+                token="xoxb-test", base_url=slack.base_url), p.app.helpdesk)
+            asyncio.run(sender.send_due())
+            posts = [c for c in slack.called("chat.postMessage", channel="CTRIAGE")
+                     if ":alarm_clock:" in str(c.params["text"])]
     finally:
         server.shutdown()
     texts = sorted(str(c.params["text"]) for c in posts)
+    assert len(texts) == 2, texts
     assert all(f"*{ref}* P1" in t for t in texts), texts
     assert "followup-missing" in texts[0] and "reminded by mail" in texts[0]
     assert " page" in texts[1] and "nobody on call took this P1 after 2 calls" in texts[1]

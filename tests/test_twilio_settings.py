@@ -10,6 +10,7 @@ import pytest
 from adapters.twilio.setup import oncall
 from bot.errors import ConfigError
 from config.settings import load_settings
+from tests.procs import run_main
 
 
 def load(tmp_path: Path, text: str) -> object:
@@ -66,3 +67,27 @@ def test_enabled_twilio_needs_a_public_url_and_someone_to_page(tmp_path: Path, e
     with pytest.raises(ConfigError) as e:
         load(tmp_path, text)
     assert e.value.key == key and e.value.source == str(tmp_path / "supportbot.toml")
+
+
+def test_enabled_twilio_without_the_web_app_is_refused_naming_the_key_and_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Calls would go out whose Gather callbacks reach nobody: pressing 1 could never work."""
+    f = tmp_path / "supportbot.toml"
+    f.write_text('[twilio]\nenabled = true\naccount_sid = "AC' + "0" * 32 + '"\n'
+                 'auth_token = "t"\nfrom_number = "+3278000000"\n'
+                 '[oncall]\nnumbers = ["+32470000001"]\n'
+                 '[web]\npublic_url = "https://bot.example.com"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(f, env={})
+    assert e.value.key == "web.enabled" and e.value.source == str(f)
+    assert "twilio.enabled" in e.value.reason and "web.enabled = true" in e.value.reason
+    code, _out, err = run_main(capsys, f, "run")  # refused at start, before anything runs
+    assert code == 2
+    assert err.strip().splitlines() == [f"supportbot: configuration error: {f}: web.enabled: "
+                                        f"{e.value.reason}"]
+    # an environment variable that turns the web app off is named instead of the file
+    f.write_text(f.read_text() + "enabled = true\n", encoding="utf-8")
+    assert load_settings(f, env={}).web.enabled
+    with pytest.raises(ConfigError) as e:
+        load_settings(f, env={"SUPPORTBOT_WEB__ENABLED": "false"})
+    assert (e.value.source, e.value.key) == ("SUPPORTBOT_WEB__ENABLED", "web.enabled")

@@ -8,7 +8,7 @@ and delivers to the targets it can reach.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from bot.alerts import Alert, AlertSink
 from bot.clock import Clock
@@ -101,5 +101,25 @@ class AlertSinks:
     def for_phone(self) -> list[AlertSink]:
         return self.of(PHONE)
 
+    def live(self, source: str) -> SinksOf:
+        """The sinks of ``source`` as registered when iterated: a consumer built before a
+        sink is added (the phone desk, before the on-call SMS sink that needs the desk)
+        still reaches it."""
+        return SinksOf(self, source)
+
     def __iter__(self) -> Iterator[AlertSink]:
         return iter(self.for_reminders())
+
+
+class SinksOf(Iterable[AlertSink]):
+    """A live view of one source's sinks in an :class:`AlertSinks` (see ``AlertSinks.live``)."""
+
+    def __init__(self, registry: AlertSinks, source: str) -> None:
+        self.registry = registry
+        self.source = source
+
+    def __iter__(self) -> Iterator[AlertSink]:
+        return iter(self.registry.of(self.source))
+
+    def __repr__(self) -> str:
+        return f"SinksOf({self.source!r}: {[s.name for s in self]})"

@@ -14,6 +14,7 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +23,8 @@ from starlette.routing import BaseRoute, Route
 from adapters.bootstrap import App
 from adapters.slack.commands import SlackCommands
 from adapters.slack.intake import SlackIdentity, SlackIntake
-from adapters.slack.sender import SlackSender
+from adapters.slack.sender import SlackSender, api_problem
+from adapters.slack.socket import SocketLink
 from adapters.slack.text import decode
 from adapters.web.component import Health
 from bot.errors import SupportbotError
@@ -33,7 +35,8 @@ log = logging.getLogger("supportbot.slack")
 class SlackComponent:
     name = "slack"
 
-    def __init__(self, app: App, *, sender_interval: float = 2.0) -> None:
+    def __init__(self, app: App, *, sender_interval: float = 2.0, probe_seconds: float = 30.0,
+                 socket_grace: float = 30.0) -> None:
         s = app.settings.slack
         self.app = app
         self.mode = s.mode
@@ -49,9 +52,14 @@ class SlackComponent:
         app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())
         self.handler = AsyncSlackRequestHandler(self.bolt)
-        self.app_token = s.app_token.get_secret_value()
+        self.probe_seconds = probe_seconds
+        """Without a Web API call for this long (or after a failure), ``auth.test`` is called,
+        so ``/healthz`` knows whether Slack can be reached when nothing is being sent."""
+        self.socket: SocketLink | None = None
+        if self.mode == "socket":
+            self.socket = SocketLink(self.bolt, s.app_token.get_secret_value(),
+                                     self.client.base_url, grace=socket_grace)
         self._tasks: list[asyncio.Task[None]] = []
-        self._socket: Any = None
 
     # -- bolt -------------------------------------------------------------------------------
 
@@ -115,12 +123,29 @@ class SlackComponent:
                 for path in ("/slack/events", "/slack/interactivity", "/slack/commands")]
 
     def health(self) -> Health:
+        """Down when a loop stopped, the Web API cannot be used (failed calls in a row) or
+        the Socket Mode websocket is not there; degraded on a failure or a reconnect."""
+        if not self._tasks:
+            return Health(False, "not started")
         dead = [t.get_name() for t in self._tasks if t.done()]
         if dead:
             return Health(False, f"stopped: {', '.join(dead)}")
-        if self.mode == "socket" and self._socket is None:
-            return Health(False, "socket mode not connected")
-        return Health(True, f"{self.mode} mode, {self.sender.failures} failed deliveries")
+        health = Health(True, f"{self.mode} mode") & self.sender.reach.health()
+        return health & self.socket.health() if self.socket is not None else health
+
+    async def _probe(self) -> None:
+        reach = self.sender.reach
+        while True:
+            quiet = reach.quiet_for()
+            if quiet is None or quiet >= self.probe_seconds or reach.failures:
+                try:
+                    await self.client.auth_test()
+                except (SlackApiError, OSError, TimeoutError, ValueError) as e:
+                    problem = api_problem(e)
+                    reach.failed(problem) if problem else reach.succeeded()
+                else:
+                    reach.succeeded()
+            await asyncio.sleep(self.probe_seconds)
 
     def metrics(self) -> Iterable[str]:
         with self.app.uow.reader() as uow:
@@ -135,24 +160,18 @@ class SlackComponent:
             yield f'supportbot_slack_outbox{{state="{state}"}} {jobs.get(state, 0)}'
 
     async def start(self) -> None:
+        """Starts the loops and returns at once: the Socket Mode websocket connects in the
+        background (retried with backoff), so Slack being down never holds the bot up."""
         self._tasks = [asyncio.create_task(self.intake.run(), name="slack-intake"),
-                       asyncio.create_task(self.sender.run(), name="slack-sender")]
-        if self.mode == "socket":
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            handler = AsyncSocketModeHandler(
-                self.bolt, self.app_token,
-                web_client=AsyncWebClient(token=self.app_token,
-                                          base_url=self.client.base_url))
-            await handler.connect_async()
-            self._socket = handler
+                       asyncio.create_task(self.sender.run(), name="slack-sender"),
+                       asyncio.create_task(self._probe(), name="slack-probe")]
+        if self.socket is not None:
+            self._tasks.append(asyncio.create_task(self.socket.run(), name="slack-socket"))
         log.info("slack started", extra={"mode": self.mode})
 
     async def stop(self) -> None:
-        if self._socket is not None:
-            with contextlib.suppress(Exception):
-                await self._socket.close_async()
-            self._socket = None
+        if self.socket is not None:
+            await self.socket.close()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

@@ -25,6 +25,7 @@ from adapters.slack.format import triage_blocks, triage_text
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.slack import KIND, SlackJob, SqlSlackRepository, job_of
+from adapters.web.reach import Reachability
 from bot.clock import Clock
 from bot.model import reference_of
 from bot.services import Helpdesk
@@ -42,6 +43,22 @@ PERMANENT = frozenset({"channel_not_found", "not_in_channel", "is_archived", "in
 GONE = frozenset({"message_not_found", "thread_not_found", "channel_not_found"})
 """Answers to an update of the triage post or a reply in its thread when the post (or its
 channel) was deleted: the post is made again, once, in the ticket's triage channel."""
+UNUSABLE = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                      "token_expired", "ratelimited", "fatal_error", "internal_error",
+                      "service_unavailable", "request_timeout"})
+"""Web API errors that say the API cannot be used now (not that one request was wrong)."""
+
+
+def api_problem(e: Exception) -> str | None:
+    """Why the Web API cannot be used now, judging by this error of a call to it; None when
+    the error is the request's own (an unknown channel: the API answered)."""
+    if isinstance(e, SlackApiError):
+        code = str(e.response.get("error", "")) if e.response is not None else ""
+        status = e.response.status_code if e.response is not None else 0
+        if code in UNUSABLE or status >= 500 or not code:
+            return f"slack: {code or f'HTTP {status}'}"
+        return None
+    return f"cannot reach the Slack Web API ({type(e).__name__})"
 
 
 class NotYet(Exception):
@@ -58,6 +75,8 @@ class SlackSender:
         self.interval = interval
         self.sent = 0
         self.failures = 0
+        self.reach = Reachability("Slack Web API")
+        """What the deliveries (and the component's probe) say about the Web API."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.outbox = Outbox(db, clock, KIND, POLICY)
@@ -80,10 +99,12 @@ class SlackSender:
         job = job_of(item)
         failure: Failure | None = None
         triage_ts: str | None = None
+        called = True
+        problem: str | None = None
         try:
             triage_ts = await self._call(job)
         except NotYet as e:
-            failure = Failure(str(e))
+            failure, called = Failure(str(e)), False
         except SlackApiError as e:
             code = _code(e)
             wait = None
@@ -91,8 +112,14 @@ class SlackSender:
                 retry_after = e.response.headers.get("Retry-After", "")
                 wait = int(retry_after) if str(retry_after).isdigit() else None
             failure = Failure(f"slack: {code or e}", permanent=code in PERMANENT, wait=wait)
+            problem = api_problem(e)
         except (OSError, TimeoutError, ValueError) as e:  # aiohttp's errors are OSErrors
             failure = Failure(f"{type(e).__name__}: {e}")
+            problem = api_problem(e)
+        if called and problem:
+            self.reach.failed(problem)
+        elif called:
+            self.reach.succeeded()
 
         def link(s: Session) -> None:  # the new triage post, with its delivery
             if triage_ts is not None and job.ticket_id is not None:

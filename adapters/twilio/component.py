@@ -28,6 +28,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from adapters.inbox.processor import Decision, Inbox
 from adapters.web.component import Health
+from adapters.web.reach import Reachability
 from bot.phone.desk import CallAnswer, PhoneDesk
 
 log = logging.getLogger("supportbot.twilio")
@@ -54,8 +55,13 @@ class TwilioComponent:
     name = "twilio"
 
     def __init__(self, desk: PhoneDesk, auth_token: str, public_url: str,
-                 poll_seconds: float = 5.0, *, inbox: Inbox) -> None:
+                 poll_seconds: float = 5.0, *, inbox: Inbox, reach: Reachability | None = None,
+                 probe: Callable[[], None] | None = None, probe_seconds: float = 30.0) -> None:
         self.desk = desk
+        self.reach = reach
+        """The REST API's reachability, from the desk's calls and SMS and from ``probe``."""
+        self.probe = probe
+        self.probe_seconds = probe_seconds
         self.inbox = inbox
         self._validator = RequestValidator(auth_token)
         self.public = public_url.rstrip("/")
@@ -78,11 +84,14 @@ class TwilioComponent:
         return [Route(PATHS[k], self._signed(k), methods=["POST"]) for k in self._handlers()]
 
     def health(self) -> Health:
+        """Down when the pager loop is not running or its last round failed, or when the
+        REST API cannot be used (no connection, refused credentials: failed calls in a row)."""
         if self._task is None or self._task.done():
             return Health(False, "pager loop not running")
         if self.last_error:
             return Health(False, f"last pager round failed: {self.last_error}")
-        return Health(True, f"{self.ticks} pager rounds")
+        health = Health(True, f"{self.ticks} pager rounds")
+        return health & self.reach.health() if self.reach is not None else health
 
     def metrics(self) -> Iterable[str]:
         yield "# HELP supportbot_twilio_webhooks_total Twilio webhooks by route and result."
@@ -110,10 +119,21 @@ class TwilioComponent:
 
     # -- the pager loop ------------------------------------------------------------------------
 
+    def _probe_due(self) -> bool:
+        if self.probe is None or self.reach is None:
+            return False
+        quiet = self.reach.quiet_for()
+        if quiet is None or quiet >= self.probe_seconds:
+            return True
+        return self.reach.failures > 0 and quiet >= min(self.probe_seconds, 5.0)
+
     async def _loop(self) -> None:
         while True:
             self.wake.clear()
             try:
+                if self._probe_due():
+                    assert self.probe is not None
+                    await asyncio.to_thread(self.probe)
                 await self.process_pending()
                 await asyncio.to_thread(self.desk.tick)
                 self.last_error = ""

@@ -6,12 +6,13 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from adapters.web.reach import Reachability
 from bot.phone.desk import TelephonyError
 
 TWILIO_API = "https://api.twilio.com"
@@ -55,8 +56,31 @@ class TwilioTelephony:
                  api_base_url: str = TWILIO_API) -> None:
         self.client = Client(account_sid, auth_token,
                              http_client=BaseUrlHttpClient(api_base_url))
+        self.account_sid = account_sid
         self.from_number = from_number
         self.public = public_url.rstrip("/")
+        self.reach = Reachability("Twilio API")
+        """What the calls to the REST API (and ``probe``) say about it."""
+
+    def _failed(self, e: Exception) -> TelephonyError:
+        """Record ``e`` (a refused request is an answer; no connection, refused credentials
+        or a server error mean the API cannot be used) and turn it into the port's error."""
+        status = getattr(e, "status", None)
+        if isinstance(e, TwilioRestException) and status is not None and \
+                status < 500 and status not in (401, 403):
+            self.reach.succeeded()
+        else:
+            self.reach.failed(_reason(e))
+        return TelephonyError(_reason(e))
+
+    def probe(self) -> None:
+        """Fetch the account: records whether the API can be used now (for ``/healthz``)."""
+        try:
+            self.client.api.v2010.accounts(self.account_sid).fetch()
+        except (TwilioException, OSError) as e:
+            self._failed(e)
+        else:
+            self.reach.succeeded()
 
     def page_call(self, to: str, text: str) -> str:
         try:
@@ -67,7 +91,8 @@ class TwilioTelephony:
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"])
         except (TwilioException, OSError) as e:
-            raise TelephonyError(_reason(e)) from None
+            raise self._failed(e) from None
+        self.reach.succeeded()
         return str(call.sid)
 
     def sms(self, to: str, text: str) -> str:
@@ -76,7 +101,8 @@ class TwilioTelephony:
                 to=to, from_=self.from_number, body=text[:1500],
                 status_callback=self.public + "/twilio/sms/status")
         except (TwilioException, OSError) as e:
-            raise TelephonyError(_reason(e)) from None
+            raise self._failed(e) from None
+        self.reach.succeeded()
         return str(msg.sid)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from adapters.inbox.processor import Inbox
@@ -29,9 +29,10 @@ def oncall(settings: Settings) -> OnCall:
 
 
 def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUnitOfWork],
-               clock: Clock, sinks: Sequence[AlertSink] = ()) -> PhoneDesk | None:
-    """The phone desk alerting ``sinks``; None unless ``[twilio] enabled``. Builds no
-    connection. The composition root makes it a listener of the helpdesk."""
+               clock: Clock, sinks: Iterable[AlertSink] = ()) -> PhoneDesk | None:
+    """The phone desk alerting ``sinks`` (iterated at each alert, so a live view sees sinks
+    added later); None unless ``[twilio] enabled``. Builds no connection. The composition
+    root makes it a listener of the helpdesk."""
     t = settings.twilio
     if not t.enabled:
         return None
@@ -49,11 +50,16 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
                          followup_within=timedelta(minutes=t.followup_within_minutes),
                          mail_sender=settings.mail.sender,
                          phone_number=settings.mail.phone_number)
-    return PhoneDesk(helpdesk, uow, clock, policy, telephony, list(sinks))
+    return PhoneDesk(helpdesk, uow, clock, policy, telephony, sinks)
 
 
-def twilio_component(settings: Settings, desk: PhoneDesk, db: Database) -> TwilioComponent:
+def twilio_component(settings: Settings, desk: PhoneDesk, db: Database, *,
+                     probe_seconds: float = 30.0) -> TwilioComponent:
     assert settings.web.public_url is not None
+    telephony = desk.telephony if isinstance(desk.telephony, TwilioTelephony) else None
     return TwilioComponent(desk, settings.twilio.auth_token.get_secret_value(),
                            settings.web.public_url, settings.twilio.poll_seconds,
-                           inbox=Inbox(db, desk.clock, KIND))
+                           inbox=Inbox(db, desk.clock, KIND),
+                           reach=telephony.reach if telephony else None,
+                           probe=telephony.probe if telephony else None,
+                           probe_seconds=probe_seconds)

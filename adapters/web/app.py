@@ -78,8 +78,11 @@ def create_app(components: Sequence[WebComponent], db: Database,
             except Exception as e:
                 checks[c.name] = Health(False, f"{type(e).__name__}: {e}")
         ok = all(h.ok for h in checks.values())
-        return JSONResponse({"ok": ok, "checks": {k: {"ok": h.ok, "detail": h.detail}
-                                                  for k, h in checks.items()}},
+        status = "down" if not ok else \
+            "degraded" if any(h.degraded for h in checks.values()) else "ok"
+        return JSONResponse({"ok": ok, "status": status,
+                             "checks": {k: {"ok": h.ok, "status": h.status, "detail": h.detail}
+                                        for k, h in checks.items()}},
                             status_code=200 if ok else 503)
 
     def gather() -> str:

@@ -16,8 +16,26 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Health:
+    """A component's answer to "can you do your job now?"."""
+
     ok: bool
+    """False: it cannot (``/healthz`` answers 503)."""
     detail: str = ""
+    """What it is doing, or why it is degraded or down."""
+    degraded: bool = False
+    """It works, but something is wrong (a failure since the last success, a reconnect)."""
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``degraded`` or ``down``."""
+        return "down" if not self.ok else "degraded" if self.degraded else "ok"
+
+    def __and__(self, other: Health) -> Health:
+        """Both parts of one component: down if either is, details of the parts not ok."""
+        worst = [h for h in (self, other) if h.status != "ok"]
+        detail = "; ".join(h.detail for h in worst) if worst else \
+            "; ".join(h.detail for h in (self, other) if h.detail)
+        return Health(self.ok and other.ok, detail, degraded=bool(worst))
 
 
 class WebComponent(Protocol):

@@ -10,7 +10,7 @@ lost in a crash counts as unanswered and the page moves on).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from bot.alerts import Alert, AlertSink
@@ -36,13 +36,13 @@ log = logging.getLogger("supportbot.phone")
 class PhoneDesk:
     def __init__(self, helpdesk: Helpdesk, uow: Callable[[], PhoneUnitOfWork], clock: Clock,
                  policy: PhonePolicy, telephony: Telephony | None = None,
-                 sinks: Sequence[AlertSink] = ()) -> None:
+                 sinks: Iterable[AlertSink] = ()) -> None:
         self.helpdesk = helpdesk
         self._uow = uow
         self.clock = clock
         self.policy = policy
         self.telephony = telephony
-        self.sinks = list(sinks)
+        self.sinks = sinks  # iterated at each alert: a live view sees sinks added later
         self.placed = {"call": 0, "sms": 0, "failed": 0}
 
     # -- the Helpdesk listener: start paging, link calls that came before the mail ----------
