@@ -68,3 +68,41 @@ def test_ingest_registers_and_the_acknowledgement_waits_in_the_outbox(
     assert [line.split()[2] for line in out.splitlines()] == ["reply", "ack"]
     code, _, err = run_main(capsys, config, "outbox", "show", "999")
     assert code == 1 and "no outbox mail 999" in err
+
+
+def _inbound_count(database: Database) -> int:
+    from sqlmodel import select
+
+    from adapters.storage.tables import InboundRow
+
+    with database.session() as s:
+        return len(list(s.exec(select(InboundRow))))
+
+
+def test_ingest_65_tells_the_mta_why_on_stderr(
+        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    code, out, err = run_main(capsys, config, "ingest", str(empty))
+    assert code == 65 and "quarantined" in out
+    # one line the MTA puts in its bounce: what was wrong, and where the message is kept
+    [line] = err.splitlines()
+    code, listed, _ = run_main(capsys, config, "quarantine", "list", "--json")
+    [item] = json.loads(listed)
+    assert line.startswith("supportbot: error: message not taken: ")
+    assert item["reason"] in line and f"quarantine show {item['id']}" in line
+
+
+def test_ingest_of_a_missing_file_is_a_usage_error_not_a_retry(
+        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path,
+        database: Database) -> None:
+    missing = tmp_path / "nowhere.eml"
+    code, out, err = run_main(capsys, config, "ingest", str(missing))
+    assert code == 64, err  # EX_USAGE: an MTA bounces it instead of retrying for ever
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith("supportbot: error: ") and str(missing) in line
+    assert "No such file" in line
+    code, _, err = run_main(capsys, config, "ingest", str(tmp_path))  # a directory
+    assert code == 64 and "Is a directory" in err
+    assert _inbound_count(database) == 0

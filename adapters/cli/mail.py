@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import Ctx, actor_option, json_option, pass_app
 
+EX_USAGE = 64
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
+_NOT_THERE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """One line on stderr (an MTA puts it in its bounce or its log) and a sysexits code."""
+    click.echo(f"supportbot: error: {' '.join(message.split())}", err=True)
+    raise SystemExit(code)
 
 
 @click.command()
@@ -22,27 +31,29 @@ def ingest(state: Ctx, file: str) -> None:
     """Take one message from an MTA (Postfix/Exim pipe): FILE or standard input.
 
     Exit 0 once the message is stored; 75 (EX_TEMPFAIL: the MTA retries) when it cannot be
-    stored; 65 (EX_DATAERR) for input that can never be taken, which is kept in quarantine.
+    stored; 65 (EX_DATAERR) for input that can never be taken, which is kept in quarantine;
+    64 (EX_USAGE) when FILE is not there. Every non-zero exit says why in one line on stderr.
     """
     from adapters.mail.inbound import Accepted, InboundStore
 
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except _NOT_THERE as e:  # retrying cannot help: the MTA should bounce, not queue for ever
+        _fail(EX_USAGE, f"cannot read {file}: {e.strerror or e}")
     except OSError as e:
-        click.echo(f"supportbot: error: cannot read {file}: {e.strerror or e}", err=True)
-        raise SystemExit(EX_TEMPFAIL) from None
+        _fail(EX_TEMPFAIL, f"cannot read {file}, try again later: {e.strerror or e}")
     try:
         app = state.app
         store = InboundStore(app.db, app.clock)
         inbound_id = store.accept_now(Accepted(raw=raw, channel="pipe", peer="pipe"))
     except Exception as e:  # whatever the reason, the MTA must keep the message and retry
-        click.echo(f"supportbot: error: message not stored, try again later: {e}", err=True)
-        raise SystemExit(EX_TEMPFAIL) from None
+        _fail(EX_TEMPFAIL, f"message not stored, try again later: {e}")
     outcome = app.mail.process(inbound_id)
     click.echo(f"stored as inbound {inbound_id}: {outcome.state}, {outcome.action}"
                + (f" ({outcome.reference})" if outcome.reference else ""))
     if outcome.state == "quarantined":
-        raise SystemExit(EX_DATAERR)
+        _fail(EX_DATAERR, f"message not taken: {outcome.action}; kept in quarantine "
+                          f"(supportbot quarantine show {inbound_id})")
 
 
 @click.group()
