@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
@@ -108,10 +109,19 @@ class SmtpIntake:
         }
         self._server: asyncio.AbstractServer | None = None
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on ``sock`` if given (bound already, see ``adapters/listen.py``), else on
+        the host and port."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: TolerantSMTP(self.handler, **self._kw),
-                                                self.host, self.port)
+
+        def protocol() -> TolerantSMTP:
+            return TolerantSMTP(self.handler, **self._kw)
+
+        if sock is not None:
+            self._server = await loop.create_server(protocol, sock=sock)
+            self.port = sock.getsockname()[1]
+        else:
+            self._server = await loop.create_server(protocol, self.host, self.port)
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
         log.info("SMTP intake listening", extra={"host": self.host, "port": self.port,
