@@ -156,3 +156,38 @@ def test_ingest_of_an_mbox_with_a_bad_message_takes_the_others_and_says_which(
     assert line.startswith("supportbot: error: message 2 of 3 not taken: ")
     assert "binary data, not a mail message" in line
     assert "supportbot quarantine show 2" in line
+
+
+def test_a_staff_reply_is_signed_by_the_person_or_the_team_never_the_actor_id(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, database: Database) -> None:
+    config = tmp_path / "staffed.toml"
+    config.write_text(storage_toml(database) + """
+[mail]
+team_name = "Panenco support"
+
+[[clients]]
+name = "acme"
+email_domains = ["acme.example"]
+
+[[staff]]
+name = "Alice Martin"
+email = "alice@provider.example"
+""", encoding="utf-8")
+    good = tmp_path / "good.eml"
+    good.write_bytes(GOOD)
+    assert run_main(capsys, config, "ingest", str(good))[0] == 0
+    for actor in ("cli:root", "Alice Martin"):
+        code, _, err = run_main(capsys, config, "tickets", "reply", "T-1001", "--message",
+                                f"Answer for {actor}.", "--actor", actor)
+        assert code == 0, err
+    code, out, _ = run_main(capsys, config, "outbox", "list", "--json")
+    replies = sorted(m["id"] for m in json.loads(out) if m["purpose"] == "reply")
+    bodies = [run_main(capsys, config, "outbox", "show", str(i))[1] for i in replies]
+    assert "Answer for cli:root.\r\n\r\n-- \r\nPanenco support (T-1001)\r\n" in bodies[0]
+    assert "Answer for Alice Martin.\r\n\r\n-- \r\nAlice Martin, Panenco support (T-1001)" \
+        in bodies[1]
+    assert "cli:root" not in bodies[0].split("-- ")[1]
+    # the audit trail keeps who acted
+    code, out, _ = run_main(capsys, config, "tickets", "show", "T-1001", "--json")
+    assert [e["actor"] for e in json.loads(out)["events"] if e["kind"] == "responded"] == [
+        "cli:root", "Alice Martin"]
