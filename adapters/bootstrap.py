@@ -117,7 +117,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     mail_queued, slack_queued = Signal(), Signal()
     s = settings
 
-    listeners: list[Listener] = [MailNotifier(s.mail.sender, s.mail.reopen_within_hours),
+    listeners: list[Listener] = [MailNotifier(s.mail.sender, s.mail.reopen_within_hours,
+                                              s.mail.team_name),
                                  ReplanListener()]
     if s.slack.enabled:
         from adapters.slack.notify import SlackNotifier

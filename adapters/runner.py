@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 
 import uvicorn
@@ -14,6 +15,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from adapters.bootstrap import App, bootstrap
+from adapters.listen import listening_socket
 from adapters.logging_setup import configure_logging
 from adapters.mail.imap import ImapConfig, ImapPoller
 from adapters.mail.inbound import InboundStore
@@ -25,6 +27,7 @@ from adapters.reminders.leader import leadership_for
 from adapters.reminders.loop import ReminderLoop
 from adapters.twilio.setup import twilio_component
 from adapters.web.component import WebComponent
+from bot.errors import ListenError
 from config.settings import Settings
 
 log = logging.getLogger("supportbot.run")
@@ -69,12 +72,12 @@ class MailStack:
             log.info("no outbound relay configured: mail waits in the outbox "
                      "(supportbot outbox list)")
 
-    async def start(self) -> None:
+    async def start(self, smtp_socket: socket.socket | None = None) -> None:
         self.store.start()
         self.worker.start()
         self.sender.start()
         if self.smtp is not None:
-            await self.smtp.start()
+            await self.smtp.start(smtp_socket)
         if self.imap is not None:
             self.imap.start()
 
@@ -111,12 +114,14 @@ class WebStack:
                 create_app(self.components, app.db, app.helpdesk), host=w.host, port=w.port,
                 log_config=None, access_log=False, lifespan="on"))
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Start serving; on ``sock`` (bound already) if given."""
         if self.server is None:
             for c in self.components:
                 await c.start()
             return
-        self._task = asyncio.create_task(self.server.serve(), name="web")
+        self._task = asyncio.create_task(self.server.serve([sock] if sock else None),
+                                         name="web")
         while not self.server.started:
             if self._task.done():
                 self._task.result()  # raises what stopped it (the port is taken, say)
@@ -139,10 +144,11 @@ class WebStack:
 async def serve(app: App, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set."""
     s = app.settings
+    smtp_socket, web_socket = bind_listeners(s)  # first: a port in use leaves nothing to undo
     mail = MailStack(app)
-    await mail.start()
+    await mail.start(smtp_socket)
     web = WebStack(app)
-    await web.start()
+    await web.start(web_socket)
     scheduler = AsyncIOScheduler(timezone="UTC")
     running = _RunningJobs(scheduler)  # before start: the first runs are counted too
     reminders: ReminderLoop | None = None
@@ -177,6 +183,21 @@ async def serve(app: App, stop: asyncio.Event) -> None:
             reminders.stop()
         await mail.stop()
         log.info("supportbot stopped")
+
+
+def bind_listeners(s: Settings) -> tuple[socket.socket | None, socket.socket | None]:
+    """The SMTP and web sockets the settings ask for, bound and listening (None: not asked
+    for); ListenError naming the key when one cannot be had."""
+    smtp = (listening_socket(s.smtp.host, s.smtp.port, section="smtp", source=s.source)
+            if s.smtp.enabled else None)
+    try:
+        web = (listening_socket(s.web.host, s.web.port, section="web", source=s.source)
+               if s.web.enabled else None)
+    except ListenError:
+        if smtp is not None:
+            smtp.close()
+        raise
+    return smtp, web
 
 
 class _RunningJobs:

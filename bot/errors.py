@@ -5,8 +5,9 @@
     │   └── PolicyError             a policy file is wrong (names file and key)
     ├── NotFound                    no such ticket, client or staff member
     ├── InvalidAction               the action does not fit the ticket's state (e.g. resolve twice)
-    └── StorageError                the store failed; the operation may be retried
-        └── BatchAborted            a batch could not undo one item alone; redo it item by item
+    ├── StorageError                the store failed; the operation may be retried
+    │   └── BatchAborted            a batch could not undo one item alone; redo it item by item
+    └── ListenError                 a listener cannot have its address (port in use, say)
 
 Entry points turn these into one clear line and a non-zero exit; they never show a traceback
 for a user's mistake.
@@ -49,3 +50,8 @@ class StorageError(SupportbotError):
 class BatchAborted(StorageError):
     """Several items shared one transaction and one of them failed after part of it had
     reached the database: the transaction is lost; redo the items one per transaction."""
+
+
+class ListenError(SupportbotError):
+    """A listener cannot have the address it is configured with: the message names the
+    address, the setting and where the settings came from."""

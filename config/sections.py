@@ -71,6 +71,8 @@ class MailSettings(Section):
 
     support_addresses: tuple[Email, ...] = ("support@localhost",)
     from_address: Email | None = None
+    team_name: Annotated[str, Field(min_length=1, max_length=80)] = "Support"
+    """Signs staff replies to clients, after the staff member's name when the actor is one."""
     unknown_senders: Literal["accept", "reject"] = "accept"
     phone_number: Phone | None = None
     ack_limit_per_hour: Annotated[int, Field(ge=0)] = 5

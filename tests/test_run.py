@@ -144,3 +144,37 @@ def test_the_mta_pipe_exit_codes(config: Path, tmp_path: Path) -> None:
     failed = ingest(down, b"From: a@b.example\r\n\r\nx\r\n")
     assert failed.returncode == 75, failed
     assert "try again later" in failed.stderr
+
+
+def _run_once(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SUPPORTBOT), "--config", str(config), "run"], cwd=config.parent,
+                          env=clean_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("section", ["smtp", "web"])
+def test_run_with_its_port_taken_ends_with_one_line_naming_the_key(
+        tmp_path: Path, database: Database, section: str) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # another process has the port
+        port = taken.getsockname()[1]
+        ports = {"smtp": free_port(), "web": free_port(), section: port}
+        config = tmp_path / "supportbot.toml"
+        config.write_text(storage_toml(database) + f"""
+[smtp]
+port = {ports["smtp"]}
+
+[web]
+enabled = true
+port = {ports["web"]}
+
+[log]
+level = "WARNING"
+""", encoding="utf-8")
+        p = _run_once(config)
+    assert p.returncode == 1, p
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    [line] = p.stderr.strip().splitlines()
+    assert line == (f"supportbot: error: cannot listen on 127.0.0.1:{port} for {section}.port "
+                    f"(settings from {config}): address already in use")

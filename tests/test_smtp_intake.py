@@ -139,6 +139,33 @@ def test_oversize_mail_gets_552(serve: Callable[..., Server]) -> None:
     assert srv.rows() == []
 
 
+def test_a_long_line_is_taken_up_to_the_message_limit(serve: Callable[..., Server]) -> None:
+    # one 5 MB line (a base64 blob without line breaks, an HTML body on one line)
+    srv = serve(max_message_bytes=6_000_000)
+    mail = MAIL + b"<p>" + b"x" * 5_000_000 + b"</p>\r\n"
+    with srv.client() as c:
+        assert c.sendmail("jo@acme.example", [SUPPORT], mail) == {}
+    [row] = srv.rows()
+    assert row.raw == mail
+
+
+def test_beyond_the_limit_the_552_says_why(serve: Callable[..., Server]) -> None:
+    srv = serve(max_message_bytes=100_000)
+    one_line = MAIL + b"y" * 300_000 + b"\r\n"
+    many_lines = MAIL + (b"z" * 998 + b"\r\n") * 200
+    with srv.client() as c:
+        c.ehlo("client.acme.example")
+        for mail in (one_line, many_lines):
+            assert c.mail("jo@acme.example")[0] == 250  # no SIZE declared: refused after DATA
+            assert c.rcpt(SUPPORT)[0] == 250
+            code, msg = c.data(mail)
+            assert code == 552, msg
+            assert msg == b"5.3.4 Message too big: over this server's limit of 100000 bytes"
+        # the session goes on: the next mail is taken
+        assert c.sendmail("jo@acme.example", [SUPPORT], MAIL) == {}
+    assert [r.raw for r in srv.rows()] == [MAIL]
+
+
 def test_smtputf8_mail_is_taken_byte_for_byte(serve: Callable[..., Server]) -> None:
     srv = serve()
     utf8 = ("From: Zoë <zoë@bücher.example>\r\nTo: " + SUPPORT + "\r\nSubject: Storing: "

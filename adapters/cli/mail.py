@@ -5,44 +5,68 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import Ctx, actor_option, json_option, pass_app
 
+EX_USAGE = 64
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
+_NOT_THERE = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """One line on stderr (an MTA puts it in its bounce or its log) and a sysexits code."""
+    click.echo(f"supportbot: error: {' '.join(message.split())}", err=True)
+    raise SystemExit(code)
 
 
 @click.command()
 @click.argument("file", required=False, default="-", type=click.Path(allow_dash=True))
 @click.pass_obj
 def ingest(state: Ctx, file: str) -> None:
-    """Take one message from an MTA (Postfix/Exim pipe): FILE or standard input.
+    """Take one message from an MTA (Postfix/Exim pipe): FILE or standard input. An mbox
+    (messages behind ``From `` postmark lines) is taken message by message.
 
-    Exit 0 once the message is stored; 75 (EX_TEMPFAIL: the MTA retries) when it cannot be
-    stored; 65 (EX_DATAERR) for input that can never be taken, which is kept in quarantine.
+    Exit 0 once every message is stored; 75 (EX_TEMPFAIL: the MTA retries) when they cannot be
+    stored (then none is); 65 (EX_DATAERR) when one can never be taken: it is kept in
+    quarantine; 64 (EX_USAGE) when FILE is not there. Every non-zero exit says why on stderr.
     """
     from adapters.mail.inbound import Accepted, InboundStore
+    from bot.mail.mbox import split_mbox
 
     try:
         raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except _NOT_THERE as e:  # retrying cannot help: the MTA should bounce, not queue for ever
+        _fail(EX_USAGE, f"cannot read {file}: {e.strerror or e}")
     except OSError as e:
-        click.echo(f"supportbot: error: cannot read {file}: {e.strerror or e}", err=True)
-        raise SystemExit(EX_TEMPFAIL) from None
+        _fail(EX_TEMPFAIL, f"cannot read {file}, try again later: {e.strerror or e}")
+    messages = split_mbox(raw)
+    if len(messages) > 1:
+        click.echo(f"{len(messages)} messages (an mbox): each is taken on its own")
     try:
         app = state.app
         store = InboundStore(app.db, app.clock)
-        inbound_id = store.accept_now(Accepted(raw=raw, channel="pipe", peer="pipe"))
+        ids = store.accept_all_now([Accepted(raw=m, channel="pipe", peer="pipe")
+                                    for m in messages])
     except Exception as e:  # whatever the reason, the MTA must keep the message and retry
-        click.echo(f"supportbot: error: message not stored, try again later: {e}", err=True)
-        raise SystemExit(EX_TEMPFAIL) from None
-    outcome = app.mail.process(inbound_id)
-    click.echo(f"stored as inbound {inbound_id}: {outcome.state}, {outcome.action}"
-               + (f" ({outcome.reference})" if outcome.reference else ""))
-    if outcome.state == "quarantined":
-        raise SystemExit(EX_DATAERR)
+        _fail(EX_TEMPFAIL, f"message not stored, try again later: {e}")
+    refused = []
+    for n, inbound_id in enumerate(ids, 1):
+        outcome = app.mail.process(inbound_id)
+        click.echo(f"stored as inbound {inbound_id}: {outcome.state}, {outcome.action}"
+                   + (f" ({outcome.reference})" if outcome.reference else ""))
+        if outcome.state == "quarantined":
+            which = f"message {n} of {len(ids)}" if len(ids) > 1 else "message"
+            refused.append(f"{which} not taken: {outcome.action}; kept in quarantine "
+                           f"(supportbot quarantine show {inbound_id})")
+    for line in refused[:-1]:
+        click.echo(f"supportbot: error: {' '.join(line.split())}", err=True)
+    if refused:
+        _fail(EX_DATAERR, refused[-1])
 
 
 @click.group()

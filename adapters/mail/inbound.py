@@ -12,7 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,9 +98,16 @@ class InboundStore:
 
     def accept_now(self, item: Accepted, position: MailboxPosition | None = None) -> int:
         """Store ``item`` in a transaction of its own, from a thread that may block."""
+        return self._insert_now([_Job(item, position)])[0]
+
+    def accept_all_now(self, items: Sequence[Accepted]) -> list[int]:
+        """Store ``items`` (an mbox's messages) in one transaction: all of them or none."""
+        return self._insert_now([_Job(item, None) for item in items])
+
+    def _insert_now(self, jobs: list[_Job]) -> list[int]:
         try:
             with WriteTurn(self.db), self.db.write_engine.begin() as conn:
-                return self._insert(conn, [_Job(item, position)])[0]
+                return self._insert(conn, jobs)
         except DBAPIError as e:
             raise StorageError(f"could not store the message: {_first_line(e)}") from e
 

@@ -1,7 +1,8 @@
 """The SMTP listener: an aiosmtpd handler that takes mail for the support addresses only.
 
 Recipients are checked at RCPT (550 for anything else: never an open relay); aiosmtpd enforces
-the size limit (552). At DATA the raw bytes are committed through the inbound store before the
+the size limit (552, at MAIL FROM for a declared SIZE, else after DATA); a line may be as long
+as the message. At DATA the raw bytes are committed through the inbound store before the
 250; if that fails the client hears 451 and tries again later. Parsing and ticketing happen
 afterwards, from storage.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,15 +60,32 @@ class SupportHandler:
         return f"250 2.0.0 OK: queued as {inbound_id}"
 
 
-class TolerantSMTP(SMTP):
-    """aiosmtpd's server with room for long lines.
+_AIOSMTPD_TOO_BIG = ("500 Line too long", "552 Error: Too much mail data")
+"""What aiosmtpd 1.4 answers at the end of DATA when the message is over the limit."""
 
-    RFC 5321 caps a line at 1000 octets, but real clients (Outlook's HTML, long quoted links)
-    send longer ones and MTAs such as Postfix accept them; refusing would bounce a client's
-    report. Lines up to 64 KiB are taken; the message size limit still applies.
+
+class TolerantSMTP(SMTP):
+    """aiosmtpd's server with room for long lines, and a 552 that says why.
+
+    RFC 5321 caps a line at 1000 octets but lets a server be liberal (4.5.3.1), and real
+    clients send longer ones (an HTML body or a base64 blob on one line); MTAs such as Postfix
+    take them. So a line may be as long as the message: aiosmtpd's reader limit
+    (``line_length_limit``, which also bounds what one connection buffers) is the message
+    limit plus the line end and a stuffed dot. A line over that is in a message over the limit,
+    so aiosmtpd's "500 Line too long" and "552 Error: Too much mail data" both become one 552
+    naming the limit.
     """
 
-    line_length_limit = 64 * 1024
+    def __init__(self, handler: Any, *, data_size_limit: int, **kw: Any) -> None:
+        self.line_length_limit = data_size_limit + 3  # read by SMTP.__init__ for its reader
+        self.too_big = (f"552 5.3.4 Message too big: over this server's limit of "
+                        f"{data_size_limit} bytes")
+        super().__init__(handler, data_size_limit=data_size_limit, **kw)
+
+    async def push(self, status: str | bytes) -> None:
+        if isinstance(status, str) and status.startswith(_AIOSMTPD_TOO_BIG):
+            status = self.too_big
+        await super().push(status)
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -90,10 +109,19 @@ class SmtpIntake:
         }
         self._server: asyncio.AbstractServer | None = None
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on ``sock`` if given (bound already, see ``adapters/listen.py``), else on
+        the host and port."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: TolerantSMTP(self.handler, **self._kw),
-                                                self.host, self.port)
+
+        def protocol() -> TolerantSMTP:
+            return TolerantSMTP(self.handler, **self._kw)
+
+        if sock is not None:
+            self._server = await loop.create_server(protocol, sock=sock)
+            self.port = sock.getsockname()[1]
+        else:
+            self._server = await loop.create_server(protocol, self.host, self.port)
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
         log.info("SMTP intake listening", extra={"host": self.host, "port": self.port,

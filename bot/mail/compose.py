@@ -2,8 +2,9 @@
 
 No header is built from unchecked input: subjects and names from clients are reduced to one
 line of printable text, addresses must be plain addr-specs, and the Message-IDs the bot puts in
-threading headers are checked for shape. Every mail says ``Auto-Submitted: auto-replied`` (or
-``auto-generated``) so other robots do not answer it (RFC 3834).
+threading headers are checked for shape. Every mail the bot writes itself says
+``Auto-Submitted: auto-replied`` (or ``auto-generated``) so other robots do not answer it
+(RFC 3834); a staff reply does not: a person wrote it.
 """
 
 from __future__ import annotations
@@ -203,13 +204,16 @@ def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str 
 
 
 def staff_reply(view: TicketView, *, to: str, sender: str, text: str, thread: Sequence[str],
-                key: str, at: datetime, author: str) -> OutboundMail:
-    """A reply from staff to the client, in the ticket's mail thread."""
+                key: str, at: datetime, author: str | None, team: str = "Support") -> OutboundMail:
+    """A reply from staff to the client, in the ticket's mail thread, signed by ``author``
+    (the staff member's name; None: not one of the directory) and ``team``, never by an
+    internal actor id."""
     t = view.ticket
     subject = subject_with_reference(t.reference, f"Re: {t.subject}")
     msgid = message_id("reply", key, sender)
     ids = safe_message_ids(thread)
-    body = f"{text.rstrip()}\n\n-- \n{one_line(author, 80)}, support ({t.reference})\n"
+    signed = (f"{one_line(author, 80)}, " if author else "") + one_line(team, 80)
+    body = f"{text.rstrip()}\n\n-- \n{signed} ({t.reference})\n"
     raw = _text_mail(sender, to, subject, msgid, body, in_reply_to=ids[-1] if ids else None,
                      references=ids, at=at, auto=None)  # a person wrote it: not automatic mail
     return OutboundMail("reply", sender, (to,), msgid, subject, raw, ticket_id=t.id)

@@ -9,7 +9,8 @@ from bot.change_requests import clock_description
 from bot.clocks import ClockState
 from bot.mail import compose
 from bot.mail.outbox import queue_mail
-from bot.model import Channel, Event, EventKind, OutboundMail
+from bot.mail.signature import signer_name
+from bot.model import Channel, Event, EventKind, OutboundMail, Staff
 from bot.ports import UnitOfWork
 from bot.services import TicketView
 from bot.sla.durations import format_duration
@@ -18,9 +19,10 @@ from bot.sla.durations import format_duration
 class MailNotifier:
     """Queues mail to the requester of an email ticket when staff act on it."""
 
-    def __init__(self, sender: str, reopen_hours: int = 168) -> None:
+    def __init__(self, sender: str, reopen_hours: int = 168, team_name: str = "Support") -> None:
         self.sender = sender
         self.reopen_hours = reopen_hours
+        self.team_name = team_name  # signs staff replies (with the person's name if staff)
 
     def __call__(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
         t = view.ticket
@@ -39,19 +41,20 @@ class MailNotifier:
             return read[0]
 
         for e in events:
-            mail = self._mail_for(e, view, to, thread)
+            mail = self._mail_for(e, view, to, thread, uow.staff.list)
             if mail is not None and queue_mail(uow, t, mail, e.at):
                 thread().append(mail.message_id)
 
-    def _mail_for(self, e: Event, view: TicketView, to: str,
-                  thread: Callable[[], list[str]]) -> OutboundMail | None:
+    def _mail_for(self, e: Event, view: TicketView, to: str, thread: Callable[[], list[str]],
+                  staff: Callable[[], list[Staff]]) -> OutboundMail | None:
         """The mail ``e`` calls for, if any; ``thread()`` gives the Message-IDs to refer to
         (read only when a mail is made)."""
         key = f"{view.reference}.{e.id}"
         if e.kind == EventKind.RESPONDED and e.data.get("message"):
             return compose.staff_reply(view, to=to, sender=self.sender,
                                        text=str(e.data["message"]), thread=thread(), key=key,
-                                       at=e.at, author=e.actor)
+                                       at=e.at, author=signer_name(e.actor, staff()),
+                                       team=self.team_name)
         text = self._notice_text(e, view)
         if text is None:
             return None
