@@ -24,10 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.inbox.processor import Decision, Inbox
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem
+from bot import readable
 from bot.clock import Clock
 from bot.model import Channel, Client, Event, EventKind
 from bot.services import Helpdesk, TicketView
-from bot.sla.durations import format_duration
 
 log = logging.getLogger("supportbot.slack")
 
@@ -292,6 +292,6 @@ def registered_text(view: TicketView) -> str:
     text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
-        due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %H:%M %Z")
-        text += f" We respond by {due} (in {format_duration(c.left)} working time)."
+        due = readable.when(c.due, view.policy.calendar.tz, year=False)
+        text += f" We respond by {due} (in {readable.duration(c.left)} working time)."
     return text

@@ -10,8 +10,8 @@ from bot.clocks import ClockState
 from bot.mail import compose
 from bot.model import Channel, Event, EventKind, OutboundMail
 from bot.ports import UnitOfWork
+from bot.readable import duration, when
 from bot.services import TicketView
-from bot.sla.durations import format_duration
 
 
 class MailNotifier:
@@ -86,7 +86,5 @@ class MailNotifier:
 
 def _due_line(c: ClockState, view: TicketView) -> str:
     what = clock_description(view.policy, c.name)
-    due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z") \
-        if c.due else "-"
-    return f"{what}: due {due} ({format_duration(c.left)} of working " \
+    return f"{what}: due {when(c.due, view.policy.calendar.tz)} ({duration(c.left)} of working " \
            f"time left)"

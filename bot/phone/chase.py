@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot import readable
 from bot.alerts import Alert
 from bot.clock import Clock
 from bot.clocks import derive_clocks
@@ -50,7 +51,8 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
         text = (f"We have not yet received the phone call that must follow a priority 1 "
                 f"report ({ref}).")
         if phone.phone_number:
-            text += f"\nPlease call us now on {phone.phone_number} and mention {ref}."
+            number = readable.phone(phone.phone_number)
+            text += f"\nPlease call us now on {number} and mention {ref}."
         to = compose.safe_address(t.requester) if t.channel == Channel.EMAIL else None
         missing = Event(EventKind.PHONE_FOLLOWUP_MISSING, now, "pager", {
             "due": due.isoformat(), "reminded": to or ""})
@@ -70,8 +72,8 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
                  reference=ref, client=t.client_name, priority=t.priority,
                  kind="followup-missing",
                  text=f"{ref}: the client's phone follow-up of this P1 was due "
-                      f"{due.isoformat()} and has not come; the client was "
-                      f"{'reminded by mail' if to else 'not reachable by mail'}.",
+                      f"{readable.when(due, policy.calendar.tz)} and has not come; the client "
+                      f"was {'reminded by mail' if to else 'not reachable by mail'}.",
                  at=now, due=due)
 
 
