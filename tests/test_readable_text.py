@@ -3,15 +3,22 @@ and triage lines read to the minute, in the policy's zone, with phone numbers gr
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from adapters.bootstrap import bootstrap
+from adapters.cli import main
 from adapters.render import ticket_table
 from adapters.slack.format import event_line
 from adapters.slack.intake import registered_text
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.outbox import OutboxStore
+from bot import readable
 from bot.clock import ManualClock
 from bot.clocks import derive_clocks
 from bot.mail.notify import MailNotifier
@@ -20,9 +27,22 @@ from bot.priority import Priority
 from bot.reminders import build_alert, decide, plan_ticket
 from bot.services import Helpdesk
 from bot.sla import load_policy
+from config.settings import load_settings
+from tests.procs import storage_toml
 
 BRU = ZoneInfo("Europe/Brussels")
 PANENCO = load_policy("panenco")
+CLIENTS = """
+[[clients]]
+name = "acme"
+policy = "panenco"
+email_domains = ["acme.example"]
+
+[[clients]]
+name = "nightowl"
+policy = "demo247"
+email_domains = ["nightowl.example"]
+"""
 ODD = timedelta(seconds=0.062741)
 """A sliver of a second: how far off a minute the wall clock is when text is made."""
 
@@ -96,3 +116,36 @@ def test_triage_lines_group_phone_numbers_and_show_instants_in_the_zone() -> Non
     line = event_line(e, BRU)
     assert line is not None
     assert "number: +32 16 00 00 00" in line and "due: Mon 23 Nov 2026 10:00 CET" in line, line
+
+
+def test_reminders_list_shows_what_fires_next_in_the_policy_zone(
+        database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        no_supportbot_env: None) -> None:
+    config = tmp_path / "supportbot.toml"
+    config.write_text(storage_toml(database) + CLIENTS, encoding="utf-8")
+    registered = datetime.now(UTC) - timedelta(minutes=20)
+    app = bootstrap(load_settings(config, env={}, cwd=tmp_path), clock=ManualClock(registered))
+    try:  # 24/7 and UTC: a P4's hour to respond, reminded at 50%, 75%, 90%, breach, repeats
+        night = app.helpdesk.register(subject="Question", client="nightowl",
+                                      priority=Priority.P4, actor="t").reference
+        day = app.helpdesk.register(subject="Checkout down", client="acme",
+                                    priority=Priority.P1, actor="t", reason="t").reference
+    finally:
+        app.close()
+    capsys.readouterr()
+    assert main(["--config", str(config), "reminders", "list", "--ticket", night,
+                 "--within", "30m"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Planned, next first"), out
+    for minutes, label in ((30, "50%"), (45, "75%")):
+        when = readable.when(registered + timedelta(minutes=minutes), UTC)
+        assert any(line.startswith(f"  {when}  {night}/response/P4-{label}/0  reminder")
+                   for line in out), out
+    assert "  3 more later (--within to see further)" in out
+    assert "Recorded, newest first:" in out and "  none yet" in out
+    assert not any(f"{night}/response/P4-90%" in line for line in out)
+    # another policy, another zone: Brussels
+    assert main(["--config", str(config), "reminders", "list", "--ticket", day]) == 0
+    planned = [line for line in capsys.readouterr().out.splitlines() if f"  {day}/" in line]
+    assert planned and all(re.match(r"  \w{3} \d\d \w{3} \d{4} \d\d:\d\d CES?T  ", line)
+                           for line in planned), planned

@@ -285,6 +285,8 @@ def test_the_cli_lists_what_was_recorded(database: Database, clock: ManualClock,
     assert "Site down" in listed[0]["text"]
     text = cli(config, "reminders", "list").stdout
     assert f"{ref}/response/P1-75%/0" in text and "superseded" in text
+    # recorded times in the policy's zone (demo247: UTC), to the minute: 12:03:45 reads 12:04
+    assert f"Thu 01 Jan 2026 12:04 UTC  {ref}/response/P1-75%/0" in text, text
 
 
 def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
