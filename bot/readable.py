@@ -16,8 +16,8 @@ import phonenumbers
 
 _MINUTE = timedelta(minutes=1)
 _HALF = timedelta(seconds=30)
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)$")
+_E164 = re.compile(r"(?<![\w+])\+[1-9]\d{6,14}\b")
+_ISO = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[+-]\d\d:\d\d|Z)")
 
 
 def to_minute(dt: datetime) -> datetime:
@@ -64,21 +64,25 @@ def phone(number: str | None) -> str:
 
 
 def value(v: Any, tz: tzinfo | None = None) -> str:
-    """One recorded value (an event's data) for reading: an E.164 number grouped, an ISO
-    instant in ``tz`` to the minute (when ``tz`` is given), lists joined, the rest as ``str``."""
+    """One recorded value (an event's data) for reading: E.164 numbers grouped and ISO
+    instants (also inside a note) in ``tz`` to the minute when ``tz`` is given, lists joined,
+    the rest as ``str``."""
     if isinstance(v, list | tuple):
         return ", ".join(value(x, tz) for x in v)
     if isinstance(v, datetime) and tz is not None:
         return when(v, tz)
     if isinstance(v, str):
-        if _E164.match(v):
-            return phone(v)
-        if tz is not None and _ISO.match(v):
-            try:
-                return when(datetime.fromisoformat(v.replace("Z", "+00:00")), tz)
-            except ValueError:
-                return v
+        if tz is not None:
+            v = _ISO.sub(lambda m: _instant(m.group(0), tz), v)
+        return _E164.sub(lambda m: phone(m.group(0)), v)
     return str(v)
+
+
+def _instant(text: str, tz: tzinfo) -> str:
+    try:
+        return when(datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
+    except ValueError:
+        return text
 
 
 __all__ = ["duration", "phone", "to_minute", "value", "when"]

@@ -55,3 +55,6 @@ def test_recorded_values_read_as_people_write_them() -> None:
     assert readable.value("2026-11-23T09:00:00+00:00") == "2026-11-23T09:00:00+00:00"  # no zone
     assert readable.value(["+3216000000", "+32470123456"]) == "+32 16 00 00 00, +32 470 12 34 56"
     assert readable.value(3) == "3"
+    # a note that carries an instant (the phone desk's "call CA1 from ... at ...")
+    assert readable.value("call CA1 from +3216000000 at 2026-11-23T08:59:59.9+00:00", BRU) == \
+        "call CA1 from +32 16 00 00 00 at Mon 23 Nov 2026 10:00 CET"

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import main
-from adapters.render import ticket_table
+from adapters.render import ticket_table, ticket_text
 from adapters.slack.format import event_line
 from adapters.slack.intake import registered_text
 from adapters.storage import Database, SqlUnitOfWork
@@ -149,3 +149,14 @@ def test_reminders_list_shows_what_fires_next_in_the_policy_zone(
     planned = [line for line in capsys.readouterr().out.splitlines() if f"  {day}/" in line]
     assert planned and all(re.match(r"  \w{3} \d\d \w{3} \d{4} \d\d:\d\d CES?T  ", line)
                            for line in planned), planned
+
+
+def test_tickets_show_reads_the_phone_desk_note_in_the_zone(helpdesk: Helpdesk) -> None:
+    ref = helpdesk.register(subject="Checkout down", client="acme", priority=Priority.P1,
+                            actor="alice", reason="production down").reference
+    # the note the phone desk writes when a call confirms the follow-up
+    v = helpdesk.confirm_phone_followup(
+        ref, actor="phone:+3216123456",
+        note="call CA1 from +3216123456 at 2026-11-23T08:04:31.5+00:00")
+    text = ticket_text(v)
+    assert "note=call CA1 from +32 16 12 34 56 at Mon 23 Nov 2026 09:05 CET" in text, text
