@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import readable
 from bot.clocks import ClockState, ClockStatus
+from bot.readable import duration as format_duration
 from bot.services import TicketView
-from bot.sla.durations import format_duration
 
 
 def local(dt: datetime | None, view: TicketView) -> str:
-    if dt is None:
-        return "-"
-    return dt.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+    """``dt`` in the ticket's policy zone, to the minute."""
+    return readable.when(dt, view.policy.calendar.tz)
 
 
 def clock_line(c: ClockState, view: TicketView) -> str:
@@ -58,23 +59,54 @@ def ticket_text(view: TicketView) -> str:
         lines += [f"    - {r}" for r in reasons.data.get("reasons", [])]
     lines.append("  events:")
     for e in t.events:
-        detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if k not in ("reasons", "rules"))
+        detail = ", ".join(f"{k}={readable.value(v, view.policy.calendar.tz)}"
+                           for k, v in e.data.items() if k not in ("reasons", "rules"))
         lines.append(f"    {local(e.at, view)}  {e.kind:<24} {e.actor}"
                      + (f"  ({detail})" if detail else ""))
     return "\n".join(lines)
 
 
+def deadline(view: TicketView) -> str:
+    """The clock that matters most now: a breached one with how late it is, else the next
+    running one with its due instant and the working time left (the two differ: evenings,
+    weekends and holidays do not count)."""
+    tz = view.policy.calendar.tz
+    breached = sorted((c for c in view.clocks.values() if c.breached),
+                      key=lambda c: (not c.running, c.due or view.now))
+    if breached:
+        c = breached[0]
+        over = c.used - c.target
+        late = f", {format_duration(over)} working time late" if over > timedelta(0) else ""
+        stopped = "" if c.running else f", met late {readable.when(c.stopped_at, tz)}"
+        return f"{c.name} BREACHED: due {readable.when(c.due, tz, year=False)}{late}{stopped}"
+    nxt = view.next_due()
+    if nxt is None:
+        return "-"
+    return (f"{nxt.name} due {readable.when(nxt.due, tz, year=False)} "
+            f"({format_duration(nxt.left)} working time left)")
+
+
 def ticket_row(view: TicketView) -> str:
     t = view.ticket
-    nxt = view.next_due()
-    due = "-"
-    if any(c.breached for c in view.clocks.values()):
-        due = "BREACHED"
-    elif nxt is not None:
-        due = f"{nxt.name} in {format_duration(nxt.left)}"
     client = t.client_name or "(unassigned)"
-    return (f"{t.reference:<8} {t.priority}  {t.status:<8} {client[:16]:<16} {due:<22} "
-            f"{t.subject[:60]}")
+    return (f"{t.reference:<8} {t.priority}  {t.status:<8} {client[:16]:<16} "
+            f"{t.subject[:40]:<40}  {deadline(view)}")
+
+
+HEADER = f"{'TICKET':<8} PRI {'STATUS':<8} {'CLIENT':<16} {'SUBJECT':<40}  NEXT DEADLINE"
+
+
+def ticket_table(views: Sequence[TicketView], *, at_risk: bool = False) -> list[str]:
+    """The lines of ``tickets list``: a header, one row per ticket; with ``at_risk`` a title
+    saying what the list holds first."""
+    lines = []
+    if at_risk:
+        n = len(views)
+        lines.append(f"At risk: {n} ticket{'' if n == 1 else 's'} (a running clock breached, "
+                     "or less than a quarter of its target left)")
+    if not views:
+        return [*lines, "no tickets"]
+    return [*lines, HEADER, *(ticket_row(v) for v in views)]
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -106,3 +138,4 @@ def ticket_json(view: TicketView) -> dict[str, Any]:
                    for e in t.events],
         "as_of": _iso(view.now),
     }
+

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot import readable
 from bot.clock import Clock
 from bot.errors import InvalidAction, NotFound
 from bot.mail import compose
@@ -24,7 +25,7 @@ from bot.maintenance_window import MaintenanceWindow
 from bot.model import Client, OutboundMail
 from bot.policies import PolicyBook
 from bot.ports import MaintenanceUnitOfWork
-from bot.sla.durations import WorkingDays, format_duration
+from bot.sla.durations import WorkingDays
 from bot.sla.policy import Policy
 
 PHASES = ("announced", "started", "ended")
@@ -55,18 +56,18 @@ def notice_text(policy: Policy) -> str:
     n = policy.maintenance_notice
     if n is None:
         return "no minimum notice"
-    return f"{n.days} working days" if isinstance(n, WorkingDays) else format_duration(n)
+    return f"{n.days} working days" if isinstance(n, WorkingDays) else readable.duration(n)
 
 
 def _local(dt: datetime, policy: Policy) -> str:
-    return dt.astimezone(policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+    return readable.when(dt, policy.calendar.tz)
 
 
 def _impact(w: MaintenanceWindow, policy: Policy) -> str:
     worked = policy.calendar.working_time(w.start, w.end)
     if worked <= timedelta(0):
         return "It falls outside the support hours of your agreement."
-    return (f"It overlaps the support hours of your agreement by {format_duration(worked)} "
+    return (f"It overlaps the support hours of your agreement by {readable.duration(worked)} "
             "of working time.")
 
 
@@ -95,7 +96,7 @@ def message(w: MaintenanceWindow, phase: str, policy: Policy, announced: datetim
 
 def subject(w: MaintenanceWindow, phase: str, policy: Policy) -> str:
     what = "Hotfix" if w.hotfix else "Maintenance"
-    when = w.start.astimezone(policy.calendar.tz).strftime("%d %b %Y %H:%M %Z")
+    when = readable.when(w.start, policy.calendar.tz)[4:]  # without the weekday
     head = {"announced": "Hotfix" if w.hotfix else "Planned maintenance",
             "started": f"{what} started", "ended": f"{what} ended"}[phase]
     return compose.one_line(f"{head} {when}: {w.summary}", 200)
@@ -185,8 +186,8 @@ class Maintenance:
         first = earliest_start(policy, now)
         if first is None or start >= first or hotfix:
             return
-        minute = timedelta(minutes=1)
-        ahead = format_duration(max(timedelta(0), start - now) // minute * minute)
+        minute = timedelta(minutes=1)  # down: never say "72h ahead" of a 72h notice missed
+        ahead = readable.duration(max(timedelta(0), start - now) // minute * minute)
         raise InvalidAction(
             f"maintenance starting {_local(start, policy)} is {ahead} ahead: client "
             f"{client.name} (policy {policy.name}) must be told {notice_text(policy)} ahead, "

@@ -199,8 +199,10 @@ def test_fresh_directory_registers_lists_and_shows_a_ticket(tmp_path: Path, stor
 
     listed = sub(cwd, env, "tickets", "list")
     assert listed.code == 0, listed
-    rows = listed.out.splitlines()
+    header, *rows = listed.out.splitlines()
+    assert header.split()[:2] == ["TICKET", "PRI"]
     assert len(rows) == 1 and rows[0].startswith("T-1001 ") and "Login page broken" in rows[0]
+    assert "response due " in rows[0] and "working time left" in rows[0]
 
     shown = sub(cwd, env, "tickets", "show", "T-1001", "--json")
     assert shown.code == 0, shown
@@ -362,8 +364,10 @@ def test_list_filters_by_open_status_client_and_risk(cli: Cli, config: Path) -> 
 
     shown = cli.ok("tickets", "show", late, "--json")
     assert shown["clocks"]["response"]["status"] == "breached"
-    rows = cli.ok("tickets", "list", "--at-risk").splitlines()
-    assert len(rows) == 1 and rows[0].startswith(late) and "BREACHED" in rows[0]
+    title, header, *rows = cli.ok("tickets", "list", "--at-risk").splitlines()
+    assert title.startswith("At risk: 1 ticket") and header.startswith("TICKET")
+    assert len(rows) == 1 and rows[0].startswith(late) and "response BREACHED: due" in rows[0]
+    assert "working time late" in rows[0]  # how late: about 55 minutes
     # a misspelt client is an error, not an empty queue
     assert one_line_error(cli("tickets", "list", "--client", "nobody"), 1) == \
         "supportbot: error: no client named 'nobody'"

@@ -10,7 +10,7 @@ from email.policy import SMTP
 from adapters.storage import SqlUnitOfWork
 from bot.model import EventKind, TicketStatus
 from bot.priority import Priority
-from tests.mailbot import PHONE, SUPPORT, Bot, mail, reply_to
+from tests.mailbot import SUPPORT, Bot, mail, reply_to
 
 
 def test_new_mail_registers_a_classified_ticket_and_acknowledges_it(bot: Bot) -> None:
@@ -32,7 +32,7 @@ def test_new_mail_registers_a_classified_ticket_and_acknowledges_it(bot: Bot) ->
     assert f"registered your report as {t.reference}" in body
     assert "Priority: P1" in body and "all users" in body.lower()
     assert "due Mon 23 Nov 2026 11:00 CET" in body  # response: 09:00 + 2 working hours
-    assert f"call us now on {PHONE}" in body
+    assert "call us now on +32 16 00 00 00 and mention" in body  # grouped for reading
     # the raw message is kept on the ticket
     with SqlUnitOfWork(bot.app.db, write=False) as uow:
         [stored] = uow.messages.for_ticket(t.id or 0)

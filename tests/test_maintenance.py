@@ -182,6 +182,10 @@ def test_the_cli_refuses_short_notice_in_one_line_and_lists_windows(
                          "--summary", "Platform upgrade", "--release-notes",
                          "https://example.test/rn")
     assert code == 0 and "told acme, spin by mail" in out, err
+    # what people read is in the default policy's zone, to the minute
+    assert f"02 Mar {year} 20:00 CET - " in out and f"02 Mar {year} 22:00 CET" in out, out
+    code, out, _ = run_main(capsys, config, "maintenance", "list")
+    assert f"02 Mar {year} 20:00 CET - " in out.splitlines()[1], out
     code, out, _ = run_main(capsys, config, "maintenance", "list", "--json")
     listed = json.loads(out)
     assert [w["clients"] for w in listed] == [["spin"], ["acme", "spin"]]

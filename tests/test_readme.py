@@ -103,3 +103,21 @@ def test_every_limit_the_settings_enforce_is_in_its_readme_row() -> None:
              if _limits(f) != readme.get(key, set())}
     assert wrong == {}, "README limits out of step with the settings"
     assert readme["oncall.interval_seconds"] == {">= 10", "<= 3600"}
+
+
+def test_try_it_names_every_command_once_and_only_real_ones() -> None:
+    import click
+
+    from adapters.cli import cli
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Try it", 1)[1].split("\n## ", 1)[0]
+    prose = section.rsplit("```", 1)[1]  # the paragraph after the example
+    assert prose.count("Other commands:") == 1, "the list of other commands is given once"
+    named = [name for group in re.findall(r"`supportbot ([a-z|]+)", " ".join(prose.split()))
+             for name in group.split("|")]
+    assert len(named) == len(set(named)), f"a command is named twice: {sorted(named)}"
+    ctx = click.Context(cli)
+    real = set(cli.list_commands(ctx))
+    assert set(named) <= real, f"not commands: {set(named) - real}"
+    assert real - set(named) - {"tickets", "run"} == set(), "commands the README leaves out"

@@ -121,7 +121,7 @@ def test_a_restart_loses_nothing_doubles_nothing_and_sends_the_missed_one_late(
     second = engine(database, clock, after)
     second.rebuild()
     assert [(a.key, a.late) for a in after.alerts] == [(f"{ref}/response/P4-75%/0", True)]
-    assert "Late: this was meant to go out Thu 01 Jan 2026 12:45:00 UTC" in after.alerts[0].text
+    assert "Late: this was meant to go out Thu 01 Jan 2026 12:45 UTC" in after.alerts[0].text
     run_until(second, clock, at(61))
     assert after.keys()[1:] == [f"{ref}/response/P4-90%/0", f"{ref}/response/P4-breach/0"]
     assert not any(a.late for a in after.alerts[1:])
@@ -285,6 +285,8 @@ def test_the_cli_lists_what_was_recorded(database: Database, clock: ManualClock,
     assert "Site down" in listed[0]["text"]
     text = cli(config, "reminders", "list").stdout
     assert f"{ref}/response/P1-75%/0" in text and "superseded" in text
+    # recorded times in the policy's zone (demo247: UTC), to the minute: 12:03:45 reads 12:04
+    assert f"Thu 01 Jan 2026 12:04 UTC  {ref}/response/P1-75%/0" in text, text
 
 
 def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(

@@ -22,6 +22,7 @@ from tests.test_slack import SUPPORT, TRIAGE, report, settings_for
 from tests.test_twilio import RecordingSink
 
 NUMBER = "+3216000000"
+READ = "+32 16 00 00 00"  # as people read it
 
 
 def with_phone(settings: Settings) -> Settings:
@@ -67,7 +68,7 @@ def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
     assert v.ticket.priority == "P1" and v.ticket.phone_followup == "pending"
     [link] = fake.called("chat.postMessage", channel=SUPPORT)
     assert link.params["thread_ts"] == "1790000100.000100"
-    assert f"Please call us now on {NUMBER} and mention {ref}." in link.params["text"]
+    assert f"Please call us now on {READ} and mention {ref}." in link.params["text"]
 
     assert app.phone is not None
     sink = RecordingSink()
@@ -82,7 +83,7 @@ def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
     reminder = replies[1].params
     assert reminder["thread_ts"] == "1790000100.000100"
     assert f"phone call that must follow a priority 1 report ({ref})" in reminder["text"]
-    assert f"Please call us now on {NUMBER} and mention {ref}." in reminder["text"]
+    assert f"Please call us now on {READ} and mention {ref}." in reminder["text"]
     [alert] = sink.alerts
     assert "reminded in their Slack thread" in alert.text
     assert "not reachable" not in alert.text

@@ -323,6 +323,8 @@ def test_missing_followup_reminds_the_client_and_tells_triage(phone: Phone) -> N
     assert [a.kind for a in phone.sink.alerts] == ["followup-missing"]
     alert = phone.sink.alerts[0]
     assert alert.reference == ref and alert.client == "acme" and "reminded by mail" in alert.text
+    # Monday 09:00 Brussels + 60 minutes of working time, read in the policy's zone
+    assert "was due Mon 23 Nov 2026 10:00 CET and has not come" in alert.text, alert.text
     events = phone.ticket(ref).events
     assert [e.kind for e in events].count(EventKind.PHONE_FOLLOWUP_MISSING) == 1
     with SqlUnitOfWork(phone.app.db) as uow:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import actor_option, json_option, pass_app, ticket_action
 from adapters.cli.tickets import tickets
+from bot import readable
 from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
 
@@ -22,9 +23,18 @@ def _instant(app: App, value: str, param: str) -> datetime:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 instant "
                                  "(e.g. 2026-12-24T17:00+01:00)", param_hint=param) from None
     if when.tzinfo is None:
-        s = app.settings.policies
-        when = when.replace(tzinfo=load_policy(s.default, s.paths).calendar.tz)
+        when = when.replace(tzinfo=_zone(app))
     return when
+
+
+def _zone(app: App) -> tzinfo:
+    """The default policy's time zone: the one instants are read and written in here."""
+    s = app.settings.policies
+    return load_policy(s.default, s.paths).calendar.tz
+
+
+def _span(w: MaintenanceWindow, tz: tzinfo) -> str:
+    return f"{readable.when(w.start, tz)} - {readable.when(w.end, tz)}"
 
 
 def _told(t: Told) -> str:
@@ -64,10 +74,10 @@ def announce(app: App, start: str, end: str, summary: str, clients: tuple[str, .
         actor=actor)
     w = told.window
     if not told.created:
-        click.echo(f"maintenance {w.key} was announced already ({w.announced_at:%Y-%m-%d %H:%M}"
-                   " UTC): nothing queued again")
+        click.echo(f"maintenance {w.key} was announced already "
+                   f"({readable.when(w.announced_at, _zone(app))}): nothing queued again")
         return
-    click.echo(f"maintenance {w.key} {w.start.isoformat()} - {w.end.isoformat()}"
+    click.echo(f"maintenance {w.key} {_span(w, _zone(app))}"
                f"{' (hotfix)' if w.hotfix else ''}: told {_told(told)}")
 
 
@@ -85,7 +95,7 @@ def _json(w: MaintenanceWindow, state: str) -> dict[str, object]:
 @json_option
 @pass_app
 def list_windows(app: App, include_ended: bool, as_json: bool) -> None:
-    """Scheduled and running windows, by start (UTC)."""
+    """Scheduled and running windows, by start (in the default policy's zone)."""
     svc = app.maintenance
     now = app.clock.now()
     rows = [(w, w.state_at(now)) for w in svc.windows(include_ended=include_ended)]
@@ -94,8 +104,9 @@ def list_windows(app: App, include_ended: bool, as_json: bool) -> None:
         return
     if not rows:
         click.echo("no maintenance scheduled")
+    tz = _zone(app)
     for w, s in rows:
-        click.echo(f"{w.key}  {w.start:%Y-%m-%d %H:%M} - {w.end:%Y-%m-%d %H:%M} UTC  {s:<11} "
+        click.echo(f"{w.key}  {_span(w, tz)}  {s:<11} "
                    f"{'hotfix ' if w.hotfix else ''}{', '.join(w.clients)}: {w.summary}")
 
 

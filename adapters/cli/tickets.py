@@ -18,7 +18,7 @@ from adapters.cli.options import (
     priority_value,
     ticket_action,
 )
-from adapters.render import ticket_json, ticket_row
+from adapters.render import ticket_json, ticket_table
 from bot.change_requests import KINDS
 from bot.model import Channel, TicketStatus
 from bot.priority import Priority
@@ -49,10 +49,8 @@ def tickets_list(app: App, client: str | None, statuses: tuple[str, ...], only_o
     if as_json:
         click.echo(json.dumps([ticket_json(v) for v in views], indent=2))
         return
-    if not views:
-        click.echo("no tickets")
-    for v in views:
-        click.echo(ticket_row(v))
+    for line in ticket_table(views, at_risk=at_risk):
+        click.echo(line)
 
 
 @tickets.command("show")

@@ -3,10 +3,12 @@ post (Block Kit) and one line per event for the triage thread."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from adapters.render import clock_line
 from adapters.slack.text import escape
+from bot import readable
 from bot.clocks import ClockStatus
 from bot.model import Event, EventKind
 from bot.priority import Priority
@@ -90,8 +92,9 @@ QUIET = frozenset({EventKind.REGISTERED})
 line in the triage thread."""
 
 
-def event_line(e: Event) -> str | None:
-    """One line for the triage thread, from any event's kind and data."""
+def event_line(e: Event, tz: tzinfo | None = None) -> str | None:
+    """One line for the triage thread, from any event's kind and data: phone numbers grouped,
+    instants in ``tz`` (the policy's zone) to the minute."""
     if e.kind in QUIET or (e.kind == EventKind.PRIORITY_SET and e.actor == "classifier"):
         return None
     what = str(e.kind).replace("_", " ")
@@ -99,7 +102,7 @@ def event_line(e: Event) -> str | None:
     for k, v in e.data.items():
         if k in ("reasons", "rules", "message_id", "attachments") or v in (None, "", [], {}):
             continue
-        text = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+        text = readable.value(v, tz)
         details.append(f"{k.replace('_', ' ')}: {_short(text, 300)}")
     line = f"*{escape(what)}* by {escape(e.actor)}"
     return line + ("\n" + escape("\n".join(details)) if details else "")

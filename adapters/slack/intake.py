@@ -26,11 +26,11 @@ from adapters.slack.text import decode, mentioned_users
 from adapters.slack.users import SlackUsers
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.inbox import Attempts, InboxItem
+from bot import readable
 from bot.clock import Clock
 from bot.model import Channel, Client
 from bot.phone.followup import call_request
 from bot.services import Helpdesk, TicketView
-from bot.sla.durations import format_duration
 
 log = logging.getLogger("supportbot.slack")
 
@@ -320,8 +320,8 @@ def registered_text(view: TicketView, phone_number: str | None = None) -> str:
     text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
-        due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %H:%M %Z")
-        text += f" We respond by {due} (in {format_duration(c.left)} working time)."
+        due = readable.when(c.due, view.policy.calendar.tz, year=False)
+        text += f" We respond by {due} (in {readable.duration(c.left)} working time)."
     if t.phone_followup == "pending":
         text += (f"\nThis is a {t.priority} incident: the agreement requires it to be followed "
                  "up by a phone call.")

@@ -48,7 +48,7 @@ class SlackNotifier:
                                       channel=triage, at=at, ticket_id=t.id)
             registered = any(e.kind == EventKind.REGISTERED for e in events)
             for e in () if registered else events:  # the post itself shows a registration
-                line = event_line(e)
+                line = event_line(e, view.policy.calendar.tz)
                 if line is not None:
                     queued |= slack.queue("thread", key=f"thread:{t.id}:{e.id}",
                                           channel=triage, at=at, ticket_id=t.id,

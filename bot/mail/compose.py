@@ -21,10 +21,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from bot import readable
 from bot.change_requests import clock_description
 from bot.model import OutboundMail
 from bot.services import TicketView
-from bot.sla.durations import format_duration
 
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}"
                    r"[A-Za-z0-9])?$")
@@ -69,9 +69,7 @@ def message_id(kind: str, key: str, sender: str) -> str:
 
 
 def _local(dt: datetime | None, view: TicketView) -> str:
-    if dt is None:
-        return "-"
-    return dt.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z")
+    return readable.when(dt, view.policy.calendar.tz)
 
 
 def _fields(sender: str, to: str, subject: str, msgid: str, *, in_reply_to: str | None,
@@ -186,15 +184,15 @@ def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str 
         what = clock_description(view.policy, c.name)
         if c.due is not None:
             lines.append(f"{what}: due {_local(c.due, view)} (within "
-                         f"{format_duration(c.target)} of working time)")
+                         f"{readable.duration(c.target)} of working time)")
         else:
-            lines.append(f"{what}: {format_duration(c.target)} of working time, counted from "
+            lines.append(f"{what}: {readable.duration(c.target)} of working time, counted from "
                          f"when it starts")
     if t.phone_followup == "pending":
         lines += ["", f"This is a {t.priority} incident: the agreement requires it to be "
                       "followed up by a phone call."]
         if phone_number:
-            lines.append(f"Please call us now on {phone_number} and mention {ref}.")
+            lines.append(f"Please call us now on {readable.phone(phone_number)} and mention {ref}.")
     lines += ["", f"Reply to this mail to add information; keep [{ref}] in the subject.", ""]
     subject = subject_with_reference(ref, f"Re: {t.subject}")
     msgid = message_id("ack", key, sender)

@@ -12,8 +12,8 @@ from bot.mail.outbox import queue_mail
 from bot.mail.signature import signer_name
 from bot.model import Channel, Event, EventKind, OutboundMail, Staff
 from bot.ports import UnitOfWork
+from bot.readable import duration, when
 from bot.services import TicketView
-from bot.sla.durations import format_duration
 
 
 class MailNotifier:
@@ -88,7 +88,5 @@ class MailNotifier:
 
 def _due_line(c: ClockState, view: TicketView) -> str:
     what = clock_description(view.policy, c.name)
-    due = c.due.astimezone(view.policy.calendar.tz).strftime("%a %d %b %Y %H:%M %Z") \
-        if c.due else "-"
-    return f"{what}: due {due} ({format_duration(c.left)} of working " \
+    return f"{what}: due {when(c.due, view.policy.calendar.tz)} ({duration(c.left)} of working " \
            f"time left)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot import readable
 from bot.alerts import Alert
 from bot.clock import Clock
 from bot.clocks import derive_clocks
@@ -64,8 +65,8 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
                  reference=ref, client=t.client_name, priority=t.priority,
                  kind="followup-missing",
                  text=f"{ref}: the client's phone follow-up of this P1 was due "
-                      f"{due.isoformat()} and has not come; the client was "
-                      f"{_reminded(t, to)}.",
+                      f"{readable.when(due, policy.calendar.tz)} and has not come; the client "
+                      f"was {_reminded(t, to)}.",
                  at=now, due=due)
 
 

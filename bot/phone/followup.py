@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from bot import readable
 from bot.model import EventKind
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
@@ -46,7 +47,7 @@ def call_request(reference: str, phone_number: str | None) -> str:
     """What a P1's reporter is asked when the report is acknowledged (empty without a number)."""
     if not phone_number:
         return ""
-    return f"Please call us now on {phone_number} and mention {reference}."
+    return f"Please call us now on {readable.phone(phone_number)} and mention {reference}."
 
 
 def reminder_text(reference: str, phone_number: str | None) -> str:

@@ -11,9 +11,11 @@ from bot.reminders.plan import (
     earliest,
     next_opening,
     plan_ticket,
+    upcoming,
 )
 from bot.reminders.replan import ReplanListener, affects_clocks
 from bot.reminders.text import build_alert
 
 __all__ = ["LATE_AFTER", "NOTHING", "PLAN", "Decision", "Reminder", "ReplanListener",
-           "affects_clocks", "build_alert", "decide", "earliest", "next_opening", "plan_ticket"]
+           "affects_clocks", "build_alert", "decide", "earliest", "next_opening", "plan_ticket",
+           "upcoming"]

@@ -14,7 +14,7 @@ priority the new target's thresholds are new reminders, and ones already sent st
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.clocks import ClockState, derive_clocks, phase, reached_at
@@ -229,3 +229,15 @@ def decide(planned: Sequence[Reminder], done: Container[str], now: datetime) -> 
             if r.at > now and r.key not in done and (next_at is None or r.at < next_at):
                 next_at = r.at
     return Decision(tuple(send), tuple(skip), next_at)
+
+
+def upcoming(planned: Sequence[Reminder], done: Container[str], now: datetime,
+             until: datetime | None = None) -> list[Reminder]:
+    """What goes out next, soonest first: what ``decide`` sends now (at ``now``), then every
+    reminder not recorded yet whose time is ahead (up to ``until``). For reading: what fires
+    tonight, as the tickets stand."""
+    d = decide(planned, done, now)
+    now_keys = {r.key for r in d.send}
+    ahead = [r for r in planned if r.at > now and r.key not in done and r.key not in now_keys
+             and (until is None or r.at <= until)]
+    return [replace(r, at=now) for r in d.send] + sorted(ahead, key=lambda r: (r.at, r.key))

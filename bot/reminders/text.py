@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from bot.alerts import Alert
 from bot.clocks import ClockState
 from bot.model import EventKind
+from bot.readable import duration, when
 from bot.reminders.plan import Reminder
-from bot.sla.durations import format_duration
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 
@@ -23,9 +23,7 @@ _STOPS = {
 
 
 def _local(policy: Policy, dt: datetime | None) -> str:
-    if dt is None:
-        return "-"
-    return dt.astimezone(policy.calendar.tz).strftime("%a %d %b %Y %H:%M:%S %Z")
+    return when(dt, policy.calendar.tz)
 
 
 def _what_stops(policy: Policy, clock: str, ref: str) -> str:
@@ -54,13 +52,13 @@ def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
     used = state.used / state.target if state.target else 1.0
     if r.kind == "reminder":
         lines.append(f"{what} ({r.clock}) is due {_local(policy, state.due)}: "
-                     f"{format_duration(max(state.left, timedelta(0)))} of working time left "
-                     f"({used:.0%} of {format_duration(state.target)} used).")
+                     f"{duration(max(state.left, timedelta(0)))} of working time left "
+                     f"({used:.0%} of {duration(state.target)} used).")
     else:
         again = f" (reminder {r.repeat})" if r.repeat else ""
         lines.append(f"{what} ({r.clock}) is BREACHED{again}: it was due "
-                     f"{_local(policy, state.due)}, {format_duration(-state.left)} of working "
-                     f"time ago (target {format_duration(state.target)}).")
+                     f"{_local(policy, state.due)}, {duration(-state.left)} of working "
+                     f"time ago (target {duration(state.target)}).")
     lines.append(_what_stops(policy, r.clock, ref))
     if ticket.assignee:
         lines.append(f"Assigned to {ticket.assignee}.")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
+from bot import readable
 from bot.clock import Clock
 from bot.errors import InvalidAction, NotFound
 from bot.mail import compose
@@ -59,7 +60,7 @@ def report_mail(report: Report, *, sender: str, recipients: tuple[str, ...], due
         "Please reply to this mail with ACCEPT on the first line to accept this report, or "
         "CHALLENGE followed by your reasons to challenge it.\n"
         f"Without an answer it is accepted automatically after "
-        f"{due.astimezone(tz).strftime('%a %d %b %Y %H:%M %Z')} (the contract's "
+        f"{readable.when(due, tz or UTC)} (the contract's "
         "working days to approve or challenge).\n")
     m.add_attachment(render_html(report).encode("utf-8"), maintype="text", subtype="html",
                      filename=f"sla-report-{report.client}-{report.period.first}.html")

@@ -12,7 +12,15 @@ from bot.reports.text import availability_lines, hours_text, local, pct, summary
 _CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;
 text-align:left}th{background:#f3f3f3}.bad{color:#a40000;font-weight:600}.ok{color:#1a6b1a}
-svg text{font:12px system-ui,sans-serif}"""
+svg text{font:12px system-ui,sans-serif}.legend{list-style:none;padding:0;margin:.3em 0 1.5em}
+.legend li{margin:.15em 0}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.4em;
+vertical-align:-.1em;border:1px solid #888}.tick{height:.2em;vertical-align:.25em}"""
+
+SHADES = ("#4a7ab5", "#8bb0dc", "#b8cbe3")
+"""Bar colours of the clocks, in the order of the report's clocks."""
+SHADE_WORDS = ("darker", "lighter", "lightest")
+BELOW = "#c0392b"
+TICK = "#000000"
 
 BINS = (2, 4, 8, 16, 24, 40, 80, 120)
 """Upper bounds, in working hours, of the time-to-resolution histogram's bars (and one more)."""
@@ -23,25 +31,26 @@ def _e(text: object) -> str:
 
 
 def compliance_chart(r: Report) -> str:
-    """Per priority and clock, a bar of the share met and a tick at the target share."""
+    """Per priority and clock, a bar of the share met and a tick at the target share; the
+    legend is ``chart_legend``, in HTML beside it, so no label can be cut off."""
     bar_w, gap, h, top, left = 22, 34, 160, 20, 40
     groups = [(p.priority.value, n, p.clocks[n]) for p in r.priorities for n in r.clock_names]
     width = left + len(groups) * bar_w + (len(r.priorities)) * gap + 20
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + top + 50}" '
-             f'role="img" aria-label="share of clocks met against target, per priority">']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + top + 26}" '
+             f'role="img" aria-label="share of clocks met against target, per priority '
+             f'(legend below)">']
     for y in (0, 50, 100):
         yy = top + h - h * y // 100
         parts.append(f'<line x1="{left}" y1="{yy}" x2="{width - 10}" y2="{yy}" stroke="#ddd"/>'
                      f'<text x="4" y="{yy + 4}">{y}%</text>')
     x = left + gap // 2
-    shades = ("#4a7ab5", "#8bb0dc", "#b8cbe3")
     for p in r.priorities:
         for j, n in enumerate(r.clock_names):
             c = p.clocks[n]
             share = c.share
             if share is not None:
                 bh = round(h * share)
-                fill = "#c0392b" if c.meets_target is False else shades[j % len(shades)]
+                fill = BELOW if c.meets_target is False else SHADES[j % len(SHADES)]
                 parts.append(f'<rect x="{x}" y="{top + h - bh}" width="{bar_w - 2}" '
                              f'height="{bh}" fill="{fill}"><title>{_e(p.priority)} {_e(n)}: '
                              f'{c.met}/{c.total} ({pct(share)})</title></rect>')
@@ -50,15 +59,57 @@ def compliance_chart(r: Report) -> str:
             if c.target is not None:
                 ty = top + h - round(h * c.target)
                 parts.append(f'<line x1="{x - 2}" y1="{ty}" x2="{x + bar_w}" y2="{ty}" '
-                             f'stroke="#000" stroke-width="2"/>')
+                             f'stroke="{TICK}" stroke-width="2"/>')
             x += bar_w
         parts.append(f'<text x="{x - bar_w * len(r.clock_names) // 2 - 8}" '
                      f'y="{top + h + 18}">{_e(p.priority)}</text>')
         x += gap
-    legend = " · ".join(f"{n}" for n in r.clock_names)
-    parts.append(f'<text x="{left}" y="{top + h + 40}">bars: {_e(legend)} (left to right); '
-                 f'black tick: target; red: below target</text></svg>')
+    parts.append("</svg>")
     return "".join(parts)
+
+
+def _swatch(colour: str, cls: str = "sw") -> str:
+    return f'<span class="{cls}" style="background:{colour}"></span>'
+
+
+def chart_legend(r: Report) -> str:
+    """What the compliance chart's bars, colours and ticks mean, as HTML text."""
+    names = list(r.clock_names)
+    shades = [SHADES[j % len(SHADES)] for j in range(len(names))]
+    words = ", ".join(f"{n} {SHADE_WORDS[j % len(SHADE_WORDS)]}" if len(names) > 1 else n
+                      for j, n in enumerate(names))
+    items = [
+        f"Bars, left to right in each priority: {_e(', '.join(names))}.",
+        "".join(_swatch(c) for c in shades)
+        + f"Blue bar: the share of clocks met ({_e(words)}).",
+        _swatch(BELOW) + "Red bar: below the target share.",
+        _swatch(TICK, "sw tick") + "Black tick: the target share.",
+        "Dash: no clock counted for that priority.",
+    ]
+    return '<ul class="legend">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def ticket_table(r: Report) -> str:
+    """One row per ticket, as in the Markdown and CSV forms."""
+    head = ["Ticket", "Priority", "Subject", "Registered"]
+    for n in r.clock_names:
+        head += [n, f"{n} due", f"{n} stopped", f"{n} used", f"{n} late"]
+    head.append("Hours logged")
+    out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
+    for t in r.tickets:
+        cells = [_e(t.reference), _e(t.priority), _e(t.subject), local(t.registered_at, r)]
+        for n in r.clock_names:
+            c = t.clocks[n]
+            earlier = not c.counted and c.outcome not in ("carried", "not-started")
+            cls = ' class="bad"' if c.outcome == "breached" else ""
+            cells += [f'<span{cls}>{_e(c.outcome)}</span>'
+                      + (" (earlier period)" if earlier else ""),
+                      local(c.state.due, r), local(c.state.stopped_at, r),
+                      hours_text(c.state.used), hours_text(c.late) if c.late else ""]
+        cells.append(f"{t.hours:.2f}")
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
 
 
 def resolution_histogram(r: Report, clock: str = "resolution") -> str:
@@ -110,6 +161,7 @@ def render_html(r: Report) -> str:
         out.append("</tr>")
     out.append("</table>")
     out.append(compliance_chart(r))
+    out.append(chart_legend(r))
     hist = resolution_histogram(r)
     if hist:
         out.append("<h2>Working time to resolution</h2>" + hist)
@@ -151,5 +203,7 @@ def render_html(r: Report) -> str:
         out.append("</table>")
     else:
         out.append("<p>None.</p>")
+    out.append("<h2>Tickets</h2>")
+    out.append(ticket_table(r) if r.tickets else "<p>None.</p>")
     out.append("</body></html>\n")
     return "\n".join(out)
