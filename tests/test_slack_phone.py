@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import App, bootstrap
+from adapters.reminders.sinks import PHONE
 from adapters.slack.component import SlackComponent
 from bot.clock import ManualClock
 from bot.model import EventKind
@@ -72,7 +73,7 @@ def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
 
     assert app.phone is not None
     sink = RecordingSink()
-    app.phone.sinks.append(sink)
+    app.alert_sinks.add(sink, PHONE)
     clock.advance(timedelta(minutes=59))
     assert app.phone.chase_missing() == 0
     clock.advance(timedelta(minutes=2))  # an hour of working time: the call is late
