@@ -195,7 +195,8 @@ def test_a_claim_left_by_a_crash_is_delivered_once_or_skipped_if_it_no_longer_ap
     clock.set(at(2.5))
     store = ReminderStore(database)
     due = [decide(plan_ticket(v.ticket.id or 0, v.reference, Priority.P1, v.policy,
-                              v.ticket.events, clock.now()), set(), clock.now()).send[0]
+                              v.ticket.events, clock.now(), specs=v.policy.clocks), set(),
+                    clock.now()).send[0]
            for v in desk_refs]
     claimed = [r.key for r in due]
     assert store.claim(due, clock.now()) == set(claimed)  # then the process died

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.change_requests import KINDS, clock_specs
 from bot.clocks import derive_clocks
 from bot.errors import PolicyError
 from bot.model import Channel, Event, EventKind, Ticket, TicketStatus
@@ -27,8 +28,10 @@ def ev(kind: EventKind, at: datetime, **data: object) -> Event:
     return Event(kind, at, "test", dict(data))
 
 
-def plan(events: list[Event], priority: Priority, now: datetime, policy=DEMO):  # type: ignore[no-untyped-def]
-    return plan_ticket(1, "T-1001", priority, policy, events, now)
+def plan(events: list[Event], priority: Priority, now: datetime, policy=DEMO,  # type: ignore[no-untyped-def]
+         specs=None):
+    return plan_ticket(1, "T-1001", priority, policy, events, now,
+                       specs=policy.clocks if specs is None else specs)
 
 
 def at(minutes: float, base: datetime = T0) -> datetime:
@@ -152,9 +155,9 @@ def test_the_alert_says_what_is_due_when_and_what_stops_it() -> None:
                priority=P2, channel=Channel.EMAIL, status=TicketStatus.NEW, created_at=mon,
                id=1, events=[ev(EventKind.REGISTERED, mon)])
     now = mon + timedelta(hours=3)
-    rs = plan_ticket(1, "T-1001", P2, PANENCO, t.events, now)
+    rs = plan_ticket(1, "T-1001", P2, PANENCO, t.events, now, specs=PANENCO.clocks)
     r = decide(rs, set(), now).send[0]
-    state = derive_clocks(PANENCO, P2, t.events, now)["response"]
+    state = derive_clocks(PANENCO.clocks, PANENCO, P2, t.events, now)["response"]
     a = build_alert(r, t, PANENCO, state, now)
     assert a.key == "T-1001/response/P2-75%/0" and a.kind == "reminder" and not a.late
     assert a.targets == ("triage", "assignee")
@@ -166,9 +169,9 @@ def test_the_alert_says_what_is_due_when_and_what_stops_it() -> None:
     assert "Nobody is assigned" in a.text
     p1 = Ticket(**{**t.__dict__, "priority": P1})
     late = now + timedelta(hours=1, minutes=30)  # breached 14:00, repeated 15:00 and 16:00
-    rs1 = plan_ticket(1, "T-1001", P1, PANENCO, t.events, late)
+    rs1 = plan_ticket(1, "T-1001", P1, PANENCO, t.events, late, specs=PANENCO.clocks)
     b = build_alert(decide(rs1, set(), late).send[0], p1, PANENCO,
-                    derive_clocks(PANENCO, P1, t.events, late)["response"], late)
+                    derive_clocks(PANENCO.clocks, PANENCO, P1, t.events, late)["response"], late)
     assert b.kind == "breach-repeat" and b.key == "T-1001/response/P1-breach/2" and b.late
     assert b.targets == ("triage", "assignee", "oncall")
     assert "is BREACHED (reminder 2): it was due Mon 23 Nov 2026 14:00:00 CET, 2h30m of " \
@@ -239,9 +242,10 @@ def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
             events.append(ev(rng.choice(kinds), t))
         now = t + timedelta(minutes=rng.choice([rng.uniform(0, 5), rng.randrange(0, 3000)]))
         prio = rng.choice(list(Priority))
-        full = plan(events, prio, now, policy)
+        specs = clock_specs(policy, rng.choice(KINDS), start)  # change requests too
+        full = plan(events, prio, now, policy, specs)
         done = {r.key for r in full if rng.random() < 0.5}
-        cut = plan_ticket(1, "T-1001", prio, policy, events, now, done=done)
+        cut = plan_ticket(1, "T-1001", prio, policy, events, now, specs=specs, done=done)
         a, b = decide(full, done, now), decide(cut, done, now)
         assert [r.key for r in a.send] == [r.key for r in b.send]
         assert [(r.key, w) for r, w in a.skip] == [(r.key, w) for r, w in b.skip]
@@ -249,7 +253,7 @@ def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
         assert len(cut) <= len(full)
         checked += bool(full)
         # the cheap bound never promises later than the truth, nor nothing when there is some
-        bound = earliest("T-1001", prio, policy, events, done, now)
+        bound = earliest("T-1001", prio, policy, events, done, now, specs=specs)
         if bound == NOTHING:
             assert a.send == () and a.next_at is None
         elif isinstance(bound, datetime):

@@ -26,8 +26,8 @@ from typing import Any
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.storage.reminders import OpenTicket, ReminderStore, Unfinished
 from bot.alerts import Alert, AlertSink
+from bot.change_requests import clock_specs, ticket_clocks
 from bot.clock import Clock
-from bot.clocks import derive_clocks
 from bot.errors import PolicyError
 from bot.model import Ticket, TicketStatus, reference_of
 from bot.policies import PolicyBook
@@ -159,9 +159,10 @@ class ReminderEngine:
                     continue
                 self._versions[t.policy] = policy.version
                 self._by_policy.setdefault(t.policy, set()).add(t.id)
+                specs = clock_specs(policy, t.kind, t.created_at or now)
                 if rough:
                     bound = earliest(reference_of(t.id), t.priority, policy, t.events, t.done,
-                                     now)
+                                     now, specs=specs)
                     if bound == NOTHING:
                         continue
                     if isinstance(bound, datetime):
@@ -169,7 +170,7 @@ class ReminderEngine:
                         heapq.heappush(self._heap, (bound, t.id))
                         continue
                 planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events,
-                                      now, done=t.done)
+                                      now, specs=specs, done=t.done)
                 d = decide(planned, t.done, now)
                 sends += [(r, t) for r in d.send]
                 skips += d.skip
@@ -211,7 +212,7 @@ class ReminderEngine:
         policy = self.policies.get(t.policy) if t is not None else None
         state = None
         if t is not None and policy is not None:
-            state = derive_clocks(policy, t.priority, t.events, now).get(r.clock)
+            state = ticket_clocks(policy, t, now).get(r.clock)
         why = None
         if t is None or policy is None or state is None:
             why = "no longer applies: the ticket or its clock is gone"

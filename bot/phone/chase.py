@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.alerts import Alert
+from bot.change_requests import ticket_clocks
 from bot.clock import Clock
-from bot.clocks import derive_clocks
 from bot.mail import compose
 from bot.model import Channel, Event, EventKind, Ticket, id_of_reference
 from bot.phone.followup import followup_due, followup_required_at
@@ -45,7 +45,7 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
         if t is None or t.phone_followup != "pending" or _chased(t):
             return None
         policy = helpdesk.policies.get(t.policy)
-        view = TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
+        view = TicketView(t, policy, ticket_clocks(policy, t, now), now)
         first = len(t.events)
         text = (f"We have not yet received the phone call that must follow a priority 1 "
                 f"report ({ref}).")
