@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.reminders.engine import ReminderEngine
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import Database, SqlUnitOfWork, UnitOfWorks
 from adapters.storage.reminders import ReminderStore
 from bot.alerts import Alert
 from bot.change_requests import CLOCK, clock_specs
@@ -71,7 +71,7 @@ def test_a_change_request_is_reminded_on_its_answer_clock_and_its_report_agrees(
     ref = view.reference
     assert view.clocks[CLOCK].due == DUE  # 60 hours of (24/7) working time
     sink = RecordingSink()
-    e = ReminderEngine(database, clock, PolicyBook("demo247"), [sink])
+    e = ReminderEngine(UnitOfWorks(database), clock, PolicyBook("demo247"), [sink])
     e.rebuild(precise=True)
     # not the P2 response target (10 minutes): half of the 60 hours
     assert e.next_wakeup() == T0 + timedelta(hours=30)
@@ -112,7 +112,7 @@ def test_an_incident_on_the_same_desk_keeps_its_incident_targets(
         database: Database, clock: ManualClock, desk: Helpdesk) -> None:
     ref = desk.register(subject="Site down", client="nightowl", priority=Priority.P2,
                         actor="t", reason="t").reference
-    e = ReminderEngine(database, clock, PolicyBook("demo247"), [RecordingSink()])
+    e = ReminderEngine(UnitOfWorks(database), clock, PolicyBook("demo247"), [RecordingSink()])
     e.rebuild(precise=True)
     assert e.next_wakeup() == T0 + timedelta(minutes=5)  # half of the P2 response target
     run_until(e, clock, T0 + timedelta(minutes=5))

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from adapters.reminders.engine import ReminderEngine
 from adapters.reminders.sinks import LogSink, MailSink
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import Database, SqlUnitOfWork, UnitOfWorks
 from adapters.storage.reminders import ReminderStore
 from bot.alerts import Alert
 from bot.clock import ManualClock
@@ -62,7 +62,7 @@ def desk(database: Database, clock: ManualClock) -> Helpdesk:
 
 
 def engine(database: Database, clock: ManualClock, *sinks: Any) -> ReminderEngine:
-    return ReminderEngine(database, clock, PolicyBook("demo247"), list(sinks))
+    return ReminderEngine(UnitOfWorks(database), clock, PolicyBook("demo247"), list(sinks))
 
 
 def at(minutes: float) -> datetime:
@@ -307,7 +307,7 @@ def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
     hd = Helpdesk(lambda: SqlUnitOfWork(database), real, policies, [ReplanListener()])
     hd.sync_directory([Client(name="burst", policy="fast247")])
     sink = RecordingSink()
-    e = ReminderEngine(database, real, policies, [sink])
+    e = ReminderEngine(UnitOfWorks(database), real, policies, [sink])
 
     async def run() -> None:
         sched = AsyncIOScheduler(timezone="UTC")

@@ -110,7 +110,7 @@ def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterat
         assert app.phone is not None
         sink = RecordingSink()
         app.phone.sinks.append(sink)
-        component = twilio_component(settings, app.phone, app.db)
+        component = twilio_component(settings, app.phone, app.uow)
         try:
             with serve(component.routes(), port=port, start=component.start,
                        stop=component.stop):

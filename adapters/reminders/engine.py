@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import UnitOfWorks
 from adapters.storage.reminders import OpenTicket, ReminderStore, Unfinished
 from bot.alerts import Alert, AlertSink
 from bot.change_requests import clock_specs, ticket_clocks
@@ -52,13 +52,13 @@ class Plan:
 class ReminderEngine:
     """Not thread-safe: one caller at a time (``ReminderLoop`` serialises its jobs)."""
 
-    def __init__(self, db: Database, clock: Clock, policies: PolicyBook,
+    def __init__(self, uow: UnitOfWorks, clock: Clock, policies: PolicyBook,
                  sinks: Sequence[AlertSink], *, store: ReminderStore | None = None) -> None:
-        self.db = db
+        self.uow = uow
         self.clock = clock
         self.policies = policies
         self.sinks = list(sinks)
-        self.store = store or ReminderStore(db)
+        self.store = store or ReminderStore(uow.db)
         self._heap: list[tuple[datetime, int]] = []
         self._next: dict[int, datetime] = {}
         self._by_policy: dict[str, set[int]] = {}
@@ -202,7 +202,7 @@ class ReminderEngine:
         return len(claimed)
 
     def _load(self, ticket_id: int) -> Ticket | None:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow.reader() as uow:
             return uow.tickets.get(ticket_id)
 
     def _deliver_one(self, r: Reminder, done: tuple[str, ...], attempts: int, now: datetime,

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
 from adapters.slack.format import triage_blocks, triage_text
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import UnitOfWorks
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.slack import KIND, SlackJob, SqlSlackRepository, job_of
 from bot.clock import Clock
@@ -44,9 +44,9 @@ class NotYet(Exception):
 
 
 class SlackSender:
-    def __init__(self, db: Database, clock: Clock, client: AsyncWebClient, helpdesk: Helpdesk,
-                 *, interval: float = 2.0) -> None:
-        self.db = db
+    def __init__(self, uow: UnitOfWorks, clock: Clock, client: AsyncWebClient,
+                 helpdesk: Helpdesk, *, interval: float = 2.0) -> None:
+        self.uow = uow
         self.clock = clock
         self.client = client
         self.helpdesk = helpdesk
@@ -55,7 +55,7 @@ class SlackSender:
         self.failures = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.outbox = Outbox(db, clock, KIND, POLICY)
+        self.outbox = Outbox(uow.db, clock, KIND, POLICY)
 
     def wake(self) -> None:
         """Deliver soon; safe to call from any thread."""
@@ -134,7 +134,7 @@ class SlackSender:
         raise ValueError(f"unknown Slack job kind {job.kind!r}")
 
     def _thread_of(self, ticket_id: int) -> tuple[str, str] | None:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow.reader() as uow:
             return uow.slack.thread_of(ticket_id, "triage")
 
     async def run(self) -> None:
