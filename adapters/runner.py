@@ -149,7 +149,8 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     if s.scheduler.enabled:
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
 
-        for job_id, job in (("maintenance", MaintenanceSweep(app.maintenance, app.mail_queued)),
+        sweep = MaintenanceSweep(app.maintenance, app.mail_queued, scheduler=scheduler)
+        for job_id, job in (("maintenance", sweep),
                             ("policy-changes", PolicyWatch(app.policy_changes, app.mail_queued))):
             scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
