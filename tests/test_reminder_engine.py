@@ -128,6 +128,31 @@ def test_a_restart_loses_nothing_doubles_nothing_and_sends_the_missed_one_late(
     assert before.keys() + after.keys() == list(dict.fromkeys(before.keys() + after.keys()))
 
 
+def test_breach_repeats_missed_in_one_outage_are_recorded_as_superseded(
+        database: Database, clock: ManualClock, desk: Helpdesk) -> None:
+    """Issue 17 item 22: only the latest missed repeat goes out, like thresholds, and the
+    earlier ones are recorded as skipped (superseded by it), so none is lost without trace."""
+    ref = desk.register(subject="Site down", client="nightowl", priority=Priority.P1,
+                        actor="t", reason="t").reference  # 5m target, repeats every 5m
+    sink = RecordingSink()
+    first = engine(database, clock, sink)
+    first.rebuild()
+    run_until(first, clock, at(6))
+    assert sink.keys()[-1] == f"{ref}/response/P1-breach/0"
+    clock.set(at(27))  # down from 6 to 27 minutes: repeats 1-4 (10, 15, 20, 25) were missed
+    after = RecordingSink()
+    e = engine(database, clock, after)
+    e.rebuild()
+    assert [(a.key, a.late) for a in after.alerts] == [(f"{ref}/response/P1-breach/4", True)]
+    rows = {r["key"]: (r["state"], r["reason"]) for r in ReminderStore(database).list()}
+    latest = f"superseded by {ref}/response/P1-breach/4"
+    assert [(k, rows[k]) for k in (f"{ref}/response/P1-breach/{n}" for n in (1, 2, 3))] == [
+        (f"{ref}/response/P1-breach/{n}", ("skipped", latest)) for n in (1, 2, 3)]
+    run_until(e, clock, at(31))  # then on time again: repeat 5, and nothing more skipped
+    assert after.keys() == [f"{ref}/response/P1-breach/4", f"{ref}/response/P1-breach/5"]
+    assert sum(state == "skipped" for state in states(database).values()) == 3
+
+
 def test_two_engines_on_one_database_never_send_a_key_twice(
         database: Database, clock: ManualClock, desk: Helpdesk) -> None:
     desk.register(subject="Site down", client="nightowl", priority=Priority.P1, actor="t",

@@ -69,15 +69,23 @@ def test_a_backlog_goes_out_as_one_late_reminder_and_the_rest_is_skipped() -> No
     assert d.send[0].late(at(6))
 
 
-def test_repeats_while_breached_only_the_latest_and_the_next() -> None:
+def test_repeats_while_breached_the_latest_goes_out_and_the_missed_ones_are_superseded() -> None:
     events = [ev(EventKind.REGISTERED, T0)]
     now = at(27)  # breached at 5, repeats every 5 minutes: 10, 15, 20, 25 passed
     rs = plan(events, P1, now)
     repeats = [(r.repeat, r.due_at) for r in rs if r.kind == "breach-repeat"]
-    assert repeats == [(4, at(25)), (5, at(30))]
-    d = decide(rs, {"T-1001/response/P1-breach/0"}, now)
+    assert repeats == [(1, at(10)), (2, at(15)), (3, at(20)), (4, at(25)), (5, at(30))]
+    thresholds = {r.key for r in rs if r.kind != "breach-repeat"}  # sent before
+    d = decide(rs, thresholds, now)
     assert [r.key for r in d.send] == ["T-1001/response/P1-breach/4"]
+    assert [(r.key, why) for r, why in d.skip] == [
+        (f"T-1001/response/P1-breach/{n}", "superseded by T-1001/response/P1-breach/4")
+        for n in (1, 2, 3)]
     assert d.next_at == at(30)
+    # repeats are recorded in order: with 2 recorded, 1 is too and only 3 is left to skip
+    done = thresholds | {f"T-1001/response/P1-breach/{n}" for n in (1, 2)}
+    cut = plan_ticket(1, "T-1001", P1, DEMO, events, now, specs=DEMO.clocks, done=done)
+    assert [r.key for r, _ in decide(cut, done, now).skip] == ["T-1001/response/P1-breach/3"]
 
 
 def test_met_paused_and_not_started_clocks_have_no_reminders() -> None:
@@ -245,6 +253,10 @@ def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
         specs = clock_specs(policy, rng.choice(KINDS), start)  # change requests too
         full = plan(events, prio, now, policy, specs)
         done = {r.key for r in full if rng.random() < 0.5}
+        # as the engine records them: a repeat only after every earlier one (sent or skipped)
+        last = max((r.repeat for r in full if r.key in done and r.kind == "breach-repeat"),
+                   default=0)
+        done |= {r.key for r in full if r.kind == "breach-repeat" and r.repeat < last}
         cut = plan_ticket(1, "T-1001", prio, policy, events, now, specs=specs, done=done)
         a, b = decide(full, done, now), decide(cut, done, now)
         assert [r.key for r in a.send] == [r.key for r in b.send]

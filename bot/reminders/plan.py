@@ -28,6 +28,9 @@ LATE_AFTER = timedelta(seconds=60)
 """A reminder that goes out more than this after its time is marked late."""
 
 _TICK = timedelta(microseconds=1)
+MISSED_REPEATS = 500
+"""At most this many breach repeats missed before the latest one are planned (to be recorded as
+superseded): a bound on the work for a clock breached long ago whose policy just got repeats."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,8 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
                 clocks: dict[str, ClockState] | None = None,
                 done: Container[str] | None = None) -> list[Reminder]:
     """The reminders of every running clock of a ticket: each threshold (past ones too, with the
-    instant they were reached), the latest repeat already due and the next one ahead.
+    instant they were reached), the repeats already due (the latest goes out, earlier ones not
+    recorded yet are superseded by it) and the next one ahead.
     ``specs``: the clocks the ticket runs (``bot.change_requests.clock_specs``).
 
     With ``done`` (the keys recorded already) the list is cut to what ``decide`` needs, which
@@ -168,6 +172,14 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
                 break
         if cut or every is None:
             continue
+        if with_past:  # repeats missed before the latest one: to record as superseded by it
+            missed: list[Reminder] = []
+            for n in range(past - 1, max(0, past - 1 - MISSED_REPEATS), -1):
+                if done is not None and f"{prefix}breach/{n}" in done:
+                    break  # recorded in order: the ones before it are recorded too
+                reached = due + n * every if always else cal.add(due, n * every).astimezone(UTC)
+                missed.append(make("breach", "breach-repeat", n, reached, order + n))
+            out += reversed(missed)
         for n in (past, past + 1):
             if n < 1 or (n == past and not with_past):
                 continue
