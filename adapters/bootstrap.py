@@ -12,7 +12,7 @@ from adapters.mail.batch import BatchIntake
 from adapters.mail.parsepool import ProcessParser
 from adapters.maintenance import SlackPost
 from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import Database, UnitOfWorks
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
 from adapters.twilio.setup import phone_desk
@@ -30,20 +30,6 @@ from bot.reports.approval import Approvals
 from bot.reports.service import Reporting
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
-
-
-class UnitOfWorks:
-    """The one place a ``SqlUnitOfWork`` is made: ``uow()`` for a write transaction,
-    ``uow(write=False)`` or ``uow.reader()`` to read."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def __call__(self, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=write)
-
-    def reader(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, write=False)
 
 
 class Signal:

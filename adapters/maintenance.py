@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from adapters.storage import SqlUnitOfWork
 from bot.maintenance import Maintenance
@@ -15,7 +15,14 @@ from bot.model import Client
 from bot.policy_changes import PolicyChanges
 from bot.ports import MaintenanceUnitOfWork
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
 log = logging.getLogger("supportbot.maintenance")
+AT_INSTANT = "maintenance-at-"
+"""The id prefix of the one-off job set for the next start or end notice (one id per instant:
+a date job that has just fired is removed by the scheduler after it started, and must not take
+the job it set for the next instant with it)."""
 
 
 class SlackPost:
@@ -35,22 +42,40 @@ class SlackPost:
 
 
 class MaintenanceSweep:
-    """The periodic job of ``supportbot run``: tells clients that windows started or ended.
-    Runs in the scheduler's thread pool; ``after`` wakes the outbox sender when mail was queued."""
+    """The job of ``supportbot run`` that tells clients that windows started or ended. Runs in
+    the scheduler's thread pool; ``after`` wakes the outbox sender when mail was queued.
 
-    def __init__(self, service: Maintenance, after: Callable[[], None] | None = None) -> None:
+    The periodic run finds new windows (announced by any process); with ``scheduler``, each
+    run also sets a one-off job at the next start or end, so a notice goes out at its instant
+    rather than up to a sweep later."""
+
+    def __init__(self, service: Maintenance, after: Callable[[], None] | None = None, *,
+                 scheduler: BaseScheduler | None = None) -> None:
         self.service = service
         self.after = after
+        self.scheduler = scheduler
 
     def __call__(self) -> int:
-        told = self.service.tell_due()
-        for t in told:
-            log.info("maintenance notice queued", extra={
-                "maintenance": t.window.key, "phase": t.phase, "mailed": list(t.mailed),
-                "posted": list(t.posted), "unreachable": list(t.unreachable)})
-        if told and self.after is not None:
-            self.after()
+        try:
+            told = self.service.tell_due()
+            for t in told:
+                log.info("maintenance notice queued", extra={
+                    "maintenance": t.window.key, "phase": t.phase, "late": t.late,
+                    "mailed": list(t.mailed), "posted": list(t.posted),
+                    "unreachable": list(t.unreachable)})
+            if told and self.after is not None:
+                self.after()
+        finally:
+            self._wake_at_next()
         return len(told)
+
+    def _wake_at_next(self) -> None:
+        if self.scheduler is None:
+            return
+        at = self.service.next_notice_at()
+        if at is not None:  # one already set for an earlier instant finds nothing: harmless
+            self.scheduler.add_job(self, "date", run_date=at, id=AT_INSTANT + at.isoformat(),
+                                   replace_existing=True, misfire_grace_time=None)
 
 
 class PolicyWatch:

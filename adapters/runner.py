@@ -103,7 +103,7 @@ class WebStack:
 
             self.components.append(SlackComponent(app))
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
-            self.components.append(twilio_component(self.settings, app.phone, app.db))
+            self.components.append(twilio_component(self.settings, app.phone, app.uow))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:
@@ -155,11 +155,12 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     if s.scheduler.enabled:
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
 
-        for job_id, job in (("maintenance", MaintenanceSweep(app.maintenance, app.mail_queued)),
+        sweep = MaintenanceSweep(app.maintenance, app.mail_queued, scheduler=scheduler)
+        for job_id, job in (("maintenance", sweep),
                             ("policy-changes", PolicyWatch(app.policy_changes, app.mail_queued))):
             scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
-        engine = ReminderEngine(app.db, app.clock, app.helpdesk.policies,
+        engine = ReminderEngine(app.uow, app.clock, app.helpdesk.policies,
                                 app.alert_sinks.for_reminders())
         reminders = ReminderLoop(engine, leadership_for(app.db), scheduler,
                                  poll_seconds=s.reminders.poll_seconds,

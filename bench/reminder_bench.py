@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import Database, SqlUnitOfWork, UnitOfWorks
 from adapters.storage.tables import EventRow, TicketRow
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -149,7 +149,7 @@ def measure_rebuild(db: Database, policies: Path, now: datetime, precise: bool) 
     from bot.policies import PolicyBook
 
     base = rss_mb()
-    e = ReminderEngine(db, ManualClock(now), PolicyBook("bench247", (policies,)), [])
+    e = ReminderEngine(UnitOfWorks(db), ManualClock(now), PolicyBook("bench247", (policies,)), [])
     started, cpu = time.perf_counter(), time.process_time()
     plan = e.rebuild(precise=precise)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -248,7 +248,7 @@ def measure_lateness(db: Database, policies: Path, k: int, seed_: int) -> dict:
 
     sink = LatenessSink()
     clock = SystemClock()
-    engine = ReminderEngine(db, clock, PolicyBook("bench247", (policies,)), [sink])
+    engine = ReminderEngine(UnitOfWorks(db), clock, PolicyBook("bench247", (policies,)), [sink])
 
     async def run() -> dict:
         sched = AsyncIOScheduler(timezone="UTC")

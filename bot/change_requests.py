@@ -9,10 +9,10 @@ pauses and priority changes behave as for any clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.clocks import ClockState, derive_clock, derive_clocks
+from bot.clocks import ClockState, derive_clocks
 from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.sla.policy import ClockSpec, Policy
@@ -20,7 +20,7 @@ from bot.ticket import Ticket
 
 CHANGE_REQUEST = "change_request"
 KINDS = ("incident", CHANGE_REQUEST)
-CLOCK = "change_response"
+CLOCK = "change_response"  # bot.sla.loader.CHANGE_CLOCK gives it reminder rules
 DEADLINE = "change_request_response"
 
 
@@ -42,20 +42,35 @@ def change_request_spec(policy: Policy, registered_at: datetime) -> ClockSpec | 
         targets={p: working for p in Priority})
 
 
+def clock_specs(policy: Policy, kind: str, registered_at: datetime) -> Mapping[str, ClockSpec]:
+    """The clocks a ticket of ``kind`` registered at ``registered_at`` runs, by name: the one
+    place that knows a change request runs its answer clock instead of the policy's clocks.
+    Everything that derives, plans or reports a ticket's clocks starts here."""
+    if kind == CHANGE_REQUEST:
+        spec = change_request_spec(policy, registered_at)
+        if spec is not None:
+            return {CLOCK: spec}
+    return policy.clocks
+
+
 def ticket_clocks(policy: Policy, ticket: Ticket, now: datetime, *,
                   events: Sequence[Event] | None = None,
                   priority: Priority | None = None) -> dict[str, ClockState]:
     """Every clock of ``ticket`` at ``now`` (from ``events``, default all of the ticket's, at
-    ``priority``, default its current one): the change-request clock for a change request,
-    the policy's clocks otherwise."""
+    ``priority``, default its current one), as ``clock_specs`` says."""
     evs = ticket.events if events is None else events
-    prio = priority or ticket.priority
-    if ticket.kind == CHANGE_REQUEST:
-        spec = change_request_spec(policy, ticket.created_at)
-        if spec is not None:
-            ordered = sorted(evs, key=lambda e: (e.at, e.id or 0))
-            return {CLOCK: derive_clock(spec, policy, prio, ordered, now)}
-    return derive_clocks(policy, prio, evs, now)
+    specs = clock_specs(policy, ticket.kind, ticket.created_at)
+    return derive_clocks(specs, policy, priority or ticket.priority, evs, now)
+
+
+def clock_spec(policy: Policy, kind: str, registered_at: datetime, name: str) -> ClockSpec:
+    """Clock ``name`` of a ticket of ``kind``; a KeyError naming the clocks it has otherwise."""
+    specs = clock_specs(policy, kind, registered_at)
+    try:
+        return specs[name]
+    except KeyError:
+        raise KeyError(f"a {kind} of policy {policy.name} has no clock {name!r} "
+                       f"(it has: {', '.join(specs)})") from None
 
 
 def clock_description(policy: Policy, name: str) -> str:

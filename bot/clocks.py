@@ -11,7 +11,7 @@ calendar's ``add``. It is breached when it stopped after that instant, or is sti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -119,12 +119,13 @@ def derive_clock(spec: ClockSpec, policy: Policy, priority: Priority, events: Se
                       running=state == "running")
 
 
-def derive_clocks(policy: Policy, priority: Priority, events: Sequence[Event],
-                  now: datetime) -> dict[str, ClockState]:
-    """Every clock of ``policy`` for a ticket, keyed by clock name."""
+def derive_clocks(specs: Mapping[str, ClockSpec], policy: Policy, priority: Priority,
+                  events: Sequence[Event], now: datetime) -> dict[str, ClockState]:
+    """The state of each clock of ``specs`` for a ticket, keyed by clock name. Which clocks a
+    ticket runs depends on its kind: take ``specs`` from ``bot.change_requests.clock_specs``."""
     ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
     return {name: derive_clock(spec, policy, priority, ordered, now)
-            for name, spec in policy.clocks.items()}
+            for name, spec in specs.items()}
 
 
 def reached_at(spec: ClockSpec, policy: Policy, events: Sequence[Event], amount: timedelta,

@@ -29,6 +29,8 @@ from bot.sla.durations import WorkingDays
 from bot.sla.policy import Policy
 
 PHASES = ("announced", "started", "ended")
+LATE_AFTER = timedelta(seconds=60)
+"""A start or end notice told more than this after its instant (the bot was down) says so."""
 _URL = re.compile(r"^https?://[^\s/]+\S*$")
 
 
@@ -71,8 +73,20 @@ def _impact(w: MaintenanceWindow, policy: Policy) -> str:
             "of working time.")
 
 
-def message(w: MaintenanceWindow, phase: str, policy: Policy, announced: datetime) -> str:
-    """What a client is told when a window is announced, starts or ends."""
+def instant(w: MaintenanceWindow, phase: str) -> datetime | None:
+    """When the notice of ``phase`` is due: the window's start or end (None: announced)."""
+    return {"started": w.start, "ended": w.end}.get(phase)
+
+
+def is_late(w: MaintenanceWindow, phase: str, now: datetime) -> bool:
+    due = instant(w, phase)
+    return due is not None and now - due > LATE_AFTER
+
+
+def message(w: MaintenanceWindow, phase: str, policy: Policy, announced: datetime, *,
+            late: bool = False) -> str:
+    """What a client is told when a window is announced, starts or ends; ``late``: the notice
+    goes out well after its instant, and says so."""
     span = f"from {_local(w.start, policy)} until {_local(w.end, policy)}"
     if phase == "announced":
         lines = [f"We will carry out {'a hotfix' if w.hotfix else 'planned maintenance'} {span}.",
@@ -84,31 +98,39 @@ def message(w: MaintenanceWindow, phase: str, policy: Policy, announced: datetim
         elif w.hotfix:
             lines.append("This is a hotfix.")
     elif phase == "started":
-        lines = [f"The maintenance announced for {span} has started.", f"What: {w.summary}"]
+        lines = [f"The maintenance announced {span} has started.", f"What: {w.summary}"]
     else:
-        lines = [f"The maintenance of {span} has ended.", f"What: {w.summary}"]
+        lines = [f"The maintenance {span} has ended.", f"What: {w.summary}"]
         if w.release_notes:
             lines.append(f"Release notes: {w.release_notes}")
     if w.release_notes and phase != "ended":
         lines.append(f"Release notes will be at: {w.release_notes}")
+    due = instant(w, phase)
+    if late and due is not None:
+        lines.append(f"This notice comes late: it was due {_local(due, policy)}, when the "
+                     f"maintenance {phase}.")
     return "\n".join(lines)
 
 
-def subject(w: MaintenanceWindow, phase: str, policy: Policy) -> str:
+def subject(w: MaintenanceWindow, phase: str, policy: Policy, *, late: bool = False) -> str:
+    """The window's start, or for the end notice its end, in the policy's zone."""
     what = "Hotfix" if w.hotfix else "Maintenance"
-    when = readable.when(w.start, policy.calendar.tz)[4:]  # without the weekday
+    at = w.end if phase == "ended" else w.start
+    when = readable.when(at, policy.calendar.tz)[4:]  # without the weekday
     head = {"announced": "Hotfix" if w.hotfix else "Planned maintenance",
             "started": f"{what} started", "ended": f"{what} ended"}[phase]
-    return compose.one_line(f"{head} {when}: {w.summary}", 200)
+    marker = " (late notice)" if late and phase != "announced" else ""
+    return compose.one_line(f"{head} {when}{marker}: {w.summary}", 200)
 
 
 def notice_mail(w: MaintenanceWindow, phase: str, client: Client, policy: Policy, *,
-                sender: str, recipients: tuple[str, ...], at: datetime) -> OutboundMail:
+                sender: str, recipients: tuple[str, ...], at: datetime,
+                late: bool = False) -> OutboundMail:
     msgid = compose.message_id("maintenance", f"{w.key}.{phase}.{client.name}", sender)
-    subj = subject(w, phase, policy)
+    subj = subject(w, phase, policy, late=late)
     m = compose.base_message(sender, ", ".join(recipients), subj, msgid, at=at,
                              auto="auto-generated")
-    m.set_content(message(w, phase, policy, w.announced_at) + "\n")
+    m.set_content(message(w, phase, policy, w.announced_at, late=late) + "\n")
     return OutboundMail("maintenance", sender, recipients, msgid, subj, m.as_bytes())
 
 
@@ -130,6 +152,8 @@ class Told:
     posted: tuple[str, ...] = ()
     unreachable: tuple[str, ...] = ()
     phase: str = "announced"
+    late: bool = False
+    """Told more than ``LATE_AFTER`` after its instant (and the notice says so)."""
 
 
 class Maintenance:
@@ -213,23 +237,25 @@ class Maintenance:
         mailed: list[str] = []
         posted: list[str] = []
         unreachable: list[str] = []
+        late = is_late(w, phase, now)
         for c in clients:
             policy = self.policies.get(c.policy)
             recipients = tuple(a for a in (compose.safe_address(e) for e in c.emails) if a)
             reached = False
             if recipients:
                 uow.outbox.add(notice_mail(w, phase, c, policy, sender=self.sender,
-                                           recipients=recipients, at=now), at=now)
+                                           recipients=recipients, at=now, late=late), at=now)
                 mailed.append(c.name)
                 reached = True
             if self.post is not None:
-                text = f"*{subject(w, phase, policy)}*\n{message(w, phase, policy, w.announced_at)}"
+                text = (f"*{subject(w, phase, policy, late=late)}*\n"
+                        f"{message(w, phase, policy, w.announced_at, late=late)}")
                 if self.post(uow, c, f"maintenance:{w.key}:{phase}:{c.name}", text, now):
                     posted.append(c.name)
                     reached = True
             if not reached:
                 unreachable.append(c.name)
-        return Told(w, False, tuple(mailed), tuple(posted), tuple(unreachable), phase)
+        return Told(w, False, tuple(mailed), tuple(posted), tuple(unreachable), phase, late)
 
     def windows(self, *, include_ended: bool = False) -> list[MaintenanceWindow]:
         """Windows by start; those that ended only with ``include_ended``."""
@@ -238,10 +264,20 @@ class Maintenance:
             found = uow.maintenance.list()
         return [w for w in found if include_ended or w.end > now]
 
+    def next_notice_at(self) -> datetime | None:
+        """The next instant a start or end notice is due (to wake ``tell_due`` then)."""
+        now = self.clock.now()
+        with self._uow() as uow:
+            found = uow.maintenance.list()
+        ahead = [w.start if w.started_told_at is None and w.start > now else w.end
+                 for w in found if w.ended_told_at is None and w.end > now]
+        return min(ahead, default=None)
+
     def tell_due(self) -> list[Told]:
-        """The periodic step: tell clients of windows that started or ended since the last
-        step. A window whose start was missed (the bot was down throughout) gets only its end
-        notice. Each notice is recorded with the window in one transaction."""
+        """Tell clients of windows that started or ended since the last step (run at each
+        ``next_notice_at`` and periodically). A start missed while the bot was down is told
+        late, marked so, if the window is still on; a window missed throughout gets only its
+        end notice (late). Each notice is recorded with the window in one transaction."""
         now = self.clock.now()
         done: list[Told] = []
         with self._uow() as uow:
@@ -254,5 +290,5 @@ class Maintenance:
         return done
 
 
-__all__ = ["PHASES", "ChatPost", "Maintenance", "MaintenanceWindow", "Told", "earliest_start",
-           "message", "notice_mail", "window_key"]
+__all__ = ["LATE_AFTER", "PHASES", "ChatPost", "Maintenance", "MaintenanceWindow", "Told",
+           "earliest_start", "message", "notice_mail", "window_key"]

@@ -167,7 +167,35 @@ def test_modules_are_short() -> None:
     assert not long, f"modules longer than {MAX_LINES} lines:\n" + "\n".join(sorted(long))
 
 
+UOW_MADE_IN = "adapters/storage/uow.py"  # UnitOfWorks, the composition root's factory
+
+
+def units_of_work_made(path: Path) -> list[int]:
+    """Lines of ``path`` that build a ``SqlUnitOfWork(...)`` themselves."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sorted(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        getattr(n.func, "id", None) == "SqlUnitOfWork"
+        or getattr(n.func, "attr", None) == "SqlUnitOfWork"))
+
+
+def test_adapters_take_the_roots_unit_of_work_factory() -> None:
+    """Every adapter gets its units of work from the root's ``UnitOfWorks``: none builds a
+    ``SqlUnitOfWork`` itself."""
+    bad = [f"{path.relative_to(ROOT)}:{line}" for path in modules("adapters").values()
+           if path.relative_to(ROOT).as_posix() != UOW_MADE_IN
+           for line in units_of_work_made(path)]
+    assert not bad, "SqlUnitOfWork built outside UnitOfWorks:\n" + "\n".join(bad)
+
+
 # -- the checks themselves can fail -----------------------------------------------------------
+
+
+def test_a_unit_of_work_built_directly_is_found(tmp_path: Path) -> None:
+    p = tmp_path / "engine.py"
+    p.write_text("from adapters import storage\nfrom adapters.storage import SqlUnitOfWork\n"
+                 "def f(db):\n    with SqlUnitOfWork(db, write=False) as u:\n        pass\n"
+                 "    return storage.SqlUnitOfWork(db)\n", encoding="utf-8")
+    assert units_of_work_made(p) == [4, 6]
 
 
 def _package(tmp: Path, files: dict[str, str]) -> dict[str, Path]:

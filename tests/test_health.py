@@ -160,7 +160,7 @@ def test_twilio_api_refusing_connections_is_503_and_ok_again_when_it_is_back(
     settings = twilio_settings(database, f"http://127.0.0.1:{web_port}", api)
     app = bootstrap(settings, clock=clock)
     assert app.phone is not None
-    component = twilio_component(settings, app.phone, app.db, probe_seconds=0.2)
+    component = twilio_component(settings, app.phone, app.uow, probe_seconds=0.2)
     server, thread, url = serve(app, [component])
     try:
         down = until(url, "twilio", "down")

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.inbox.processor import Decision, Inbox
-from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork
+from adapters.storage import SCHEMA_VERSION, Database, SqlUnitOfWork, UnitOfWorks
 from adapters.storage.inbox import Attempts, InboxItem, InboxStore
 from adapters.storage.tables import SlackEventRow
 from bot.clock import ManualClock
@@ -86,14 +86,14 @@ def test_migration_10_keeps_pending_mail_and_slack_events(database: Database) ->
         ("Ev1", "pending", 0, "message"), ("Ev2", "quarantined", 5, "message")]
     assert events[0].text == '{"event_id": "Ev1"}' and "KeyError" in events[1].reason
     assert mail.channel == "smtp" and mail.raw.startswith(b"Subject: hi")
-    slack = Inbox(database, ManualClock(T0), "slack")
+    slack = Inbox(UnitOfWorks(database), ManualClock(T0), "slack")
     assert slack.due() == [events[0].id]
 
 
 def test_store_raw_once_then_backoff_then_quarantine_with_the_raw_kept(
         database: Database) -> None:
     clock = ManualClock(T0)
-    inbox = Inbox(database, clock, "tracker", attempts=Attempts((10, 60)))
+    inbox = Inbox(UnitOfWorks(database), clock, "tracker", attempts=Attempts((10, 60)))
     row_id, new = inbox.accept("hook-1", b'{"issue": 7}', peer="issue_updated")
     assert new and inbox.accept("hook-1", b'{"issue": 7}') == (row_id, False)
     seen: list[InboxItem] = []
@@ -129,7 +129,7 @@ def test_inbox_commands_show_and_mend_what_any_intake_quarantined(
         capsys: pytest.CaptureFixture[str], database: Database, tmp_path: Path) -> None:
     config = tmp_path / "supportbot.toml"
     config.write_text(storage_toml(database), encoding="utf-8")
-    inbox = Inbox(database, ManualClock(T0), "slack", attempts=Attempts(()))
+    inbox = Inbox(UnitOfWorks(database), ManualClock(T0), "slack", attempts=Attempts(()))
     row_id, _ = inbox.accept("Ev7", b'{"event_id": "Ev7"}', peer="message")
 
     def broken(uow: SqlUnitOfWork, item: InboxItem) -> Decision:

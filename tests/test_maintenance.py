@@ -128,7 +128,7 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
     fake, server = serve_fake()
     app = bootstrap(slack_settings(database, fake), clock=clock, upgrade=False)
     try:
-        sender = SlackSender(app.db, clock, AsyncWebClient(token="xoxb-test",
+        sender = SlackSender(app.uow, clock, AsyncWebClient(token="xoxb-test",
                                                            base_url=fake.base_url), app.helpdesk)
         start = clock.now() + timedelta(days=4)
         told = app.maintenance.announce(start=start, end=start + timedelta(hours=1),

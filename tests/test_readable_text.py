@@ -54,9 +54,10 @@ def test_a_reminder_reads_to_the_minute() -> None:
                priority=Priority.P2, channel=Channel.EMAIL, status=TicketStatus.NEW,
                created_at=mon, id=1, events=[Event(EventKind.REGISTERED, mon, "seed", {})])
     now = mon + timedelta(hours=3) + ODD
-    r = decide(plan_ticket(1, "T-1001", Priority.P2, PANENCO, t.events, now), set(), now).send[0]
-    a = build_alert(r, t, PANENCO, derive_clocks(PANENCO, Priority.P2, t.events, now)["response"],
-                    now)
+    r = decide(plan_ticket(1, "T-1001", Priority.P2, PANENCO, t.events, now,
+                           specs=PANENCO.clocks), set(), now).send[0]
+    state = derive_clocks(PANENCO.clocks, PANENCO, Priority.P2, t.events, now)["response"]
+    a = build_alert(r, t, PANENCO, state, now)
     assert "is due Mon 23 Nov 2026 16:00 CET: 1h of working time left (75% of 4h used)" \
         in a.text, a.text
     assert "0.06" not in a.text and ":00:00" not in a.text

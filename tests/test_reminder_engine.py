@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from adapters.reminders.engine import ReminderEngine
 from adapters.reminders.sinks import LogSink, MailSink
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import Database, SqlUnitOfWork, UnitOfWorks
 from adapters.storage.reminders import ReminderStore
 from bot.alerts import Alert
 from bot.clock import ManualClock
@@ -62,7 +62,7 @@ def desk(database: Database, clock: ManualClock) -> Helpdesk:
 
 
 def engine(database: Database, clock: ManualClock, *sinks: Any) -> ReminderEngine:
-    return ReminderEngine(database, clock, PolicyBook("demo247"), list(sinks))
+    return ReminderEngine(UnitOfWorks(database), clock, PolicyBook("demo247"), list(sinks))
 
 
 def at(minutes: float) -> datetime:
@@ -126,6 +126,31 @@ def test_a_restart_loses_nothing_doubles_nothing_and_sends_the_missed_one_late(
     assert after.keys()[1:] == [f"{ref}/response/P4-90%/0", f"{ref}/response/P4-breach/0"]
     assert not any(a.late for a in after.alerts[1:])
     assert before.keys() + after.keys() == list(dict.fromkeys(before.keys() + after.keys()))
+
+
+def test_breach_repeats_missed_in_one_outage_are_recorded_as_superseded(
+        database: Database, clock: ManualClock, desk: Helpdesk) -> None:
+    """Issue 17 item 22: only the latest missed repeat goes out, like thresholds, and the
+    earlier ones are recorded as skipped (superseded by it), so none is lost without trace."""
+    ref = desk.register(subject="Site down", client="nightowl", priority=Priority.P1,
+                        actor="t", reason="t").reference  # 5m target, repeats every 5m
+    sink = RecordingSink()
+    first = engine(database, clock, sink)
+    first.rebuild()
+    run_until(first, clock, at(6))
+    assert sink.keys()[-1] == f"{ref}/response/P1-breach/0"
+    clock.set(at(27))  # down from 6 to 27 minutes: repeats 1-4 (10, 15, 20, 25) were missed
+    after = RecordingSink()
+    e = engine(database, clock, after)
+    e.rebuild()
+    assert [(a.key, a.late) for a in after.alerts] == [(f"{ref}/response/P1-breach/4", True)]
+    rows = {r["key"]: (r["state"], r["reason"]) for r in ReminderStore(database).list()}
+    latest = f"superseded by {ref}/response/P1-breach/4"
+    assert [(k, rows[k]) for k in (f"{ref}/response/P1-breach/{n}" for n in (1, 2, 3))] == [
+        (f"{ref}/response/P1-breach/{n}", ("skipped", latest)) for n in (1, 2, 3)]
+    run_until(e, clock, at(31))  # then on time again: repeat 5, and nothing more skipped
+    assert after.keys() == [f"{ref}/response/P1-breach/4", f"{ref}/response/P1-breach/5"]
+    assert sum(state == "skipped" for state in states(database).values()) == 3
 
 
 def test_two_engines_on_one_database_never_send_a_key_twice(
@@ -195,7 +220,8 @@ def test_a_claim_left_by_a_crash_is_delivered_once_or_skipped_if_it_no_longer_ap
     clock.set(at(2.5))
     store = ReminderStore(database)
     due = [decide(plan_ticket(v.ticket.id or 0, v.reference, Priority.P1, v.policy,
-                              v.ticket.events, clock.now()), set(), clock.now()).send[0]
+                              v.ticket.events, clock.now(), specs=v.policy.clocks), set(),
+                    clock.now()).send[0]
            for v in desk_refs]
     claimed = [r.key for r in due]
     assert store.claim(due, clock.now()) == set(claimed)  # then the process died
@@ -308,7 +334,7 @@ def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
     hd = Helpdesk(lambda: SqlUnitOfWork(database), real, policies, [ReplanListener()])
     hd.sync_directory([Client(name="burst", policy="fast247")])
     sink = RecordingSink()
-    e = ReminderEngine(database, real, policies, [sink])
+    e = ReminderEngine(UnitOfWorks(database), real, policies, [sink])
 
     async def run() -> None:
         sched = AsyncIOScheduler(timezone="UTC")

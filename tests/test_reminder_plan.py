@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.change_requests import KINDS, clock_specs
 from bot.clocks import derive_clocks
 from bot.errors import PolicyError
 from bot.model import Channel, Event, EventKind, TicketStatus
@@ -28,8 +29,10 @@ def ev(kind: EventKind, at: datetime, **data: object) -> Event:
     return Event(kind, at, "test", dict(data))
 
 
-def plan(events: list[Event], priority: Priority, now: datetime, policy=DEMO):  # type: ignore[no-untyped-def]
-    return plan_ticket(1, "T-1001", priority, policy, events, now)
+def plan(events: list[Event], priority: Priority, now: datetime, policy=DEMO,  # type: ignore[no-untyped-def]
+         specs=None):
+    return plan_ticket(1, "T-1001", priority, policy, events, now,
+                       specs=policy.clocks if specs is None else specs)
 
 
 def at(minutes: float, base: datetime = T0) -> datetime:
@@ -67,15 +70,23 @@ def test_a_backlog_goes_out_as_one_late_reminder_and_the_rest_is_skipped() -> No
     assert d.send[0].late(at(6))
 
 
-def test_repeats_while_breached_only_the_latest_and_the_next() -> None:
+def test_repeats_while_breached_the_latest_goes_out_and_the_missed_ones_are_superseded() -> None:
     events = [ev(EventKind.REGISTERED, T0)]
     now = at(27)  # breached at 5, repeats every 5 minutes: 10, 15, 20, 25 passed
     rs = plan(events, P1, now)
     repeats = [(r.repeat, r.due_at) for r in rs if r.kind == "breach-repeat"]
-    assert repeats == [(4, at(25)), (5, at(30))]
-    d = decide(rs, {"T-1001/response/P1-breach/0"}, now)
+    assert repeats == [(1, at(10)), (2, at(15)), (3, at(20)), (4, at(25)), (5, at(30))]
+    thresholds = {r.key for r in rs if r.kind != "breach-repeat"}  # sent before
+    d = decide(rs, thresholds, now)
     assert [r.key for r in d.send] == ["T-1001/response/P1-breach/4"]
+    assert [(r.key, why) for r, why in d.skip] == [
+        (f"T-1001/response/P1-breach/{n}", "superseded by T-1001/response/P1-breach/4")
+        for n in (1, 2, 3)]
     assert d.next_at == at(30)
+    # repeats are recorded in order: with 2 recorded, 1 is too and only 3 is left to skip
+    done = thresholds | {f"T-1001/response/P1-breach/{n}" for n in (1, 2)}
+    cut = plan_ticket(1, "T-1001", P1, DEMO, events, now, specs=DEMO.clocks, done=done)
+    assert [r.key for r, _ in decide(cut, done, now).skip] == ["T-1001/response/P1-breach/3"]
 
 
 def test_met_paused_and_not_started_clocks_have_no_reminders() -> None:
@@ -153,9 +164,9 @@ def test_the_alert_says_what_is_due_when_and_what_stops_it() -> None:
                priority=P2, channel=Channel.EMAIL, status=TicketStatus.NEW, created_at=mon,
                id=1, events=[ev(EventKind.REGISTERED, mon)])
     now = mon + timedelta(hours=3)
-    rs = plan_ticket(1, "T-1001", P2, PANENCO, t.events, now)
+    rs = plan_ticket(1, "T-1001", P2, PANENCO, t.events, now, specs=PANENCO.clocks)
     r = decide(rs, set(), now).send[0]
-    state = derive_clocks(PANENCO, P2, t.events, now)["response"]
+    state = derive_clocks(PANENCO.clocks, PANENCO, P2, t.events, now)["response"]
     a = build_alert(r, t, PANENCO, state, now)
     assert a.key == "T-1001/response/P2-75%/0" and a.kind == "reminder" and not a.late
     assert a.targets == ("triage", "assignee")
@@ -169,9 +180,9 @@ def test_the_alert_says_what_is_due_when_and_what_stops_it() -> None:
                 priority=P1, channel=Channel.EMAIL, status=TicketStatus.NEW, created_at=mon,
                 id=1, events=t.events)
     late = now + timedelta(hours=1, minutes=30)  # breached 14:00, repeated 15:00 and 16:00
-    rs1 = plan_ticket(1, "T-1001", P1, PANENCO, t.events, late)
+    rs1 = plan_ticket(1, "T-1001", P1, PANENCO, t.events, late, specs=PANENCO.clocks)
     b = build_alert(decide(rs1, set(), late).send[0], p1, PANENCO,
-                    derive_clocks(PANENCO, P1, t.events, late)["response"], late)
+                    derive_clocks(PANENCO.clocks, PANENCO, P1, t.events, late)["response"], late)
     assert b.kind == "breach-repeat" and b.key == "T-1001/response/P1-breach/2" and b.late
     assert b.targets == ("triage", "assignee", "oncall")
     assert "is BREACHED (reminder 2): it was due Mon 23 Nov 2026 14:00 CET, 2h30m of " \
@@ -242,9 +253,14 @@ def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
             events.append(ev(rng.choice(kinds), t))
         now = t + timedelta(minutes=rng.choice([rng.uniform(0, 5), rng.randrange(0, 3000)]))
         prio = rng.choice(list(Priority))
-        full = plan(events, prio, now, policy)
+        specs = clock_specs(policy, rng.choice(KINDS), start)  # change requests too
+        full = plan(events, prio, now, policy, specs)
         done = {r.key for r in full if rng.random() < 0.5}
-        cut = plan_ticket(1, "T-1001", prio, policy, events, now, done=done)
+        # as the engine records them: a repeat only after every earlier one (sent or skipped)
+        last = max((r.repeat for r in full if r.key in done and r.kind == "breach-repeat"),
+                   default=0)
+        done |= {r.key for r in full if r.kind == "breach-repeat" and r.repeat < last}
+        cut = plan_ticket(1, "T-1001", prio, policy, events, now, specs=specs, done=done)
         a, b = decide(full, done, now), decide(cut, done, now)
         assert [r.key for r in a.send] == [r.key for r in b.send]
         assert [(r.key, w) for r, w in a.skip] == [(r.key, w) for r, w in b.skip]
@@ -252,7 +268,7 @@ def test_the_cut_plan_decides_exactly_as_the_full_plan() -> None:
         assert len(cut) <= len(full)
         checked += bool(full)
         # the cheap bound never promises later than the truth, nor nothing when there is some
-        bound = earliest("T-1001", prio, policy, events, done, now)
+        bound = earliest("T-1001", prio, policy, events, done, now, specs=specs)
         if bound == NOTHING:
             assert a.send == () and a.next_at is None
         elif isinstance(bound, datetime):

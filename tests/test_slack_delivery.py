@@ -25,7 +25,7 @@ from tests.test_slack import ALICE, TRIAGE, settings_for
 def setup(database: Database, clock: ManualClock) -> Iterator[tuple[App, FakeSlack, SlackSender]]:
     fake, server = serve_fake()
     app = bootstrap(settings_for(database, fake), clock=clock, upgrade=False)
-    sender = SlackSender(app.db, clock, AsyncWebClient(token="xoxb-test",
+    sender = SlackSender(app.uow, clock, AsyncWebClient(token="xoxb-test",
                                                        base_url=fake.base_url), app.helpdesk)
     try:
         yield app, fake, sender

@@ -115,7 +115,7 @@ def phone_bot(database: Database, clock: ManualClock, **extra: object) -> Iterat
         assert app.phone is not None
         sink = RecordingSink()
         app.alert_sinks.add(sink, PHONE)  # the desk sees a sink added after it was built
-        component = twilio_component(settings, app.phone, app.db)
+        component = twilio_component(settings, app.phone, app.uow)
         try:
             with serve(component.routes(), port=port, start=component.start,
                        stop=component.stop):
@@ -369,7 +369,7 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
             p.clock.advance(timedelta(minutes=60))  # and the client's call is late
             wait_for(lambda: len(p.sink.alerts) == 2, "both alerts")
             # the Slack sink queued them in the outbox; the Slack sender posts them
-            sender = SlackSender(p.app.db, p.clock, AsyncWebClient(
+            sender = SlackSender(p.app.uow, p.clock, AsyncWebClient(
                 token="xoxb-test", base_url=slack.base_url), p.app.helpdesk)
             asyncio.run(sender.send_due())
             posts = [c for c in slack.called("chat.postMessage", channel="CTRIAGE")

@@ -12,9 +12,9 @@ import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import json_option, pass_app
-from adapters.storage import SqlUnitOfWork
 from adapters.storage.reminders import ReminderStore
 from bot import readable
+from bot.change_requests import clock_specs
 from bot.errors import NotFound, PolicyError
 from bot.model import id_of_reference, reference_of
 from bot.reminders import Reminder, plan_ticket, upcoming
@@ -49,7 +49,8 @@ def _planned(app: App, ticket_id: int | None, now: datetime,
                 policy = app.helpdesk.policies.get(t.policy)
             except PolicyError:
                 continue  # the engine logs it; its tickets keep their last plan
-            planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events, now)
+            planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events, now,
+                                  specs=clock_specs(policy, t.kind, t.created_at or now))
             nxt = upcoming(planned, t.done, now)
             out += [(r, policy.calendar.tz, t.subject) for r in nxt if r.at <= until]
             later += sum(1 for r in nxt if r.at > until)
@@ -59,7 +60,7 @@ def _planned(app: App, ticket_id: int | None, now: datetime,
 
 def _zones(app: App, ticket_ids: set[int]) -> dict[int, tzinfo]:
     zones: dict[int, tzinfo] = {}
-    with SqlUnitOfWork(app.db, write=False) as uow:
+    with app.uow.reader() as uow:
         for tid in ticket_ids:
             t = uow.tickets.get(tid)
             if t is not None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import SqlUnitOfWork, UnitOfWorks
 from adapters.storage.inbox import Attempts, InboxItem, InboxStore
 from bot.clock import Clock
 
@@ -33,9 +33,10 @@ Decide = Callable[[SqlUnitOfWork, InboxItem], Decision]
 class Inbox:
     """The inbox rows of one ``kind``: accepted by its intake, processed by its decide."""
 
-    def __init__(self, db: Database, clock: Clock, kind: str, *, channel: str | None = None,
-                 attempts: Attempts | None = None) -> None:
-        self.db = db
+    def __init__(self, uow: UnitOfWorks, clock: Clock, kind: str, *,
+                 channel: str | None = None, attempts: Attempts | None = None) -> None:
+        """``uow``: the composition root's unit-of-work factory."""
+        self.uow = uow
         self.clock = clock
         self.kind = kind
         self.channel = channel or kind
@@ -46,7 +47,7 @@ class Inbox:
     def accept(self, key: str, raw: bytes, *, peer: str = "") -> tuple[int, bool]:
         """Store ``raw`` durably (committed) unless ``key`` is stored; returns (id, new).
         Blocks: run it in a thread. Raises StorageError when it cannot store."""
-        with SqlUnitOfWork(self.db) as uow:
+        with self.uow() as uow:
             found = InboxStore(uow.session).store(self.kind, key, raw, at=self.clock.now(),
                                                   channel=self.channel, peer=peer)
             uow.commit()
@@ -57,13 +58,13 @@ class Inbox:
     def due(self, limit: int = 100, older_than: timedelta | None = None) -> list[int]:
         """Pending ids whose next attempt has come (and stored ``older_than`` ago)."""
         now = self.clock.now()
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow(write=False) as uow:
             return InboxStore(uow.session).due(
                 self.kind, now, limit, None if older_than is None else now - older_than)
 
     def pending(self, row_id: int) -> InboxItem | None:
         """The stored input, unless it was processed meanwhile."""
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow(write=False) as uow:
             item = InboxStore(uow.session).get(row_id)
         return item if item is not None and item.state == "pending" else None
 
@@ -71,7 +72,7 @@ class Inbox:
         """Decide and record in one transaction, holding the row (one processor per input).
         What ``decide`` raises is the caller's to count (``failed``)."""
         now = self.clock.now()
-        with SqlUnitOfWork(self.db) as uow:
+        with self.uow() as uow:
             store = InboxStore(uow.session)
             item = store.get(row_id, for_update=True)
             if item is None or item.state != "pending":
@@ -86,7 +87,7 @@ class Inbox:
         """Record the outcome of an input acted on outside the inbox's transaction (by a
         handler with units of work of its own, idempotent when run again after a crash);
         a row finished meanwhile stays as it is. Returns the row's state."""
-        with SqlUnitOfWork(self.db) as uow:
+        with self.uow() as uow:
             store = InboxStore(uow.session)
             item = store.get(row_id, for_update=True)
             if item is None or item.state != "pending":
@@ -98,7 +99,7 @@ class Inbox:
 
     def failed(self, row_id: int, error: str) -> str:
         """Count a failed attempt (backoff, then quarantine); returns the new state."""
-        with SqlUnitOfWork(self.db) as uow:
+        with self.uow() as uow:
             state = InboxStore(uow.session).failed(row_id, error, at=self.clock.now(),
                                                    attempts=self.attempts)
             uow.commit()

@@ -23,11 +23,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import UnitOfWorks
 from adapters.storage.reminders import OpenTicket, ReminderStore, Unfinished
 from bot.alerts import Alert, AlertSink
+from bot.change_requests import clock_specs, ticket_clocks
 from bot.clock import Clock
-from bot.clocks import derive_clocks
 from bot.errors import PolicyError
 from bot.model import TicketStatus, reference_of
 from bot.policies import PolicyBook
@@ -53,13 +53,13 @@ class Plan:
 class ReminderEngine:
     """Not thread-safe: one caller at a time (``ReminderLoop`` serialises its jobs)."""
 
-    def __init__(self, db: Database, clock: Clock, policies: PolicyBook,
+    def __init__(self, uow: UnitOfWorks, clock: Clock, policies: PolicyBook,
                  sinks: Sequence[AlertSink], *, store: ReminderStore | None = None) -> None:
-        self.db = db
+        self.uow = uow
         self.clock = clock
         self.policies = policies
         self.sinks = list(sinks)
-        self.store = store or ReminderStore(db)
+        self.store = store or ReminderStore(uow.db)
         self._heap: list[tuple[datetime, int]] = []
         self._next: dict[int, datetime] = {}
         self._by_policy: dict[str, set[int]] = {}
@@ -160,9 +160,10 @@ class ReminderEngine:
                     continue
                 self._versions[t.policy] = policy.version
                 self._by_policy.setdefault(t.policy, set()).add(t.id)
+                specs = clock_specs(policy, t.kind, t.created_at or now)
                 if rough:
                     bound = earliest(reference_of(t.id), t.priority, policy, t.events, t.done,
-                                     now)
+                                     now, specs=specs)
                     if bound == NOTHING:
                         continue
                     if isinstance(bound, datetime):
@@ -170,7 +171,7 @@ class ReminderEngine:
                         heapq.heappush(self._heap, (bound, t.id))
                         continue
                 planned = plan_ticket(t.id, reference_of(t.id), t.priority, policy, t.events,
-                                      now, done=t.done)
+                                      now, specs=specs, done=t.done)
                 d = decide(planned, t.done, now)
                 sends += [(r, t) for r in d.send]
                 skips += d.skip
@@ -202,7 +203,7 @@ class ReminderEngine:
         return len(claimed)
 
     def _load(self, ticket_id: int) -> Ticket | None:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow.reader() as uow:
             return uow.tickets.get(ticket_id)
 
     def _deliver_one(self, r: Reminder, done: tuple[str, ...], attempts: int, now: datetime,
@@ -212,7 +213,7 @@ class ReminderEngine:
         policy = self.policies.get(t.policy) if t is not None else None
         state = None
         if t is not None and policy is not None:
-            state = derive_clocks(policy, t.priority, t.events, now).get(r.clock)
+            state = ticket_clocks(policy, t, now).get(r.clock)
         why = None
         if t is None or policy is None or state is None:
             why = "no longer applies: the ticket or its clock is gone"

@@ -43,9 +43,9 @@ class SlackComponent:
         token = s.bot_token.get_secret_value()
         self.client = AsyncWebClient(token=token, base_url=s.base_url)
         self.identity = SlackIdentity(self.client)
-        self.sender = SlackSender(app.db, app.clock, self.client, app.helpdesk,
+        self.sender = SlackSender(app.uow, app.clock, self.client, app.helpdesk,
                                   interval=sender_interval)
-        self.intake = SlackIntake(app.helpdesk, app.db, app.clock, self.client, self.identity,
+        self.intake = SlackIntake(app.helpdesk, app.uow, app.clock, self.client, self.identity,
                                   reaction=s.ticket_reaction, on_queued=self.sender.wake,
                                   phone_number=app.settings.mail.phone_number)
         self.commands = SlackCommands(app.helpdesk, app.uow.reader)

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.inbox.processor import Decision, Inbox
 from adapters.slack.text import decode, mentioned_users
 from adapters.slack.users import SlackUsers
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import SqlUnitOfWork, UnitOfWorks
 from adapters.storage.inbox import Attempts, InboxItem
 from bot import readable
 from bot.clock import Clock
@@ -68,12 +68,12 @@ class SlackIdentity:
 
 
 class SlackIntake:
-    def __init__(self, helpdesk: Helpdesk, db: Database, clock: Clock, client: AsyncWebClient,
+    def __init__(self, helpdesk: Helpdesk, uow: UnitOfWorks, clock: Clock, client: AsyncWebClient,
                  identity: SlackIdentity, *, reaction: str = "ticket",
                  on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0,
                  phone_number: str | None = None) -> None:
         self.helpdesk = helpdesk
-        self.db = db
+        self.uow = uow
         self.clock = clock
         self.client = client
         self.identity = identity
@@ -85,7 +85,7 @@ class SlackIntake:
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.inbox = Inbox(db, clock, KIND, attempts=ATTEMPTS)
+        self.inbox = Inbox(uow, clock, KIND, attempts=ATTEMPTS)
         self.users = SlackUsers(client)
 
     # -- before the 200 ----------------------------------------------------------------------
@@ -164,7 +164,7 @@ class SlackIntake:
         return staff | await self.users.names(u for u in users if u not in staff)
 
     def _staff_names(self) -> dict[str, str]:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow.reader() as uow:
             return {s.slack_user: s.name for s in uow.staff.list() if s.slack_user}
 
     async def _fetch(self, channel: str, ts: str) -> dict[str, Any] | None:

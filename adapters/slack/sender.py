@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
 from adapters.slack.format import triage_blocks, triage_text
-from adapters.storage import Database, SqlUnitOfWork
+from adapters.storage import UnitOfWorks
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.slack import KIND, SlackJob, SqlSlackRepository, job_of
 from adapters.web.reach import Reachability
@@ -66,9 +66,9 @@ class NotYet(Exception):
 
 
 class SlackSender:
-    def __init__(self, db: Database, clock: Clock, client: AsyncWebClient, helpdesk: Helpdesk,
-                 *, interval: float = 2.0) -> None:
-        self.db = db
+    def __init__(self, uow: UnitOfWorks, clock: Clock, client: AsyncWebClient,
+                 helpdesk: Helpdesk, *, interval: float = 2.0) -> None:
+        self.uow = uow
         self.clock = clock
         self.client = client
         self.helpdesk = helpdesk
@@ -79,7 +79,7 @@ class SlackSender:
         """What the deliveries (and the component's probe) say about the Web API."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.outbox = Outbox(db, clock, KIND, POLICY)
+        self.outbox = Outbox(uow.db, clock, KIND, POLICY)
 
     def wake(self) -> None:
         """Deliver soon; safe to call from any thread."""
@@ -188,12 +188,12 @@ class SlackSender:
         return str(resp["ts"])
 
     def _link(self, ticket_id: int, channel: str, ts: str) -> None:
-        with SqlUnitOfWork(self.db) as uow:
+        with self.uow() as uow:
             uow.slack.link(ticket_id, "triage", channel, ts, self.clock.now())
             uow.commit()
 
     def _thread_of(self, ticket_id: int) -> tuple[str, str] | None:
-        with SqlUnitOfWork(self.db, write=False) as uow:
+        with self.uow.reader() as uow:
             return uow.slack.thread_of(ticket_id, "triage")
 
     async def run(self) -> None:

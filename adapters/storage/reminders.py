@@ -37,16 +37,18 @@ _PRIORITIES = {p.value: p for p in Priority}
 
 @dataclass
 class OpenTicket:
-    """What planning needs of an open ticket: its policy, priority, events, recorded keys."""
+    """What planning needs of an open ticket: its policy, priority, kind and registration
+    instant (which clocks it runs: ``bot.change_requests.clock_specs``), events, recorded keys."""
 
     id: int
     policy: str
     priority: Priority
+    kind: str = "incident"
+    created_at: datetime | None = None
     status: str = "new"
     subject: str = ""
     client_name: str = ""
     assignee: str | None = None
-    created_at: datetime | None = None
     events: list[Event] = field(default_factory=list)
     done: set[str] = field(default_factory=set)
 
@@ -54,7 +56,7 @@ class OpenTicket:
         """As a domain ticket (with the events planning needs), for the alert's words."""
         return Ticket(client_id=None, client_name=self.client_name, policy=self.policy,
                       subject=self.subject, priority=self.priority, channel=Channel.CLI,
-                      status=TicketStatus(self.status),
+                      status=TicketStatus(self.status), kind=self.kind,
                       created_at=self.created_at or datetime.now(UTC), assignee=self.assignee,
                       id=self.id, events=sorted(self.events, key=lambda e: (e.at, e.id or 0)))
 
@@ -87,7 +89,12 @@ class ReminderStore:
         last = 0
         pos = 0
         while True:
-            q = select(TicketRow.id, TicketRow.policy, TicketRow.priority).where(
+            created: Any = TicketRow.created_at
+            parse = as_utc
+            if self.db.dialect == "sqlite":  # ISO text, parsed in C (as the events' instants)
+                created, parse = type_coerce(TicketRow.created_at, String), _parse_sqlite
+            q = select(TicketRow.id, TicketRow.policy, TicketRow.priority, TicketRow.kind,
+                       created).where(
                 TicketRow.status.in_(ACTIVE))  # type: ignore[attr-defined]
             if wanted is None:
                 q = q.where(TicketRow.id > last).order_by(TicketRow.id).limit(self.chunk)
@@ -101,7 +108,8 @@ class ReminderStore:
                 rows = conn.execute(q).all()
                 if not rows and wanted is None:
                     return
-                batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]]) for r in rows}
+                batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]], r[3], parse(r[4]))
+                         for r in rows}
                 if batch:
                     self._fill(conn, batch, (rows[0][0], rows[-1][0]) if wanted is None
                                else None)

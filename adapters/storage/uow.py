@@ -133,3 +133,18 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+class UnitOfWorks:
+    """The one place a ``SqlUnitOfWork`` is made (the composition root builds one and hands it
+    out): ``uow()`` for a write transaction, ``uow(write=False)`` or ``uow.reader()`` to read.
+    ``db`` is there for the stores that use plain connections on the same database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __call__(self, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=write)
+
+    def reader(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=False)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from adapters.inbox.processor import Inbox
-from adapters.storage import Database
+from adapters.storage import UnitOfWorks
 from adapters.twilio.component import KIND, TwilioComponent
 from adapters.twilio.rest import TwilioTelephony
 from bot.alerts import AlertSink
@@ -53,13 +53,13 @@ def phone_desk(settings: Settings, helpdesk: Helpdesk, uow: Callable[[], PhoneUn
     return PhoneDesk(helpdesk, uow, clock, policy, telephony, sinks)
 
 
-def twilio_component(settings: Settings, desk: PhoneDesk, db: Database, *,
+def twilio_component(settings: Settings, desk: PhoneDesk, uow: UnitOfWorks, *,
                      probe_seconds: float = 30.0) -> TwilioComponent:
     assert settings.web.public_url is not None
     telephony = desk.telephony if isinstance(desk.telephony, TwilioTelephony) else None
     return TwilioComponent(desk, settings.twilio.auth_token.get_secret_value(),
                            settings.web.public_url, settings.twilio.poll_seconds,
-                           inbox=Inbox(db, desk.clock, KIND),
+                           inbox=Inbox(uow, desk.clock, KIND),
                            reach=telephony.reach if telephony else None,
                            probe=telephony.probe if telephony else None,
                            probe_seconds=probe_seconds)

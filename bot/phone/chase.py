@@ -9,8 +9,8 @@ from datetime import datetime
 
 from bot import readable
 from bot.alerts import Alert
+from bot.change_requests import ticket_clocks
 from bot.clock import Clock
-from bot.clocks import derive_clocks
 from bot.mail import compose
 from bot.mail.outbox import queue_mail
 from bot.model import Channel, EventKind, id_of_reference
@@ -49,7 +49,7 @@ def _chase(uow_of: Callable[[], PhoneUnitOfWork], clock: Clock, helpdesk: Helpde
         if t is None or t.phone_followup != "pending" or _chased(t):
             return None
         policy = helpdesk.policies.get(t.policy)
-        view = TicketView(t, policy, derive_clocks(policy, t.priority, t.events, now), now)
+        view = TicketView(t, policy, ticket_clocks(policy, t, now), now)
         text = reminder_text(ref, phone.phone_number)
         to = compose.safe_address(t.requester) if t.channel == Channel.EMAIL else None
         t.followup_missing(due=due, reminded=to or "", now=now)

@@ -13,7 +13,7 @@ priority the new target's thresholds are new reminders, and ones already sent st
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,12 +22,15 @@ from bot.model import Event
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
 from bot.sla.durations import format_duration
-from bot.sla.policy import Policy, ReminderRule
+from bot.sla.policy import ClockSpec, Policy, ReminderRule
 
 LATE_AFTER = timedelta(seconds=60)
 """A reminder that goes out more than this after its time is marked late."""
 
 _TICK = timedelta(microseconds=1)
+MISSED_REPEATS = 500
+"""At most this many breach repeats missed before the latest one are planned (to be recorded as
+superseded): a bound on the work for a clock breached long ago whose policy just got repeats."""
 
 
 @dataclass(frozen=True)
@@ -76,19 +79,21 @@ def _label(share: float) -> str:
     return f"{share * 100:g}%"
 
 
-_THRESHOLDS: dict[tuple[str, str, str, Priority], list[tuple[timedelta, str, str]]] = {}
+_THRESHOLDS: dict[tuple[str, str, str, Priority, timedelta],
+                  list[tuple[timedelta, str, str]]] = {}
 
 
-def _thresholds(policy: Policy, clock: str, priority: Priority,
+def _thresholds(policy: Policy, spec: ClockSpec, priority: Priority,
                 rule: ReminderRule) -> list[tuple[timedelta, str, str]]:
     """(working time used, label, kind), in order, one per distinct amount. The same for every
-    ticket of a policy, clock and priority, so kept per policy version."""
-    cache_key = (policy.name, policy.version, clock, priority)
+    ticket of a policy, clock, priority and target, so kept per policy version (a change
+    request's target depends on the day it was filed: it is part of the key)."""
+    target = spec.targets[priority]
+    cache_key = (policy.name, policy.version, spec.name, priority, target)
     found = _THRESHOLDS.get(cache_key)
     if found is not None:
         return found
     amounts: dict[timedelta, tuple[str, str]] = {}
-    target = policy.clock(clock).targets[priority]
     for s in rule.shares:
         amounts.setdefault(target * s, (_label(s), "reminder"))
     for b in rule.before:
@@ -102,11 +107,13 @@ def _thresholds(policy: Policy, clock: str, priority: Priority,
 
 
 def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Policy,
-                events: Sequence[Event], now: datetime,
+                events: Sequence[Event], now: datetime, *, specs: Mapping[str, ClockSpec],
                 clocks: dict[str, ClockState] | None = None,
                 done: Container[str] | None = None) -> list[Reminder]:
     """The reminders of every running clock of a ticket: each threshold (past ones too, with the
-    instant they were reached), the latest repeat already due and the next one ahead.
+    instant they were reached), the repeats already due (the latest goes out, earlier ones not
+    recorded yet are superseded by it) and the next one ahead.
+    ``specs``: the clocks the ticket runs (``bot.change_requests.clock_specs``).
 
     With ``done`` (the keys recorded already) the list is cut to what ``decide`` needs, which
     gives the same decision for a fraction of the calendar work: past thresholds only if one
@@ -114,13 +121,13 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
     """
     ordered = sorted(events, key=lambda e: (e.at, e.id or 0))
     if clocks is None:
-        clocks = derive_clocks(policy, priority, ordered, now)
+        clocks = derive_clocks(specs, policy, priority, ordered, now)
     cal = policy.calendar
     out: list[Reminder] = []
     for name, state in clocks.items():
         if not state.running or state.due is None:
             continue
-        spec = policy.clock(name)
+        spec = specs[name]
         rule = policy.reminder_rule(name, priority)
         always = rule.always(priority)
         prefix = f"{reference}/{name}/{priority}-"
@@ -132,7 +139,7 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
             return Reminder(f"{prefix}{label}/{repeat}", ticket_id, name, priority,
                             f"{priority}-{label}", repeat, kind, reached, due_at, at, order)
 
-        ths = _thresholds(policy, name, priority, rule)
+        ths = _thresholds(policy, spec, priority, rule)
         # repeats while breached: only the latest one already due (earlier ones would be a
         # backlog) and the next one
         every = rule.repeat_every if rule.breach else None
@@ -165,6 +172,14 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
                 break
         if cut or every is None:
             continue
+        if with_past:  # repeats missed before the latest one: to record as superseded by it
+            missed: list[Reminder] = []
+            for n in range(past - 1, max(0, past - 1 - MISSED_REPEATS), -1):
+                if done is not None and f"{prefix}breach/{n}" in done:
+                    break  # recorded in order: the ones before it are recorded too
+                reached = due + n * every if always else cal.add(due, n * every).astimezone(UTC)
+                missed.append(make("breach", "breach-repeat", n, reached, order + n))
+            out += reversed(missed)
         for n in (past, past + 1):
             if n < 1 or (n == past and not with_past):
                 continue
@@ -181,7 +196,8 @@ PLAN = "plan"
 
 
 def earliest(reference: str, priority: Priority, policy: Policy, events: Sequence[Event],
-             done: Container[str], now: datetime) -> datetime | str:
+             done: Container[str], now: datetime, *,
+             specs: Mapping[str, ClockSpec]) -> datetime | str:
     """A cheap lower bound for the ticket's next reminder, without calendar work: working time
     never runs faster than the wall clock, so a threshold of ``amount`` cannot be reached
     before the clock's first start plus ``amount``. Returns that instant if it is still ahead
@@ -189,13 +205,13 @@ def earliest(reference: str, priority: Priority, policy: Policy, events: Sequenc
     planning can tell (something may be due now, or a repeat while breached is next)."""
     ordered = sorted((e for e in events if e.at <= now), key=lambda e: (e.at, e.id or 0))
     best: datetime | None = None
-    for name, spec in policy.clocks.items():
+    for name, spec in specs.items():
         state, first = phase(spec, ordered)
         if state != "running" or first is None:
             continue
         rule = policy.reminder_rule(name, priority)
         prefix = f"{reference}/{name}/{priority}-"
-        nxt = next((amount for amount, label, _ in _thresholds(policy, name, priority, rule)
+        nxt = next((amount for amount, label, _ in _thresholds(policy, spec, priority, rule)
                     if f"{prefix}{label}/0" not in done), None)
         if nxt is None:
             if rule.breach and rule.repeat_every is not None:

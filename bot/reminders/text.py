@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.alerts import Alert
+from bot.change_requests import clock_spec
 from bot.clocks import ClockState
 from bot.model import EventKind
 from bot.readable import duration, when
 from bot.reminders.plan import Reminder
-from bot.sla.policy import Policy
+from bot.sla.policy import ClockSpec, Policy
 from bot.ticket import Ticket
 
 _STOPS = {
@@ -26,8 +27,7 @@ def _local(policy: Policy, dt: datetime | None) -> str:
     return when(dt, policy.calendar.tz)
 
 
-def _what_stops(policy: Policy, clock: str, ref: str) -> str:
-    spec = policy.clock(clock)
+def _what_stops(spec: ClockSpec, ref: str) -> str:
     parts = [_STOPS.get(k, k.value.replace("_", " ")).format(ref=ref)
              for k in sorted(spec.stop, key=lambda k: list(EventKind).index(k))]
     text = "Stops the clock: " + "; ".join(parts) + "."
@@ -44,7 +44,7 @@ def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
     ``late`` None: late if it goes out more than ``LATE_AFTER`` after its time; the engine says
     True for one that was due while no scheduler ran."""
     ref = ticket.reference
-    spec = policy.clock(r.clock)
+    spec = clock_spec(policy, ticket.kind, ticket.created_at, r.clock)
     what = spec.description or r.clock
     who = ticket.client_name or "unassigned"
     late = r.late(now) if late is None else late
@@ -59,7 +59,7 @@ def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
         lines.append(f"{what} ({r.clock}) is BREACHED{again}: it was due "
                      f"{_local(policy, state.due)}, {duration(-state.left)} of working "
                      f"time ago (target {duration(state.target)}).")
-    lines.append(_what_stops(policy, r.clock, ref))
+    lines.append(_what_stops(spec, ref))
     if ticket.assignee:
         lines.append(f"Assigned to {ticket.assignee}.")
     else:

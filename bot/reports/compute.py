@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.availability import Availability, Outage, compute_availability, outage_of
-from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, change_request_spec, ticket_clocks
+from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, clock_specs, ticket_clocks
 from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind
 from bot.priority import Priority
@@ -230,9 +230,9 @@ def _change_request(policy: Policy, t: Ticket, ordered: Sequence[Event], as_of: 
                     start: datetime, end: datetime) -> ChangeRequestLine | None:
     """A change request's answer clock (``bot.change_requests``). It belongs to the period it
     was filed or answered in, and to every period it is still waiting for an answer in."""
-    if change_request_spec(policy, t.created_at) is None:
+    c = ticket_clocks(policy, t, as_of, events=ordered).get(CLOCK)
+    if c is None:  # the policy sets no change-request deadline
         return None
-    c = ticket_clocks(policy, t, as_of, events=ordered)[CLOCK]
     answered = c.stopped_at
     if not (start <= t.created_at < end or (answered is not None and start <= answered < end)
             or answered is None):
@@ -279,7 +279,8 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
                 crs.append(cr)
             continue
         prio = priority_at(t, ordered, as_of)
-        clocks = {n: _settle(policy, derive_clock(policy.clocks[n], policy, prio, ordered, as_of),
+        specs = clock_specs(policy, t.kind, t.created_at)
+        clocks = {n: _settle(policy, derive_clock(specs[n], policy, prio, ordered, as_of),
                              as_of, start, end) for n in names}
         logged = _hours(ordered, t, ordered, start, as_of)
         for p, h in logged.items():

@@ -22,6 +22,15 @@ from bot.schema import config_error
 from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy
 from bot.sla.policy_file import Holidays, PolicyFile
 
+CHANGE_CLOCK = "change_response"
+"""The answer clock of a change request (``bot.change_requests.CLOCK``), when the policy sets a
+``change_request_response`` deadline: it has reminder rules like the policy's own clocks."""
+
+
+def _reminded_clocks(spec: PolicyFile) -> list[str]:
+    extra = [CHANGE_CLOCK] if "change_request_response" in spec.deadlines else []
+    return list(spec.clocks) + [c for c in extra if c not in spec.clocks]
+
 
 def _check_holidays(h: Holidays, source: str) -> None:
     key = "calendar.holidays"
@@ -62,11 +71,12 @@ def _cross_check(spec: PolicyFile, source: str) -> None:
         if c.clock not in spec.clocks:
             raise PolicyError(source, f"credits[{i}].clock",
                               f"{c.clock!r} is not one of the clocks ({clocks})")
+    reminded = _reminded_clocks(spec)
     for i, r in enumerate(spec.reminders.rules):
         for name in r.clocks:
-            if name not in spec.clocks:
+            if name not in reminded:
                 raise PolicyError(source, f"reminders.rules[{i}].clocks",
-                                  f"{name!r} is not one of the clocks ({clocks})")
+                                  f"{name!r} is not one of the clocks ({', '.join(reminded)})")
     _check_holidays(spec.calendar.holidays, source)
 
 
@@ -196,7 +206,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         availability_target=spec.availability.target,
         change_approval=spec.changes.approval,
         placeholders=tuple(spec.placeholders),
-        reminders=spec.reminders.build(list(spec.clocks)),
+        reminders=spec.reminders.build(_reminded_clocks(spec)),
     )
 
 
