@@ -38,8 +38,9 @@ from twilio.request_validator import RequestValidator
 from adapters.storage import Database, SqlUnitOfWork
 from adapters.twilio.component import TwilioComponent, form_params
 from bot.clock import ManualClock
-from bot.phone.desk import PhoneDesk, PhonePolicy
+from bot.phone.desk import PhoneDesk
 from bot.phone.model import PhoneCall
+from bot.phone.ports import PhonePolicy
 from bot.policies import PolicyBook
 from bot.services import Helpdesk
 

@@ -84,8 +84,9 @@ class MessageRepository(Protocol):
 
 
 class InboundRepository(Protocol):
-    def pending(self, limit: int = 100) -> list[InboundItem]:
-        """Accepted messages not yet processed, oldest first."""
+    def pending(self, limit: int = 100, *, now: datetime | None = None) -> list[InboundItem]:
+        """Accepted messages not yet processed, oldest first; with ``now``, only those not
+        waiting out the backoff of a failed attempt."""
         ...
 
     def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
@@ -108,7 +109,8 @@ class InboundRepository(Protocol):
         ...
 
     def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
-        """Count a failed attempt; quarantine after ``max_attempts``. Returns the new state."""
+        """Count a failed attempt: pending again after its backoff, quarantined after
+        ``max_attempts``. Returns the new state."""
         ...
 
     def requeue(self, inbound_id: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -104,7 +105,9 @@ def test_a_write_the_database_refuses_fails_the_batch_which_is_redone_one_by_one
     assert {m["To"] for m in bot.deliver()} == {"user0@acme.example", "user2@acme.example",
                                                "user3@acme.example"}
 
-    for _ in range(MAX_ATTEMPTS - 1):  # retried with the next batches, then quarantined
+    assert bot.process() == []  # it waits out its backoff: an outage does not use it up
+    for _ in range(MAX_ATTEMPTS - 1):  # retried after each backoff, then quarantined
+        bot.clock.advance(timedelta(hours=1))
         again = bot.process()
     assert [(o.inbound_id, o.state) for o in again] == [(outcomes[1].inbound_id, "quarantined")]
     assert bot.process() == []
@@ -123,6 +126,8 @@ def test_when_storage_fails_for_the_whole_batch_each_message_is_counted_none_los
     assert [o.state for o in outcomes] == ["pending"] * 3  # each counted, none lost
     with database.write_engine.begin() as conn:
         conn.execute(text("ALTER TABLE message_away RENAME TO message"))
+    assert bot.process() == []  # each waits out its backoff
+    bot.clock.advance(timedelta(minutes=1))
     assert [o.state for o in bot.process()] == ["done"] * 3
 
 

@@ -78,7 +78,8 @@ class BatchIntake:
         transaction; with ``retry_failed=False``, leave those that failed before (for the
         next sweep) rather than spend their attempts at the pace new mail arrives."""
         with self._uow() as uow:
-            items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit)
+            items = [i for i in uow.inbound.pending(limit if retry_failed else 2 * limit,
+                                                    now=self.intake.clock.now())
                      if retry_failed or not i.attempts][:limit]
         ahead = self._parse_ahead(items)
         out: list[Outcome] = []

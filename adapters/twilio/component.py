@@ -29,7 +29,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from adapters.inbox.processor import Decision, Inbox
 from adapters.web.component import Health
 from adapters.web.reach import Reachability
-from bot.phone.desk import CallAnswer, PhoneDesk
+from bot.phone.desk import PhoneDesk
+from bot.phone.ports import CallAnswer
 
 log = logging.getLogger("supportbot.twilio")
 

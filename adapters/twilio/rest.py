@@ -13,7 +13,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from adapters.web.reach import Reachability
-from bot.phone.desk import TelephonyError
+from bot.phone.ports import TelephonyError
 
 TWILIO_API = "https://api.twilio.com"
 

@@ -12,8 +12,9 @@ from adapters.twilio.rest import TwilioTelephony
 from bot.alerts import AlertSink
 from bot.clock import Clock
 from bot.errors import ConfigError
-from bot.phone.desk import PhoneDesk, PhonePolicy
+from bot.phone.desk import PhoneDesk
 from bot.phone.paging import OnCall, Shift, shift_start
+from bot.phone.ports import PhonePolicy
 from bot.ports import PhoneUnitOfWork
 from bot.services import Helpdesk
 from config.settings import Settings

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import as_utc
@@ -17,6 +17,9 @@ from adapters.storage.repos.common import core as _core
 from adapters.storage.tables import InboundRow
 from bot.errors import StorageError
 from bot.model import InboundItem
+
+MAIL_BACKOFF = (30, 300, 1800, 3600)
+"""Seconds before a message whose processing failed is tried again, after each attempt."""
 
 
 def _inbound(row: InboundRow) -> InboundItem:
@@ -30,9 +33,12 @@ class SqlInboundRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def pending(self, limit: int = 100) -> list[InboundItem]:
-        q = select(InboundRow).where(InboundRow.state == "pending", InboundRow.kind == "mail"
-                                     ).order_by(col(InboundRow.id)).limit(limit)
+    def pending(self, limit: int = 100, *, now: datetime | None = None) -> list[InboundItem]:
+        q = select(InboundRow).where(InboundRow.state == "pending", InboundRow.kind == "mail")
+        if now is not None:  # those waiting out their backoff wait
+            q = q.where(or_(col(InboundRow.next_attempt_at).is_(None),
+                            col(InboundRow.next_attempt_at) <= now.astimezone(UTC)))
+        q = q.order_by(col(InboundRow.id)).limit(limit)
         return [_inbound(r) for r in self.s.exec(q)]
 
     def get(self, inbound_id: int, *, for_update: bool = False) -> InboundItem | None:
@@ -79,9 +85,11 @@ class SqlInboundRepository:
     def failed(self, inbound_id: int, error: str, *, at: datetime, max_attempts: int) -> str:
         if self.s.get(InboundRow, inbound_id) is None:
             raise StorageError(f"no inbound message {inbound_id}")
-        # the one inbox's rule; mail is retried at the batch runner's next sweep (no backoff)
-        return InboxStore(self.s).failed(inbound_id, error, at=at,
-                                         attempts=Attempts((0,) * (max_attempts - 1)))
+        # the one inbox's rule, with the mail's backoff: an outage of a few minutes does not
+        # use up a message's attempts and quarantine it
+        backoff = MAIL_BACKOFF[:max_attempts - 1]
+        backoff += (backoff[-1] if backoff else 0,) * (max_attempts - 1 - len(backoff))
+        return InboxStore(self.s).failed(inbound_id, error, at=at, attempts=Attempts(backoff))
 
     def requeue(self, inbound_id: int) -> bool:
         return InboxStore(self.s).requeue(inbound_id)
