@@ -12,9 +12,9 @@ from bot.mail.mime import children, content_type, iter_parts, part_text, raw_hea
 from bot.mail.model import Limits
 
 DAEMON_LOCALPARTS = frozenset(
-    {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon"}
+    {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon", "mdaemon"}
 )
-POSTMASTER_LOCALPARTS = frozenset({"postmaster"})
+POSTMASTER_LOCALPARTS = frozenset({"postmaster", "post_master", "post-master"})
 
 COPY_MARKERS = re.compile(
     r"^.*(copy of (the|your) message|original message (follows|as received)|message follows"
@@ -40,6 +40,11 @@ RECIPIENT_INTRO = re.compile(
     r"[^\n]{0,60}:[ \t]*$",
     re.I | re.M,
 )
+TEXT_FINAL_RECIPIENT = re.compile(
+    r"^[>\s]*final-recipient:\s*rfc822\s*;\s*<?([^<>\s@]+@[^<>\s@]+?)>?\s*$", re.I | re.M
+)
+"""A delivery status field in the text: a DSN forwarded inline, or an MTA's plain-text DSN."""
+ID_LINES = re.compile(r"^[>\s]*(message-id|references|in-reply-to):.*$", re.I | re.M)
 X400_PREFIX = re.compile(r"^(smtp|rfc822)[=:]", re.I)
 ANY_ADDR = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 BODY_SCAN_CHARS = 4000
@@ -178,8 +183,11 @@ def _listed_after_intro(preamble: str) -> list[str]:
 def _body_recipients(text: str, own: set[str]) -> list[str]:
     """Recipients named in the human-readable part of a non-standard bounce."""
     head = text[:BODY_SCAN_CHARS]
+    fields = [_clean_addr(a) for a in TEXT_FINAL_RECIPIENT.findall(head)]
+    if fields:
+        return fields
     marker = COPY_MARKERS.search(head)
-    preamble = head[: marker.start()] if marker else head
+    preamble = ID_LINES.sub("", head[: marker.start()] if marker else head)
 
     def usable(addr: str) -> bool:
         clean = _clean_addr(addr)
