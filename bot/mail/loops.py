@@ -3,7 +3,30 @@
 Each rule yields a signal. Strong signals decide alone; weak ones (a subject or body phrase,
 a postmaster sender, ``X-Auto-Response-Suppress``) need a second weak signal of another kind,
 so a person who writes "Mail delivery failed" in a subject, or forwards a bounce, is not
-taken for a machine. Bounces also say which message bounced and for whom.
+taken for a machine. Bounces also say which message bounced and for whom. Signs that RFC 3834
+headers and bounce words miss (SES/SNS notifications, address-less daemon senders, DSNs
+forwarded inline, list robots) are in ``bot/mail/robots.py``.
+
+Cross-checked with flufl.bounce 6.0, Mailman's detector (``bench/bounce_bench.py``), on the 708
+automatic and 2 human mails of ``tests/corpus_auto`` and the 42 automatic and 123 human mails of
+``../shared/corpus``: misses / false positives
+
+=====================  ===============  ===============
+detector               corpus_auto      shared corpus
+=====================  ===============  ===============
+this one, before       49 (6.9%) / 0    0 / 0
+this one               0 / 0            0 / 0
+flufl.bounce           135 (19.1%) / 0  3 / 2
+both, before           38 (5.4%) / 0    0 / 2
+both                   0 / 0            0 / 2
+=====================  ===============  ===============
+
+Kept: this detector alone. flufl.bounce finds bounces only (no feedback reports, read receipts
+or auto-replies), takes a person's reply (talon's ``comcast.eml``) and the MIME torture test
+for bounces, raises on malformed mail, and is ten times slower on the shared corpus; combined, it
+adds those two false positives and no message this one misses. It stays a bench dependency.
+The lexicon was extended on ``corpus_auto``, so its 0 there is in-sample; "before" is the miss
+rate on mail this detector had never seen.
 """
 
 from __future__ import annotations
