@@ -5,9 +5,12 @@ acknowledged, never a new ticket), and no mail a person wrote is."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+
 import pytest
 
-from bench.auto_corpus import Sample, auto_corpus, shared_corpus
+from bench.auto_corpus import AUTO_CORPUS, Sample, auto_corpus, shared_corpus
 from bot.mail import parse_message
 from bot.mail.errors import Unparseable
 from tests.conftest import missing_peer
@@ -49,3 +52,15 @@ def test_every_automatic_message_of_the_shared_corpus_is_detected() -> None:
 @pytest.mark.parametrize("kind", ["bounce", "feedback-report", "auto-reply", "human"])
 def test_the_corpus_has_each_kind(kind: str) -> None:
     assert any(s.category == kind for s in auto_corpus())
+
+
+def test_the_corpus_files_are_the_ones_the_manifest_names() -> None:
+    with (AUTO_CORPUS / "MANIFEST.tsv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    on_disk = {str(p.relative_to(AUTO_CORPUS)) for p in AUTO_CORPUS.glob("*/*")
+               if p.parent.name != "LICENSES"}
+    assert on_disk == {r["file"] for r in rows}
+    for r in rows:
+        data = (AUTO_CORPUS / r["file"]).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (int(r["bytes"]), r["sha256"]), r
+        assert r["license"] in ("BSD-2-Clause", "LGPL-3.0-only") and r["commit"], r
