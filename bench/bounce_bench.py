@@ -4,9 +4,10 @@ corpus (``../shared/corpus``).
 
     .venv/bin/python bench/bounce_bench.py [--list]
 
-For each corpus and detector: how many automatic messages it misses (a miss opens a ticket
-and may be acknowledged) and how many messages a person wrote it takes for automatic (a false
-positive: a report silently recorded, never answered). "bot" is what the bot decides on the
+For each corpus (and each source of ``tests/corpus_auto``) and detector: how many automatic
+messages it misses (a miss opens a ticket and may be acknowledged) and how many others (mail a
+person wrote, spam) it takes for automatic (a false positive: a report silently recorded, never
+answered). "bot" is what the bot decides on the
 pipe (``parse_message(raw).auto``, a bounce or an auto-reply: never a ticket, never answered);
 "flufl" is ``flufl.bounce.all_failures`` finding any failed recipient (a detector that raises
 counts as no finding; the errors are counted); "bot+flufl" takes either. ``--list`` names the
@@ -60,7 +61,7 @@ DETECTORS: dict[str, Callable[[Sample], bool]] = {
 def measure(title: str, samples: list[Sample], listing: bool) -> None:
     automatic = [s for s in samples if s.automatic]
     people = [s for s in samples if not s.automatic]
-    print(f"\n{title}: {len(automatic)} automatic, {len(people)} written by a person")
+    print(f"\n{title}: {len(automatic)} automatic, {len(people)} not (people's mail, spam)")
     print(f"  {'detector':<10} {'missed':>14} {'false positives':>16} {'ms/message':>11}")
     for name, detect in DETECTORS.items():
         started = time.perf_counter()
@@ -85,6 +86,9 @@ def main() -> None:
     if not auto:
         print("tests/corpus_auto is missing")
     measure("tests/corpus_auto", auto, args.list)
+    for source in sorted({s.name.split("/", 1)[0] for s in auto}):
+        measure(f"  of which {source}/", [s for s in auto if s.name.startswith(source + "/")],
+                False)
     if shared:
         measure("../shared/corpus", shared, args.list)
     else:

@@ -38,6 +38,10 @@ def auto(name: str) -> AutoReply:
         ("sisimai/lhost-sendmail-14.eml", "bounce", "delivery status fields in the text"),
         ("sisimai/lhost-kddi-01.eml", "bounce", "robot sender no-reply@"),
         ("flufl-bounce/bounce_01.txt", "bounce", "null From address"),
+        ("bounceparser/warning-6.msg", "auto-reply", "auto-reply subject 'AUTO: Smith, John is"),
+        ("bounceparser/polish-autoreply.msg", "auto-reply",
+         "auto-reply subject '[Automatyczna odpowiedź]"),
+        ("bounceparser/bluebottle.msg", "auto-reply", "challenge-response text"),
         ("flufl-bounce/dumbass_01.txt", "bounce", "mail could not be delivered"),
     ],
 )
@@ -88,6 +92,8 @@ SES_JSON = ('{"notificationType":"Bounce","bounce":{"bouncedRecipients":'
         ("Ann <ann@client.example>", "complaint about message from our CEO", "Please call."),
         ("Ann <ann@client.example>", "Why are we not members of the beta?", "Please add us."),
         ("Ann <ann@client.example>", "Mail delivery warning in the portal", "A banner says so."),
+        ("Ann <ann@client.example>", "AUTO: the lease contract", "Is it out of the office?"),
+        ("Ann <ann@client.example>", "[Auto] renewal", "Please renew our licence."),
     ],
 )
 def test_mail_a_person_writes_is_not_automatic(sender: str, subject: str, body: str) -> None:

@@ -11,6 +11,7 @@
 - Mailing-list robots (fml's "You x@y are not member", "Loop Alert: Duplicated Message-ID",
   Mailman's "awaits moderator approval") and robot senders (``-admin``, ``-request``,
   ``-bounces``, ``no-reply``...): the subjects nobody else writes are strong, the rest weak.
+- Challenge-response robots asking the sender to have their address added to an allowed list.
 - Hotmail's complaint reports ("complaint about message from 192.0.2.1"), the JMRP form of a
   feedback report without ``multipart/report``.
 """
@@ -73,6 +74,11 @@ ROBOT_LOCALPARTS = re.compile(
 )
 """Senders that are list robots or say nobody reads them."""
 
+CHALLENGE_BODY = re.compile(
+    r"to\s+have\s+your\s+address\s+added\s+to\s+the\s+recipient'?s\s+(allowed|approved|white)"
+    r"\s*list", re.I
+)
+"""Challenge-response systems (Bluebottle): the sender is asked to prove they are a person."""
 COMPLAINT_SUBJECT = re.compile(r"^\s*complaint about message from \d{1,3}(\.\d{1,3}){3}\b", re.I)
 
 
@@ -133,6 +139,10 @@ def robot_signals(
     robot_text = LIST_ROBOT_BODY.search(head)
     if robot_text:
         out.append(Signal("auto-reply", False, f"list robot text {robot_text.group(0)!r}",
+                          "body"))
+    challenge = CHALLENGE_BODY.search(head)
+    if challenge:
+        out.append(Signal("auto-reply", True, f"challenge-response text {challenge.group(0)!r}",
                           "body"))
     if COMPLAINT_SUBJECT.search(subject):
         out.append(Signal("bounce", True, f"abuse complaint subject {subject[:60]!r}",
