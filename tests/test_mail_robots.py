@@ -93,6 +93,13 @@ SES_JSON = ('{"notificationType":"Bounce","bounce":{"bouncedRecipients":'
         ("Ann <ann@client.example>", "Why are we not members of the beta?", "Please add us."),
         ("Ann <ann@client.example>", "Mail delivery warning in the portal", "A banner says so."),
         ("Ann <ann@client.example>", "AUTO: the lease contract", "Is it out of the office?"),
+        # a bounce-like subject and one more thing a person writes: still a person
+        ("IT <it-admin@client.example>", "Mail delivery failed for our whole domain",
+         "Since 9:00 nothing gets out."),
+        ("Ann <ann@client.example>", "Mail error when sending invoices",
+         "Outlook says: 550 Requested action not taken: mailbox unavailable"),
+        ("Ann <ann@client.example>", "Delivery failure of the invoice run",
+         "The run has been postponed due to the holidays."),
         ("Ann <ann@client.example>", "[Auto] renewal", "Please renew our licence."),
     ],
 )

@@ -81,7 +81,7 @@ BOUNCE_SUBJECTS_WEAK = re.compile(
     r"|failed mail\b|delayed mail\b|undeliverable\b|undelivered\b|returned mail\b"
     r"|message (not delivered|delivery failure)|non[- ]?delivery\b|delivery has failed"
     r"|delivery status notification\b|permanent delivery failure|mail could not be delivered"
-    r"|(mail )?delivery warning|mail error\b|.*:\s*non remis\s*$"
+    r"|(mail )?delivery warning|mail error\s*$|.*:\s*non remis\s*$"
     r"|warning:\s*\S+@\S+\s*-\s*user unknown)",
     re.I,
 )
@@ -112,9 +112,8 @@ BOUNCE_BODY = re.compile(
     r"|unable to deliver (the |your )?message to the following"
     r"|could not be delivered to( one or more| the following| all of its|:)"
     r"|could not deliver (the )?message to|there was an error delivering your mail to"
-    r"|this is the dragonfly mail agent|requested action not taken|invalid user address"
+    r"|this is the dragonfly mail agent|error: invalid user address"
     r"|-{2,} ?failed recipients ?-{2,}|delivery of (e-?mail|your message) to this address"
-    r"|has been postponed due to"
     r"|following address(\(es\)|es)? failed|delivery to the following recipients?"
     r"|the original message was received at|did not reach some or all of the intended"
     r"|the message that you sent was undeliverable|delivery has failed to these recipients"

@@ -9,8 +9,10 @@
   5.1.1``) in the text: a DSN forwarded inline, quoted or not. A person who forwards a bounce
   forwards a machine's report, so it is recorded like the bounce itself.
 - Mailing-list robots (fml's "You x@y are not member", "Loop Alert: Duplicated Message-ID",
-  Mailman's "awaits moderator approval") and robot senders (``-admin``, ``-request``,
-  ``-bounces``, ``no-reply``...): the subjects nobody else writes are strong, the rest weak.
+  Mailman's "awaits moderator approval") and robot senders (``-request``, ``-bounces``,
+  ``owner-``, ``no-reply``...): the subjects nobody else writes are strong, the rest weak.
+  ``-admin`` is no robot sign: ``it-admin@`` is a person who may well write "Mail delivery
+  failed for our whole domain".
 - Challenge-response robots asking the sender to have their address added to an allowed list.
 - Hotmail's complaint reports ("complaint about message from 192.0.2.1"), the JMRP form of a
   feedback report without ``multipart/report``.
@@ -69,7 +71,7 @@ LIST_ROBOT_BODY = re.compile(
     re.I,
 )
 ROBOT_LOCALPARTS = re.compile(
-    r"^(owner-.+|.+-(admin|request|owner|bounces?|ctl)|no[-_.]?reply|do[-_.]?not[-_.]?reply)$",
+    r"^(owner-.+|.+-(request|owner|bounces?)|no[-_.]?reply|do[-_.]?not[-_.]?reply)$",
     re.I,
 )
 """Senders that are list robots or say nobody reads them."""
