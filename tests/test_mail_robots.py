@@ -63,6 +63,12 @@ def test_forwarded_dsn_names_the_failed_recipient_not_a_message_id() -> None:
     assert found.original_recipients == ("kijitora@example.com",)
 
 
+def test_forwarded_dsn_names_the_returned_message_not_the_forwarded_bounce() -> None:
+    # the forward's References point at the bounce it forwards; the returned message is later
+    found = auto("sisimai/lhost-sendmail-14.eml")
+    assert found.original_message_id == "<6D736808-04A1-47D3-92BD-44388ABFCCE4@example.jp>"
+
+
 def test_dragonfly_bounce_names_the_returned_message() -> None:
     found = auto("sisimai/lhost-dragonfly-01.eml")
     assert found.original_message_id == "<66681288.e06d1.3824794@df.example.jp>"

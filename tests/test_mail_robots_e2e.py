@@ -1,8 +1,8 @@
 """Automatic mail of issue 17 through the real SMTP intake and through the MTA pipe (``supportbot
 ingest``): none opens a ticket or gets an acknowledgement, and the one about a mail the bot sent
 is recorded on that mail's ticket. The messages are the public ones of ``tests/corpus_auto``;
-two have the Message-ID of the bounced mail set to the bot's acknowledgement, as a real bounce of
-it would carry."""
+three have the Message-ID of the bounced mail set to the bot's acknowledgement, as a real bounce
+of it would carry."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ UNRELATED = [  # about mail the bot never sent: recorded, no ticket matched
     "sisimai/lhost-verizon-02.eml",  # from post_master@
     "sisimai/lhost-fml-02.eml",  # list robot: "You ... are not member"
     "sisimai/lhost-fml-03.eml",  # list robot: "Loop Alert: Duplicated Message-ID"
-    "sisimai/lhost-sendmail-14.eml",  # "Fwd: Returned mail: see transcript for details"
 ]
 
 
@@ -52,6 +51,9 @@ def test_automatic_mail_opens_no_ticket_and_gets_no_acknowledgement(bot: Bot) ->
                **{"<66681288.e06d1.3824794@df.example.jp>": ack_id}),
         corpus("sisimai/lhost-amazonses-09.eml",
                **{'"commonHeaders":{': f'"commonHeaders":{{"messageId":"{ack_id}",'}),
+        # a person forwards the Sendmail bounce of the acknowledgement, DSN fields and all
+        corpus("sisimai/lhost-sendmail-14.eml",
+               **{"<6D736808-04A1-47D3-92BD-44388ABFCCE4@example.jp>": ack_id}),
     ]
     for raw in about_ack + [corpus(n) for n in UNRELATED]:
         bot.send(raw)  # a non-null envelope sender, as a forwarding MTA may give
@@ -59,8 +61,8 @@ def test_automatic_mail_opens_no_ticket_and_gets_no_acknowledgement(bot: Bot) ->
     assert len(outcomes) == len(about_ack) + len(UNRELATED)
     for o in outcomes:
         assert o.state == "ignored", o
-    assert [o.reference for o in outcomes[:2]] == [ref, ref]
-    assert all(o.action.endswith("no ticket matched") for o in outcomes[2:]), outcomes
+    assert [o.reference for o in outcomes[:3]] == [ref, ref, ref]
+    assert all(o.action.endswith("no ticket matched") for o in outcomes[3:]), outcomes
     assert bot.deliver() == []  # nothing answered
     assert [t.reference for t in bot.app.helpdesk.list()] == [ref]  # no new ticket
     recorded = [e.data for e in bot.app.helpdesk.show(ref or "").ticket.events
@@ -68,6 +70,7 @@ def test_automatic_mail_opens_no_ticket_and_gets_no_acknowledgement(bot: Bot) ->
     assert [(d["kind"], d["recipients"]) for d in recorded] == [
         ("bounce", ["pseudo-local-part@google.example.com"]),
         ("bounce", ["bounce@simulator.amazonses.com"]),
+        ("bounce", ["kijitora@example.com"]),
     ]
     assert "MAILER-DAEMON <>" in recorded[0]["reason"]
     assert "Amazon SES bounce notification" in recorded[1]["reason"]

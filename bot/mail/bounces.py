@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from email.message import Message
 
-from bot.mail.headers import address_list, message_id_of
+from bot.mail.headers import address_list, message_id_of, message_ids
 from bot.mail.mime import children, content_type, iter_parts, part_text, raw_header
 from bot.mail.model import Limits
 
@@ -62,7 +62,9 @@ def bounce_details(
     "delayed" (None: it does not say)."""
     own = _own_addresses(msg)
     report = _find_report(msg, limits)
-    original = _original_message_id(msg, report, text, limits, headers.get("message-id"))
+    threads = {*message_ids(headers.get("references")), *message_ids(headers.get("in-reply-to"))}
+    original = _original_message_id(msg, report, text, limits, headers.get("message-id"),
+                                    threads)
     recipients, delayed = _failed_recipients(msg, report, headers, text, own, limits)
     return original, recipients, delayed
 
@@ -88,8 +90,12 @@ def _returned_id(part: Message) -> str | None:
 
 
 def _original_message_id(
-    msg: Message, report: Message | None, text: str, limits: Limits, own_raw: str | None
+    msg: Message, report: Message | None, text: str, limits: Limits, own_raw: str | None,
+    threads: set[str],
 ) -> str | None:
+    """``threads``: the ids the message's own References name. In a text a person forwards,
+    the first Message-ID is the forwarded bounce's, which those name; the returned message's
+    comes later. (The ticket is still looked up by them too, so skipping them loses nothing.)"""
     own = message_id_of(own_raw)
     if report is not None:
         for part in children(report):
@@ -111,7 +117,7 @@ def _original_message_id(
                     return found
     for match in BODY_MESSAGE_ID.finditer(text):
         found = message_id_of(match.group(1))
-        if found and found != own:
+        if found and found != own and found not in threads:
             return found
     return None
 
