@@ -7,14 +7,14 @@ import re
 from collections.abc import Mapping
 from email.message import Message
 
-from bot.mail.headers import address_list, message_id_of
+from bot.mail.headers import address_list, message_id_of, message_ids
 from bot.mail.mime import children, content_type, iter_parts, part_text, raw_header
 from bot.mail.model import Limits
 
 DAEMON_LOCALPARTS = frozenset(
-    {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon"}
+    {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "maildaemon", "mdaemon"}
 )
-POSTMASTER_LOCALPARTS = frozenset({"postmaster"})
+POSTMASTER_LOCALPARTS = frozenset({"postmaster", "post_master", "post-master"})
 
 COPY_MARKERS = re.compile(
     r"^.*(copy of (the|your) message|original message (follows|as received)|message follows"
@@ -40,6 +40,11 @@ RECIPIENT_INTRO = re.compile(
     r"[^\n]{0,60}:[ \t]*$",
     re.I | re.M,
 )
+TEXT_FINAL_RECIPIENT = re.compile(
+    r"^[>\s]*final-recipient:\s*rfc822\s*;\s*<?([^<>\s@]+@[^<>\s@]+?)>?\s*$", re.I | re.M
+)
+"""A delivery status field in the text: a DSN forwarded inline, or an MTA's plain-text DSN."""
+ID_LINES = re.compile(r"^[>\s]*(message-id|references|in-reply-to):.*$", re.I | re.M)
 X400_PREFIX = re.compile(r"^(smtp|rfc822)[=:]", re.I)
 ANY_ADDR = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 BODY_SCAN_CHARS = 4000
@@ -57,7 +62,9 @@ def bounce_details(
     "delayed" (None: it does not say)."""
     own = _own_addresses(msg)
     report = _find_report(msg, limits)
-    original = _original_message_id(msg, report, text, limits, headers.get("message-id"))
+    threads = {*message_ids(headers.get("references")), *message_ids(headers.get("in-reply-to"))}
+    original = _original_message_id(msg, report, text, limits, headers.get("message-id"),
+                                    threads)
     recipients, delayed = _failed_recipients(msg, report, headers, text, own, limits)
     return original, recipients, delayed
 
@@ -83,8 +90,12 @@ def _returned_id(part: Message) -> str | None:
 
 
 def _original_message_id(
-    msg: Message, report: Message | None, text: str, limits: Limits, own_raw: str | None
+    msg: Message, report: Message | None, text: str, limits: Limits, own_raw: str | None,
+    threads: set[str],
 ) -> str | None:
+    """``threads``: the ids the message's own References name. In a text a person forwards,
+    the first Message-ID is the forwarded bounce's, which those name; the returned message's
+    comes later. (The ticket is still looked up by them too, so skipping them loses nothing.)"""
     own = message_id_of(own_raw)
     if report is not None:
         for part in children(report):
@@ -106,7 +117,7 @@ def _original_message_id(
                     return found
     for match in BODY_MESSAGE_ID.finditer(text):
         found = message_id_of(match.group(1))
-        if found and found != own:
+        if found and found != own and found not in threads:
             return found
     return None
 
@@ -178,8 +189,11 @@ def _listed_after_intro(preamble: str) -> list[str]:
 def _body_recipients(text: str, own: set[str]) -> list[str]:
     """Recipients named in the human-readable part of a non-standard bounce."""
     head = text[:BODY_SCAN_CHARS]
+    fields = [_clean_addr(a) for a in TEXT_FINAL_RECIPIENT.findall(head)]
+    if fields:
+        return fields
     marker = COPY_MARKERS.search(head)
-    preamble = head[: marker.start()] if marker else head
+    preamble = ID_LINES.sub("", head[: marker.start()] if marker else head)
 
     def usable(addr: str) -> bool:
         clean = _clean_addr(addr)

@@ -48,7 +48,8 @@ def safe_address(address: str | None) -> str | None:
 
 MAIL_SYSTEM_LOCAL_PARTS = frozenset({
     "mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply",
-    "bounce", "bounces", "mail-daemon", "auto-reply", "autoreply",
+    "bounce", "bounces", "mail-daemon", "auto-reply", "autoreply", "post_master", "post-master",
+    "mailer_daemon", "mailerdaemon", "mdaemon",
 })
 """Role addresses of mail systems and robots: never answered automatically (RFC 3834 §2)."""
 
