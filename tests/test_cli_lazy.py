@@ -1,0 +1,77 @@
+"""The command line imports only what a command needs: ``--help`` loads no command module, no
+storage and no vendor SDK; the lazy table of commands says what the commands say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from adapters.cli import COMMANDS, cli, load_command
+
+HEAVY = ("slack_sdk", "slack_bolt", "twilio", "aiosmtpd", "starlette", "uvicorn", "apscheduler",
+         "pandas", "sqlalchemy", "sqlmodel", "pydantic", "adapters.bootstrap")
+
+_PROBE = """
+import json, sys
+from adapters.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def _modules_after(*args: str) -> tuple[int, str, set[str]]:
+    """Run ``supportbot ARGS`` in a fresh interpreter: exit code, stdout, modules imported."""
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], done.stdout, set(report["modules"])
+
+
+def _loaded(modules: set[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    code, out, modules = _modules_after("--help")
+    assert code == 0
+    for name in COMMANDS:
+        assert f"\n  {name} " in out, f"{name} missing from --help"
+    assert [m for m in HEAVY if _loaded(modules, m)] == []
+    assert sorted(m for m in modules if m.startswith("adapters.cli.")) == ["adapters.cli.options"]
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    code, out, modules = _modules_after("sla", "--help")
+    assert code == 0 and "deadline" in out
+    assert "adapters.cli.sla" in modules
+    assert not _loaded(modules, "adapters.cli.tickets")
+    assert [m for m in ("slack_sdk", "twilio", "aiosmtpd", "starlette", "apscheduler")
+            if _loaded(modules, m)] == []
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_table_help_is_the_commands_own(name: str) -> None:
+    command = load_command(name)
+    assert command.name == name
+    assert COMMANDS[name][2] == command.get_short_help_str(1000)
+
+
+def test_help_truncates_like_click() -> None:
+    ctx = click.Context(cli)
+    formatter = ctx.make_formatter()
+    cli.format_commands(ctx, formatter)
+    eager = click.Group(commands={n: load_command(n) for n in COMMANDS})
+    expected = ctx.make_formatter()
+    eager.format_commands(ctx, expected)
+    assert formatter.getvalue() == expected.getvalue()
+
+
+def test_ticket_is_another_name_and_unknown_is_none() -> None:
+    ctx = click.Context(cli)
+    assert cli.get_command(ctx, "ticket") is cli.get_command(ctx, "tickets")
+    assert cli.get_command(ctx, "nonsense") is None
+    assert "ticket" not in cli.list_commands(ctx)
