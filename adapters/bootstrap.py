@@ -10,12 +10,10 @@ from datetime import timedelta
 
 from adapters.mail.batch import BatchIntake
 from adapters.mail.parsepool import ProcessParser
-from adapters.maintenance import SlackPost
 from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
-from adapters.storage import Database, UnitOfWorks
+from adapters.storage import SCHEMA_VERSION, Database, UnitOfWorks
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
-from adapters.twilio.setup import phone_desk
 from bot.clock import Clock
 from bot.mail.intake import MailIntake, MailPolicy, Outcome
 from bot.mail.notify import MailNotifier
@@ -95,7 +93,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
               sync_directory: bool = True) -> App:
     """Open storage (upgrading the schema if allowed), build the services, sync clients/staff."""
     db = open_database(settings)
-    if settings.storage.auto_upgrade if upgrade is None else upgrade:
+    allowed = settings.storage.auto_upgrade if upgrade is None else upgrade
+    # a read first: a current schema (the usual case) costs no write transaction
+    if allowed and db.current_version() != SCHEMA_VERSION:
         db.upgrade()
     db.check()
     clock = clock or SystemClock()
@@ -128,7 +128,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                   REMINDERS, PHONE)
     # the desk delivers to the phone sinks registered when it alerts, not when it was built:
     # the on-call SMS sink needs the desk, so it is added after it
-    phone = phone_desk(settings, helpdesk, uow, clock, sinks.live(PHONE))
+    phone = None
+    if s.twilio.enabled:  # vendor adapters are imported only when enabled
+        from adapters.twilio.setup import phone_desk
+
+        phone = phone_desk(settings, helpdesk, uow, clock, sinks.live(PHONE))
     if phone is not None:  # a P1 from any process is paged
         from adapters.twilio.alerts import OnCallSmsSink
 
@@ -146,7 +150,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     lock = write_lock(db)
     if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
         mail.yield_to = lambda: lock.queued > 0
-    post = SlackPost(s.slack.triage_channel) if s.slack.enabled else None
+    post = None
+    if s.slack.enabled:
+        from adapters.maintenance import SlackPost
+
+        post = SlackPost(s.slack.triage_channel)
     return App(
         settings, db, uow, clock, helpdesk, mail, phone, sinks,
         maintenance=Maintenance(uow, clock, policies, sender, post),

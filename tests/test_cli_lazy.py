@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 import pytest
@@ -75,3 +77,37 @@ def test_ticket_is_another_name_and_unknown_is_none() -> None:
     assert cli.get_command(ctx, "ticket") is cli.get_command(ctx, "tickets")
     assert cli.get_command(ctx, "nonsense") is None
     assert "ticket" not in cli.list_commands(ctx)
+
+
+@pytest.fixture
+def sqlite_config(tmp_path: Path) -> Path:
+    config = tmp_path / "supportbot.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "x.db"}"\n', encoding="utf-8")
+    return config
+
+
+def test_tickets_list_imports_no_vendor_sdk(sqlite_config: Path) -> None:
+    code, out, modules = _modules_after("--config", str(sqlite_config), "tickets", "list")
+    assert code == 0, out
+    assert [m for m in ("slack_sdk", "slack_bolt", "twilio", "aiosmtpd", "starlette", "uvicorn",
+                        "apscheduler", "pandas", "adapters.twilio", "adapters.slack")
+            if _loaded(modules, m)] == []
+
+
+def test_a_read_does_not_write_a_current_schema(sqlite_config: Path) -> None:
+    from sqlalchemy import select
+
+    from adapters.bootstrap import bootstrap, open_database
+    from adapters.storage.tables import SchemaVersionRow
+    from config.settings import load_settings
+
+    settings = load_settings(sqlite_config, env={})
+    db = open_database(settings)
+    db.upgrade(datetime(2026, 1, 1, tzinfo=UTC))
+    db.dispose()
+    bootstrap(settings).close()  # auto_upgrade is on, the schema is current: nothing to write
+    db = open_database(settings)
+    with db.engine.connect() as conn:
+        stamp = conn.execute(select(SchemaVersionRow.upgraded_at)).scalar_one()
+    db.dispose()
+    assert stamp.replace(tzinfo=UTC) == datetime(2026, 1, 1, tzinfo=UTC)
