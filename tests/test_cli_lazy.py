@@ -112,3 +112,38 @@ def test_a_read_does_not_write_a_current_schema(sqlite_config: Path) -> None:
         stamp = conn.execute(select(SchemaVersionRow.upgraded_at)).scalar_one()
     db.dispose()
     assert stamp.replace(tzinfo=UTC) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+_TREE = """
+import json, sys
+import click
+from adapters.cli import COMMANDS, load_command
+
+def tree(c):
+    if isinstance(c, click.Group):
+        return {n: tree(s) for n, s in sorted(c.commands.items())}
+    return None
+
+if sys.argv[1] == "all":
+    for name in COMMANDS:
+        load_command(name)
+    print(json.dumps({name: tree(load_command(name)) for name in COMMANDS}))
+else:
+    print(json.dumps(tree(load_command(sys.argv[1]))))
+"""
+
+
+def _tree(which: str) -> object:
+    done = subprocess.run([sys.executable, "-c", _TREE, which], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_command_loaded_alone_has_every_subcommand() -> None:
+    """Modules that add subcommands to another's group (``tickets outage`` comes from
+    ``maintenance``) are loaded with it."""
+    everything = _tree("all")
+    assert isinstance(everything, dict)
+    assert "outage" in everything["tickets"]
+    alone = {name: _tree(name) for name in COMMANDS}
+    assert alone == everything

@@ -50,12 +50,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 """Command name -> (module under ``adapters.cli``, attribute, the short help ``--help`` shows:
 the first sentence of the command's docstring)."""
 
+EXTENDED_BY: dict[str, tuple[str, ...]] = {"tickets": ("maintenance",)}
+"""Command name -> the modules that add subcommands to its group (``tickets outage``), loaded
+with it."""
+
 ALIASES = {"ticket": "tickets"}
 
 
 def load_command(name: str) -> click.Command:
     """Import the module of command ``name`` (a key of ``COMMANDS``) and return the command."""
     module, attribute, _help = COMMANDS[name]
+    for extension in EXTENDED_BY.get(name, ()):
+        importlib.import_module(f"adapters.cli.{extension}")
     command = getattr(importlib.import_module(f"adapters.cli.{module}"), attribute)
     if not isinstance(command, click.Command):
         raise TypeError(f"adapters.cli.{module}.{attribute} is not a click command")
