@@ -138,7 +138,7 @@ def _bot_holds(path: Path) -> bool:
     """Whether a running bot holds the shared intake lock beside the SQLite file."""
     if not path.exists():
         return False
-    with path.open("ab") as fh:
+    with path.open("rb") as fh:  # read-only is enough for flock: the MTA's user may not write it
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
