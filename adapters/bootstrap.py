@@ -5,21 +5,16 @@ sinks here. ``supportbot run`` (``adapters/runner.py``) adds only what runs (ser
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from adapters.mail.batch import BatchIntake
-from adapters.mail.parsepool import ProcessParser
-from adapters.maintenance import SlackPost
 from adapters.reminders.sinks import PHONE, REMINDERS, AlertSinks, LogSink, MailSink
-from adapters.storage import Database, UnitOfWorks
+from adapters.storage import SCHEMA_VERSION, Database, UnitOfWorks
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
-from adapters.twilio.setup import phone_desk
 from bot.clock import Clock
-from bot.mail.intake import MailIntake, MailPolicy, Outcome
 from bot.mail.notify import MailNotifier
-from bot.mail.parse import Limits
 from bot.mail.quarantine import Quarantine
 from bot.maintenance import Maintenance
 from bot.phone.desk import PhoneDesk
@@ -30,6 +25,10 @@ from bot.reports.approval import Approvals
 from bot.reports.service import Reporting
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
+
+if TYPE_CHECKING:  # the mail pipeline is imported when first used (``App.mail``)
+    from adapters.mail.batch import BatchIntake
+    from bot.mail.intake import MailPolicy, Outcome
 
 
 class Signal:
@@ -54,7 +53,9 @@ class App:
     uow: UnitOfWorks
     clock: Clock
     helpdesk: Helpdesk
-    mail: BatchIntake
+    build_mail: Callable[[], BatchIntake]
+    """Builds the mail intake; ``mail`` calls it once, when first used: commands that take
+    no mail (``tickets list``) do not import the parser, loop detection and the steps."""
     phone: PhoneDesk | None
     alert_sinks: AlertSinks
     """Where alerts go: the log, mail, Slack's triage thread, on-call by SMS."""
@@ -67,10 +68,20 @@ class App:
     """Called when mail was queued in the outbox (wakes its sender)."""
     slack_queued: Signal
     """Called when Slack work was queued (wakes the Slack sender)."""
+    _mail: BatchIntake | None = field(default=None, init=False, repr=False)
+
+    @property
+    def mail(self) -> BatchIntake:
+        if self._mail is None:
+            self._mail = self.build_mail()
+        return self._mail
 
     def close(self) -> None:
-        if isinstance(self.mail.parser, ProcessParser):
-            self.mail.parser.close()
+        if self._mail is not None:
+            from adapters.mail.parsepool import ProcessParser
+
+            if isinstance(self._mail.parser, ProcessParser):
+                self._mail.parser.close()
         self.db.dispose()
 
 
@@ -81,6 +92,9 @@ def open_database(settings: Settings) -> Database:
 
 
 def mail_policy(settings: Settings) -> MailPolicy:
+    from bot.mail.intake import MailPolicy
+    from bot.mail.parse import Limits
+
     m = settings.mail
     return MailPolicy(
         own_addresses=frozenset(a.lower() for a in (*m.support_addresses, m.sender)),
@@ -95,7 +109,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
               sync_directory: bool = True) -> App:
     """Open storage (upgrading the schema if allowed), build the services, sync clients/staff."""
     db = open_database(settings)
-    if settings.storage.auto_upgrade if upgrade is None else upgrade:
+    allowed = settings.storage.auto_upgrade if upgrade is None else upgrade
+    # a read first: a current schema (the usual case) costs no write transaction
+    if allowed and db.current_version() != SCHEMA_VERSION:
         db.upgrade()
     db.check()
     clock = clock or SystemClock()
@@ -128,7 +144,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
                   REMINDERS, PHONE)
     # the desk delivers to the phone sinks registered when it alerts, not when it was built:
     # the on-call SMS sink needs the desk, so it is added after it
-    phone = phone_desk(settings, helpdesk, uow, clock, sinks.live(PHONE))
+    phone = None
+    if s.twilio.enabled:  # vendor adapters are imported only when enabled
+        from adapters.twilio.setup import phone_desk
+
+        phone = phone_desk(settings, helpdesk, uow, clock, sinks.live(PHONE))
     if phone is not None:  # a P1 from any process is paged
         from adapters.twilio.alerts import OnCallSmsSink
 
@@ -139,19 +159,32 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     sender = s.mail.sender
     approvals = Approvals(uow, clock, policies, sender)
     policy_changes = PolicyChanges(uow, clock, policies, sender)
-    intake = MailIntake(helpdesk, uow, clock, mail_policy(settings),
-                        replies=(approvals, policy_changes))
-    processes = s.mail.parse_processes
-    mail = BatchIntake(intake, uow, parser=ProcessParser(processes) if processes else None)
-    lock = write_lock(db)
-    if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
-        mail.yield_to = lambda: lock.queued > 0
-    post = SlackPost(s.slack.triage_channel) if s.slack.enabled else None
-    return App(
-        settings, db, uow, clock, helpdesk, mail, phone, sinks,
+
+    def build_mail() -> BatchIntake:
+        from adapters.mail.batch import BatchIntake
+        from adapters.mail.parsepool import ProcessParser
+        from bot.mail.intake import MailIntake
+
+        intake = MailIntake(helpdesk, uow, clock, mail_policy(settings),
+                            replies=(approvals, policy_changes))
+        processes = s.mail.parse_processes
+        mail = BatchIntake(intake, uow, parser=ProcessParser(processes) if processes else None)
+        lock = write_lock(db)
+        if lock is not None:  # SQLite: a batch holds the only write lock; let a waiting writer in
+            mail.yield_to = lambda: lock.queued > 0
+        return mail
+    post = None
+    if s.slack.enabled:
+        from adapters.maintenance import SlackPost
+
+        post = SlackPost(s.slack.triage_channel)
+    app = App(
+        settings, db, uow, clock, helpdesk, build_mail, phone, sinks,
         maintenance=Maintenance(uow, clock, policies, sender, post),
         policy_changes=policy_changes,
         reporting=Reporting(uow.reader, clock, policies),
         approvals=approvals,
-        quarantine=Quarantine(uow, clock, mail.process, read=uow.reader),
+        quarantine=Quarantine(uow, clock, lambda inbound_id: app.mail.process(inbound_id),
+                              read=uow.reader),
         mail_queued=mail_queued, slack_queued=slack_queued)
+    return app

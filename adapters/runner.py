@@ -20,6 +20,7 @@ from adapters.logging_setup import configure_logging
 from adapters.mail.imap import ImapConfig, ImapPoller
 from adapters.mail.inbound import InboundStore
 from adapters.mail.outbound import OutboxSender, Relay
+from adapters.mail.pipe import IntakePresence
 from adapters.mail.smtp import SmtpIntake, SupportHandler, tls_context
 from adapters.mail.worker import IntakeWorker
 from adapters.reminders.engine import ReminderEngine
@@ -41,6 +42,7 @@ class MailStack:
         self.store = InboundStore(app.db, app.clock)
         self.worker = IntakeWorker(app.mail)
         self.store.on_stored = self.worker.notify
+        self.presence = IntakePresence(app.db)
         relay = None
         if s.relay.host:
             relay = Relay(s.relay.host, s.relay.port, s.relay.username,
@@ -75,6 +77,7 @@ class MailStack:
     async def start(self, smtp_socket: socket.socket | None = None) -> None:
         self.store.start()
         self.worker.start()
+        self.presence.hold()  # from now on `supportbot ingest` leaves its mail to this worker
         self.sender.start()
         if self.smtp is not None:
             await self.smtp.start(smtp_socket)
@@ -82,6 +85,7 @@ class MailStack:
             self.imap.start()
 
     async def stop(self) -> None:
+        self.presence.release()  # before the worker stops: `ingest` processes its own again
         if self.smtp is not None:
             await self.smtp.stop()
         if self.imap is not None:

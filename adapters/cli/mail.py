@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from adapters.bootstrap import App
 from adapters.cli.options import Ctx, actor_option, json_option, pass_app
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import App
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -34,8 +36,11 @@ def ingest(state: Ctx, file: str) -> None:
     Exit 0 once every message is stored; 75 (EX_TEMPFAIL: the MTA retries) when they cannot be
     stored (then none is); 65 (EX_DATAERR) when one can never be taken: it is kept in
     quarantine; 64 (EX_USAGE) when FILE is not there. Every non-zero exit says why on stderr.
+
+    When a bot runs (``supportbot run`` on the same database) the messages are only stored and
+    the bot makes the tickets; a message it cannot take then waits in quarantine (exit 0).
+    Otherwise this command processes them itself.
     """
-    from adapters.mail.inbound import Accepted, InboundStore
     from bot.mail.mbox import split_mbox
 
     try:
@@ -47,6 +52,13 @@ def ingest(state: Ctx, file: str) -> None:
     messages = split_mbox(raw)
     if len(messages) > 1:
         click.echo(f"{len(messages)} messages (an mbox): each is taken on its own")
+    stored = _store_for_running_bot(state, messages)
+    if stored is not None:
+        for inbound_id in stored:
+            click.echo(f"stored as inbound {inbound_id}: pending, the running bot processes it")
+        return
+    from adapters.mail.inbound import Accepted, InboundStore
+
     try:
         app = state.app
         store = InboundStore(app.db, app.clock)
@@ -67,6 +79,21 @@ def ingest(state: Ctx, file: str) -> None:
         click.echo(f"supportbot: error: {' '.join(line.split())}", err=True)
     if refused:
         _fail(EX_DATAERR, refused[-1])
+
+
+def _store_for_running_bot(state: Ctx, messages: list[bytes]) -> list[int] | None:
+    """The fast path (``adapters/mail/pipe.py``): the inbound ids when a running bot will process
+    the messages; None to take the full path (no bot runs, or anything the fast path does not
+    know for sure, its own failure included: the full path then stores or says why)."""
+    from adapters.mail.pipe import store_if_bot_runs, target_from_settings
+
+    target = target_from_settings(state.config)
+    if target is None:
+        return None
+    try:
+        return store_if_bot_runs(target, messages)
+    except Exception:  # nothing was committed: the full path tries again and says why
+        return None
 
 
 @click.group()

@@ -9,15 +9,15 @@ import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from adapters.bootstrap import App, bootstrap
-from adapters.render import ticket_json, ticket_text
-from bot.priority import Priority
-from bot.services import TicketView
-from config.settings import Settings, load_settings
+if TYPE_CHECKING:  # imported where used: ``--help`` and light commands skip them
+    from adapters.bootstrap import App
+    from bot.priority import Priority
+    from bot.services import TicketView
+    from config.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,12 +33,16 @@ class Ctx:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from config.settings import load_settings
+
             self._settings = load_settings(self.config)
         return self._settings
 
     @property
     def app(self) -> App:
         if self._app is None:
+            from adapters.bootstrap import bootstrap
+
             self._app = bootstrap(self.settings)
         return self._app
 
@@ -58,6 +62,8 @@ def default_actor() -> str:
 def priority_value(_c: click.Context, _p: click.Parameter, value: str | None) -> Priority | None:
     if value is None:
         return None
+    from bot.priority import Priority
+
     try:
         return Priority.parse(value)
     except ValueError as e:
@@ -70,6 +76,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON")
 
 
 def emit(view: TicketView, as_json: bool) -> None:
+    from adapters.render import ticket_json, ticket_text
+
     if as_json:
         click.echo(json.dumps(ticket_json(view), indent=2))
     else:
