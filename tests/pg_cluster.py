@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -64,14 +65,21 @@ class Cluster:
 
     def __init__(self) -> None:
         self.bin = bin_dir()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam(OWNER)
+            except KeyError:
+                raise ClusterError(f"initdb refuses root and there is no {OWNER!r} user to run "
+                                   "the cluster as: install Debian's 'postgresql' package, or "
+                                   "set PG_URL") from None
+            self._as = ["runuser", "-u", OWNER, "--"]
         self.root = Path(tempfile.mkdtemp(prefix="supportbot-pg-"))
+        if self._as:
+            shutil.chown(self.root, OWNER)
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = 0
-        self._as: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.root, OWNER)
-            self._as = ["runuser", "-u", OWNER, "--"]
 
     @property
     def url(self) -> str:
