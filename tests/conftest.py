@@ -41,8 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def missing_peer(reason: str) -> NoReturn:
     """A real peer (database, server, the shared corpus) is not there: the test fails, never
-    skips - a skipped test would read as a pass. ``bash .ci/run`` provides every peer."""
-    pytest.fail(f"required test peer missing: {reason} (bash .ci/run installs and starts what "
+    skips - a skipped test would read as a pass. ``make test`` provides every peer."""
+    pytest.fail(f"required test peer missing: {reason} (make test installs and starts what "
                 "the tests need)")
 
 

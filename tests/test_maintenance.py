@@ -4,7 +4,6 @@ unless it is a hotfix, and the clients told again when a window starts and when 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,8 +122,8 @@ def test_a_hotfix_may_come_at_short_notice_and_says_so(bot: Bot) -> None:
     assert svc.tell_due() == []
 
 
-def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
-                                                            clock: ManualClock) -> None:
+async def test_maintenance_is_posted_in_the_clients_triage_channel(
+        database: Database, clock: ManualClock) -> None:
     fake, server = serve_fake()
     app = bootstrap(slack_settings(database, fake), clock=clock, upgrade=False)
     try:
@@ -134,7 +133,7 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
         told = app.maintenance.announce(start=start, end=start + timedelta(hours=1),
                                          summary="Network change", actor="t")
         assert told.posted == ("acme",) and told.mailed == ()
-        assert asyncio.run(sender.send_due()) == 1
+        assert await sender.send_due() == 1
         (post,) = fake.called("chat.postMessage")
         assert post.params["channel"] == TRIAGE and "thread_ts" not in post.params
         assert "Planned maintenance" in post.params["text"]
@@ -144,7 +143,7 @@ def test_maintenance_is_posted_in_the_clients_triage_channel(database: Database,
         clock.set(start)
         app.maintenance.tell_due()
         app.maintenance.tell_due()
-        assert asyncio.run(sender.send_due()) == 1  # the start, once; the retry added nothing
+        assert await sender.send_due() == 1  # the start, once; the retry added nothing
         assert "started" in fake.called("chat.postMessage")[-1].params["text"]
         with SqlUnitOfWork(app.db, write=False) as uow:
             assert len(uow.slack.jobs()) == 2

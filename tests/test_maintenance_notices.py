@@ -102,7 +102,7 @@ def test_the_next_notice_instant_follows_the_windows(bot: Bot) -> None:
     assert svc.next_notice_at() is None
 
 
-def test_notices_go_out_at_their_instant_not_at_the_next_sweep(bot: Bot) -> None:
+async def test_notices_go_out_at_their_instant_not_at_the_next_sweep(bot: Bot) -> None:
     """A real APScheduler with the sweep an hour apart: the start and end notices still go out
     within a fraction of a second of their instants."""
     svc = Maintenance(bot.app.uow, SystemClock(), bot.app.helpdesk.policies, SUPPORT)
@@ -110,20 +110,16 @@ def test_notices_go_out_at_their_instant_not_at_the_next_sweep(bot: Bot) -> None
     start, end = now + timedelta(seconds=1.5), now + timedelta(seconds=3)
     svc.announce(start=start, end=end, summary="Hotfix for T-1001", clients=["globex"],
                  hotfix=True, actor="cli:alice")
-
-    async def run() -> None:
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        sweep = MaintenanceSweep(svc, scheduler=scheduler)
-        scheduler.add_job(sweep, "interval", seconds=3600, id="maintenance",
-                          next_run_time=datetime.now(UTC), coalesce=True, max_instances=1)
-        scheduler.start()
-        try:
-            while datetime.now(UTC) < end + timedelta(seconds=1.5):
-                await asyncio.sleep(0.1)
-        finally:
-            scheduler.shutdown(wait=True)
-
-    asyncio.run(run())
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    sweep = MaintenanceSweep(svc, scheduler=scheduler)
+    scheduler.add_job(sweep, "interval", seconds=3600, id="maintenance",
+                      next_run_time=datetime.now(UTC), coalesce=True, max_instances=1)
+    scheduler.start()
+    try:
+        while datetime.now(UTC) < end + timedelta(seconds=1.5):
+            await asyncio.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
     (w,) = [w for w in svc.windows(include_ended=True) if w.summary == "Hotfix for T-1001"]
     assert w.started_told_at is not None and w.ended_told_at is not None
     assert start <= w.started_told_at < start + timedelta(seconds=0.8)

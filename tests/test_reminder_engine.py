@@ -315,7 +315,7 @@ def test_the_cli_lists_what_was_recorded(database: Database, clock: ManualClock,
     assert f"Thu 01 Jan 2026 12:04 UTC  {ref}/response/P1-75%/0" in text, text
 
 
-def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
+async def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
         database: Database, tmp_path: Path) -> None:
     """Regression: the wake-up job re-added from inside its own run was skipped by APScheduler
     (max instances) and the loop never woke again."""
@@ -335,25 +335,21 @@ def test_a_burst_due_at_one_instant_all_goes_out_through_the_scheduler(
     hd.sync_directory([Client(name="burst", policy="fast247")])
     sink = RecordingSink()
     e = ReminderEngine(UnitOfWorks(database), real, policies, [sink])
-
-    async def run() -> None:
-        sched = AsyncIOScheduler(timezone="UTC")
-        loop = ReminderLoop(e, leadership_for(database), sched, poll_seconds=0.1)
-        loop.start()
-        sched.start()
-        while not loop.planned.is_set():
-            await asyncio.sleep(0.02)
-        for i in range(20):  # P1 12s target: the first reminder 3s after registration
-            await asyncio.to_thread(hd.register, subject=f"down {i}", client="burst",
-                                    priority=Priority.P1, actor="t", reason="t")
-        for _ in range(300):
-            if len(sink.alerts) >= 20:
-                break
-            await asyncio.sleep(0.05)
-        sched.shutdown(wait=False)
-        loop.stop()
-
-    asyncio.run(run())
+    sched = AsyncIOScheduler(timezone="UTC")
+    loop = ReminderLoop(e, leadership_for(database), sched, poll_seconds=0.1)
+    loop.start()
+    sched.start()
+    while not loop.planned.is_set():
+        await asyncio.sleep(0.02)
+    for i in range(20):  # P1 12s target: the first reminder 3s after registration
+        await asyncio.to_thread(hd.register, subject=f"down {i}", client="burst",
+                                priority=Priority.P1, actor="t", reason="t")
+    for _ in range(300):
+        if len(sink.alerts) >= 20:
+            break
+        await asyncio.sleep(0.05)
+    sched.shutdown(wait=False)
+    loop.stop()
     got = sink.keys()
     assert len(got) >= 20, got  # every ticket's 25% reminder, within a few ms of each other
     assert len(set(got)) == len(got)

@@ -3,7 +3,6 @@ the injected clock, updated in place; and alerts into the triage thread."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -39,18 +38,18 @@ def jobs(app: App) -> list[tuple[str, str, int]]:
         return [(j.kind, j.state, j.attempts) for j in uow.slack.jobs()]
 
 
-def test_failed_delivery_is_retried_after_its_backoff_and_changes_update_in_place(
+async def test_failed_delivery_is_retried_after_its_backoff_and_changes_update_in_place(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", body="no workaround", client="acme")
     assert jobs(app) == [("triage", "pending", 0)]  # queued with the registration
     fake.fail["chat.postMessage"] = ["internal_error"]
-    assert asyncio.run(sender.send_due()) == 0
+    assert await sender.send_due() == 0
     assert jobs(app) == [("triage", "pending", 1)]
-    assert asyncio.run(sender.send_due()) == 0  # not due yet: nothing is called
+    assert await sender.send_due() == 0  # not due yet: nothing is called
     assert len(fake.called("chat.postMessage")) == 1
     clock.advance(timedelta(seconds=5))
-    assert asyncio.run(sender.send_due()) == 1
+    assert await sender.send_due() == 1
     assert jobs(app) == [("triage", "sent", 2)]
     with SqlUnitOfWork(app.db, write=False) as uow:
         assert v.ticket.id is not None
@@ -62,7 +61,7 @@ def test_failed_delivery_is_retried_after_its_backoff_and_changes_update_in_plac
     app.helpdesk.set_priority(v.reference, Priority.P2, actor="alice", reason="one user")
     # (lowering the P1 also waives its phone follow-up: three lines in the thread)
     assert [k for k, s, _ in jobs(app) if s == "pending"] == ["triage"] + ["thread"] * 3
-    assert asyncio.run(sender.send_due()) == 4
+    assert await sender.send_due() == 4
     [update] = fake.called("chat.update")
     assert (update.params["channel"], update.params["ts"]) == triage
     assert "*P2*" in str(update.params["blocks"]) and "assigned to alice" in \
@@ -74,20 +73,20 @@ def test_failed_delivery_is_retried_after_its_backoff_and_changes_update_in_plac
     assert any("phone followup waived" in t for t in lines)
 
 
-def test_a_permanent_slack_error_fails_the_job_at_once(
+async def test_a_permanent_slack_error_fails_the_job_at_once(
         setup: tuple[App, FakeSlack, SlackSender]) -> None:
     app, fake, sender = setup
     app.helpdesk.register(subject="Checkout down", client="acme")
     fake.fail["chat.postMessage"] = ["channel_not_found"]
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert jobs(app) == [("triage", "failed", 1)]
 
 
-def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
+async def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", client="acme")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     [post] = fake.called("chat.postMessage", channel=TRIAGE)
     assert v.ticket.id is not None
     sink = SlackAlertSink(app.uow, clock)
@@ -97,7 +96,7 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
                      at=clock.now(), targets=("triage", "assignee"), assignee="alice")
     sink.deliver(alert_of)
     sink.deliver(alert_of)  # the same alert again (a retry): queued once
-    assert asyncio.run(sender.send_due()) == 1
+    assert await sender.send_due() == 1
     [alert] = [c for c in fake.called("chat.postMessage") if c.params.get("thread_ts")]
     assert alert.params["channel"] == TRIAGE
     assert alert.params["thread_ts"] == fake.answers[0]["ts"]
@@ -108,7 +107,7 @@ def test_alerts_go_into_the_triage_thread_mentioning_the_assignee(
     sink.deliver(Alert(key="k2", ticket_id=v.ticket.id, reference=v.reference, client="acme",
                        priority=v.ticket.priority, kind="page", text="call", at=clock.now(),
                        targets=("oncall",)))
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert len(fake.called("chat.postMessage")) == 2
 
 
@@ -118,16 +117,16 @@ def triage_thread(app: App, ticket_id: int | None) -> tuple[str, str] | None:
         return uow.slack.thread_of(ticket_id, "triage")
 
 
-def test_a_deleted_triage_post_is_posted_again_and_its_changes_go_there(
+async def test_a_deleted_triage_post_is_posted_again_and_its_changes_go_there(
         setup: tuple[App, FakeSlack, SlackSender]) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", client="acme")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     first = triage_thread(app, v.ticket.id)
     assert first is not None
     fake.deleted.add(first)  # someone deleted the triage post in Slack
     app.helpdesk.assign(v.reference, "alice", actor="alice")
-    assert asyncio.run(sender.send_due()) == 2
+    assert await sender.send_due() == 2
     assert [k for k, s, _ in jobs(app) if s != "sent"] == []
     [update] = fake.called("chat.update")
     assert update.params["ts"] == first[1]  # tried in place, then posted again
@@ -139,28 +138,28 @@ def test_a_deleted_triage_post_is_posted_again_and_its_changes_go_there(
     assert posts[2]["text"].startswith("*assigned*")
     # later changes update the new post in place
     app.helpdesk.note(v.reference, "looking", actor="alice")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert fake.called("chat.update")[-1].params["ts"] == again[1]
     assert fake.called("chat.postMessage")[-1].params["thread_ts"] == again[1]
 
 
-def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
+async def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", client="acme")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     first = triage_thread(app, v.ticket.id)
     assert first is not None
     fake.deleted.add(first)
     fake.fail["chat.update"] = ["internal_error"]  # the update waits for its retry
     app.helpdesk.assign(v.reference, "alice", actor="alice")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     again = triage_thread(app, v.ticket.id)
     assert again is not None and again != first
     line = fake.called("chat.postMessage")[-1].params
     assert line["thread_ts"] == again[1] and line["text"].startswith("*assigned*")
     clock.advance(timedelta(seconds=5))
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert fake.called("chat.update")[-1].params["ts"] == again[1]
     assert [s for _, s, _ in jobs(app)] == ["sent"] * 3
 
@@ -170,18 +169,18 @@ def test_a_thread_line_for_a_deleted_post_posts_it_again_once(
     fake.fail["chat.postMessage"] = ["channel_not_found"] * 3
     app.helpdesk.note(v.reference, "looking", actor="alice")
     before = len(fake.called("chat.postMessage"))
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert len(fake.called("chat.postMessage")) - before == 3
     assert fake.fail["chat.postMessage"] == []
     assert [(k, a) for k, s, a in jobs(app) if s == "failed"] == [("triage", 1), ("thread", 1)]
     assert triage_thread(app, v.ticket.id) == again
 
 
-def test_an_alert_for_a_deleted_triage_post_posts_it_again_and_goes_in_its_thread(
+async def test_an_alert_for_a_deleted_triage_post_posts_it_again_and_goes_in_its_thread(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     app, fake, sender = setup
     v = app.helpdesk.register(subject="Checkout down", client="acme")
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     first = triage_thread(app, v.ticket.id)
     assert first is not None and v.ticket.id is not None
     fake.deleted.add(first)
@@ -189,7 +188,7 @@ def test_an_alert_for_a_deleted_triage_post_posts_it_again_and_goes_in_its_threa
     sink.deliver(Alert(key="k", ticket_id=v.ticket.id, reference=v.reference, client="acme",
                        priority=v.ticket.priority, kind="reminder", text="response due soon",
                        at=clock.now(), targets=("triage",)))
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     tried, again, line = fake.called("chat.postMessage")[-3:]
     assert tried.params["thread_ts"] == first[1]
     assert again.params["channel"] == TRIAGE and again.params.get("thread_ts") is None
@@ -198,7 +197,7 @@ def test_an_alert_for_a_deleted_triage_post_posts_it_again_and_goes_in_its_threa
     assert line.params["thread_ts"] == second[1] and "response due soon" in line.params["text"]
 
 
-def test_an_alert_for_a_ticket_without_a_triage_post_goes_to_the_channel_and_waits_out_slack(
+async def test_an_alert_for_a_ticket_without_a_triage_post_goes_to_the_channel_and_waits_out_slack(
         setup: tuple[App, FakeSlack, SlackSender], clock: ManualClock) -> None:
     """Slack down when the alert comes: it waits in the outbox and goes out once Slack is back."""
     app, fake, sender = setup
@@ -207,11 +206,11 @@ def test_an_alert_for_a_ticket_without_a_triage_post_goes_to_the_channel_and_wai
                        priority=Priority.P1,
                        kind="page", text="nobody took it", at=clock.now(), targets=("triage",)))
     fake.fail["chat.postMessage"] = ["ratelimited"]
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     assert fake.called("chat.postMessage")[-1].params.get("thread_ts") is None
     assert [j[1] for j in jobs(app)] == ["pending"]
     clock.advance(timedelta(minutes=10))
-    asyncio.run(sender.send_due())
+    await sender.send_due()
     [*_, posted] = fake.called("chat.postMessage")
     assert posted.params["channel"] == TRIAGE and "nobody took it" in posted.params["text"]
     assert [j[1] for j in jobs(app)] == ["sent"]

@@ -4,7 +4,6 @@ the real ``slack_sdk`` client against the fake Web API, and the phone desk of th
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -54,16 +53,16 @@ def bot(database: Any, clock: ManualClock) -> Iterator[tuple[App, FakeSlack, Sla
         app.close()
 
 
-def deliver(component: SlackComponent, event: dict[str, Any], event_id: str) -> None:
+async def deliver(component: SlackComponent, event: dict[str, Any], event_id: str) -> None:
     row, _new = component.intake.accept(json.loads(event_body(event, event_id)))
-    assert asyncio.run(component.intake.process(row)) == "done"
-    asyncio.run(component.sender.send_due())
+    assert await component.intake.process(row) == "done"
+    await component.sender.send_due()
 
 
-def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
+async def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
         bot: tuple[App, FakeSlack, SlackComponent], clock: ManualClock) -> None:
     app, fake, component = bot
-    deliver(component, report(), "EvP1")
+    await deliver(component, report(), "EvP1")
     [v] = app.helpdesk.list()
     ref = v.reference
     assert v.ticket.priority == "P1" and v.ticket.phone_followup == "pending"
@@ -78,7 +77,7 @@ def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
     assert app.phone.chase_missing() == 0
     clock.advance(timedelta(minutes=2))  # an hour of working time: the call is late
     assert app.phone.chase_missing() == 1
-    asyncio.run(component.sender.send_due())
+    await component.sender.send_due()
     replies = fake.called("chat.postMessage", channel=SUPPORT)
     assert len(replies) == 2
     reminder = replies[1].params
@@ -93,7 +92,7 @@ def test_a_slack_p1_is_asked_to_call_and_a_late_call_is_chased_in_its_thread(
                for c in fake.called("chat.postMessage", channel=TRIAGE))
     clock.advance(timedelta(minutes=30))
     assert app.phone.chase_missing() == 0
-    asyncio.run(component.sender.send_due())
+    await component.sender.send_due()
     assert len(fake.called("chat.postMessage", channel=SUPPORT)) == 2
     events = app.helpdesk.show(ref).ticket.events
     assert [e.kind for e in events].count(EventKind.PHONE_FOLLOWUP_MISSING) == 1

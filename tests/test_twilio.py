@@ -3,7 +3,6 @@ and sent over HTTP, paging through the real ``twilio`` client against a fake RES
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -350,7 +349,7 @@ def test_a_refused_number_is_recorded_and_paging_moves_on(
     assert caplog.records and AUTH_TOKEN not in caplog.text
 
 
-def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
+async def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
         database: Database, clock: ManualClock) -> None:
     slack, server = serve_fake()
     try:
@@ -371,7 +370,7 @@ def test_phone_alerts_go_to_the_slack_triage_thread_when_slack_is_on(
             # the Slack sink queued them in the outbox; the Slack sender posts them
             sender = SlackSender(p.app.uow, p.clock, AsyncWebClient(
                 token="xoxb-test", base_url=slack.base_url), p.app.helpdesk)
-            asyncio.run(sender.send_due())
+            await sender.send_due()
             posts = [c for c in slack.called("chat.postMessage", channel="CTRIAGE")
                      if ":alarm_clock:" in str(c.params["text"])]
     finally:
