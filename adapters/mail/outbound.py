@@ -1,9 +1,18 @@
 """Sending the outbox through the configured relay, with retries and backoff.
 
-The mail kind of the one outbox (``adapters.outbox``): a mail is claimed before it is handed
-to the relay and recorded after its answer. A row left "sending" by a crash is retried once it
-is stale: the relay may or may not have it, and sending again with the same Message-ID is the
-safer side (mail clients fold duplicates by Message-ID; a lost acknowledgement is not found).
+The mail kind of the one outbox (``adapters.outbox``): a mail is claimed by this process before
+it is handed to the relay, and the relay's 250 to DATA is recorded before anything else, even
+before QUIT: ``sent`` is committed in one statement the moment ``sendmail`` returns. Refusals
+and errors are recorded after the connection is closed.
+
+A row left "sending" by a process that died is sent again as soon as any sender looks (the
+owner's lock tells it is gone: ``adapters.outbox.owner``), with the same bytes and so the same
+Message-ID; there is no asking an SMTP relay whether it has a message, and a lost
+acknowledgement is worse than a second one with the same Message-ID, which mail clients fold
+and deduplicating relays drop. That second one can only happen when the process is killed in
+the window between the relay's 250 and the commit of ``sent``: the 250's way back, one short
+write transaction (on SQLite, plus the wait for the write lock behind at most the transaction
+holding it). The rows never claimed are due at once after a restart, as before.
 """
 
 from __future__ import annotations
@@ -62,20 +71,28 @@ class OutboxSender:
         self.outbox = Outbox(db, clock, "mail", POLICY)
 
     def send_due(self, limit: int = 50) -> int:
-        """Send what is due now; returns how many were sent."""
+        """Send what is due now, batch after batch until none is left (a backlog does not
+        wait for the next poll); returns how many were sent."""
         if self.relay is None:
             return 0
         sent = 0
-        for row_id in self.outbox.due(limit):
-            item = self.outbox.claim(row_id)
-            if item is not None:
-                sent += self._send(item)
+        while not self._stop.is_set():
+            due = self.outbox.due(limit)
+            for row_id in due:
+                if self._stop.is_set():
+                    break
+                item = self.outbox.claim(row_id)
+                if item is not None:
+                    sent += self._send(item)
+            if len(due) < limit:
+                break
         return sent
 
     def _send(self, item: OutboxItem) -> int:
         failure: Failure | None = None
+        accepted = False
         try:
-            self._deliver(item.sender, list(item.recipients), item.raw)
+            accepted = self._deliver(item)
         except smtplib.SMTPRecipientsRefused as e:
             codes = [c for c, _ in e.recipients.values()]
             failure = Failure(f"recipients refused: {e.recipients}",
@@ -84,27 +101,37 @@ class OutboxSender:
             failure = Failure(f"{e.smtp_code} {e.smtp_error!r}", permanent=e.smtp_code >= 500)
         except (OSError, smtplib.SMTPException) as e:
             failure = Failure(f"{type(e).__name__}: {e}")
-        state = self.outbox.record(item, failure)
-        if failure is not None:
-            log.warning("outbound mail not sent", extra={"outbox": item.id,
-                                                         "error": failure.error, "state": state})
-            return 0
-        if self.on_sent is not None:
-            self.on_sent(item.id)
-        return 1
+        if accepted:  # recorded already; what failed after the 250 (QUIT) does not count
+            if self.on_sent is not None:
+                self.on_sent(item.id)
+            return 1
+        state = self.outbox.record(item, failure or Failure("the relay did not answer DATA"))
+        log.warning("outbound mail not sent", extra={"outbox": item.id,
+                                                     "error": failure.error if failure else "",
+                                                     "state": state})
+        return 0
 
-    def _deliver(self, sender: str, recipients: list[str], raw: bytes) -> None:
+    def _deliver(self, item: OutboxItem) -> bool:
+        """Hand the mail to the relay; True once its 250 to DATA is recorded."""
         r = self.relay
         assert r is not None
         ctx = r.ssl_context or ssl.create_default_context()
         cls = smtplib.SMTP_SSL if r.security == "tls" else smtplib.SMTP
         kwargs = {"context": ctx} if r.security == "tls" else {}
-        with cls(r.host, r.port, timeout=r.timeout, **kwargs) as smtp:  # type: ignore[arg-type]
+        smtp = cls(r.host, r.port, timeout=r.timeout, **kwargs)  # type: ignore[arg-type]
+        try:
             if r.security == "starttls":
                 smtp.starttls(context=ctx)
             if r.username:
                 smtp.login(r.username, r.password or "")
-            smtp.sendmail(sender, recipients, raw)
+            smtp.sendmail(item.sender, list(item.recipients), item.raw)
+            self.outbox.sent(item)  # the 250: before anything else
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        return True
 
     # -- the thread --------------------------------------------------------------------------
 

@@ -1,24 +1,37 @@
 """Claim, deliver, record: the one delivery mechanism over the outbox, for one kind.
 
-A row is claimed (pending -> sending, in its own committed transaction) before its sender is
-called, so two senders never deliver the same row; after the answer it is marked sent, or put
-back with a later attempt time, or failed once the backoff is used up or the error is
-permanent. A row left sending by a crash is taken again once it is stale: delivering again
-under the same dedupe key (a mail's Message-ID) is the safer side.
+A row is claimed (pending -> sending, in its own committed transaction) by this process's
+owner (``adapters.outbox.owner``) before its sender is called, so two senders never deliver
+the same row; after the answer it is marked sent, or put back with a later attempt time, or
+failed once the backoff is used up or the error is permanent. A success is recorded first,
+before anything else is done (``sent``: one statement, committed right after the other side
+said yes).
+
+A row found sending whose owner is gone (killed, crashed, stopped) is released at once, before
+anything is claimed: it goes out again with the same payload (a mail with the same bytes, so
+the same Message-ID), now, not after a timeout. Only a row whose owner still lives but has been
+at it for ``stale`` (a hung process) is taken over by the timeout. Resending, not dropping, is
+the chosen side: a lost acknowledgement is never found, a second one with the same Message-ID
+is folded by mail clients and dropped by relays that dedupe. It can only be a second one when
+the process died between the other side's yes and the commit of ``sent``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from adapters.outbox.owner import Owner, owner_for
 from adapters.storage import Database
 from adapters.storage.outbox import OutboxItem, OutboxStore
 from adapters.storage.writelock import WriteTurn
 from bot.clock import Clock
+
+log = logging.getLogger("supportbot.outbox")
 
 
 @dataclass(frozen=True)
@@ -48,21 +61,50 @@ class Failure:
 class Outbox:
     """The outbox rows of one ``kind``, as its sender works through them."""
 
-    def __init__(self, db: Database, clock: Clock, kind: str, policy: RetryPolicy) -> None:
+    def __init__(self, db: Database, clock: Clock, kind: str, policy: RetryPolicy,
+                 owner: Owner | None = None) -> None:
         self.db = db
         self.clock = clock
         self.kind = kind
         self.policy = policy
+        self.owner = owner or owner_for(db)
 
     def due(self, limit: int = 50) -> list[int]:
+        """Ids to claim now, after the rows of owners gone were released."""
+        self.owner.hold()
+        self.recover()
         with self.db.session() as s:
             return OutboxStore(s).due(self.kind, self.clock.now(), self.policy.stale, limit)
 
+    def recover(self) -> list[int]:
+        """Release the rows being sent by owners that are gone; returns their ids."""
+        with self.db.session() as s:
+            others = OutboxStore(s).claimants(self.kind) - {self.owner.id}
+        gone = [o for o in sorted(others) if not self.owner.alive(o)]
+        released: list[int] = []
+        if gone:
+            with WriteTurn(self.db), self.db.session(write=True) as s:
+                store = OutboxStore(s)
+                for o in gone:
+                    released += store.release(self.kind, o, self.clock.now())
+                s.commit()
+            log.warning("outbox rows of a process that ended are sent again",
+                        extra={"kind": self.kind, "owners": ",".join(gone),
+                               "rows": ",".join(map(str, released))})
+        return released
+
     def claim(self, row_id: int) -> OutboxItem | None:
         with WriteTurn(self.db), self.db.session(write=True) as s:
-            item = OutboxStore(s).claim(row_id, self.clock.now(), self.policy.stale)
+            item = OutboxStore(s).claim(row_id, self.clock.now(), self.policy.stale,
+                                        self.owner.id)
             s.commit()
         return item
+
+    def sent(self, item: OutboxItem) -> None:
+        """Record a delivery the other side accepted: the first thing done after its yes."""
+        with WriteTurn(self.db), self.db.session(write=True) as s:
+            OutboxStore(s).mark_sent(item.id, self.clock.now())
+            s.commit()
 
     def record(self, item: OutboxItem, failure: Failure | None,
                also: Callable[[Session], None] | None = None) -> str:
