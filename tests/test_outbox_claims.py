@@ -7,8 +7,11 @@ advisory lock on a closed connection) does when a process is killed.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +129,56 @@ def test_a_backlog_goes_out_in_one_pass_not_fifty_per_poll(database: Database) -
     finally:
         sink.close()
         lt.close()
+
+
+KILLED_AFTER_THE_250 = """
+import sys, time
+from datetime import UTC, datetime
+from adapters.outbox.delivery import Outbox, RetryPolicy
+from adapters.storage import Database
+from bot.clock import ManualClock
+url, schema = sys.argv[1], sys.argv[2] or None
+box = Outbox(Database(url, schema=schema), ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC)),
+             "mail", RetryPolicy((60,), __import__("datetime").timedelta(minutes=10)))
+[first, second] = box.due()
+for row_id in (first, second):
+    box.claim(row_id)
+from adapters.storage.outbox import OutboxStore
+with box.db.session() as s:
+    item = OutboxStore(s).get(first)
+receipt = box.receipt(item)
+receipt.ready()  # the final dot is on its way to the relay
+box.owner.note(first)  # SQLite: the relay's 250 was read and noted; PostgreSQL: nothing
+print("claimed", flush=True)
+time.sleep(60)  # and here the process is killed, before the commit of sent
+"""
+
+
+def test_a_process_killed_after_the_250_is_settled_by_its_receipt(
+        database: Database, owners: list[Owner], tmp_path: Path) -> None:
+    """SQLite: the 250 noted in the owner's journal makes the row sent, not sent again.
+    PostgreSQL: the prepared ``sent`` was never committed, so the row goes again (the window
+    between the 250 and the commit, which the journal closes on SQLite)."""
+    queue_mail(database, 2)
+    url = database.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_AFTER_THE_250, url,
+                             database.schema or ""], stdout=subprocess.PIPE,
+                            cwd=Path(__file__).parent.parent)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"claimed\n"
+    finally:
+        proc.kill()
+        proc.wait()
+    me = owner(database, owners)
+    box = Outbox(database, ManualClock(T0), "mail", POLICY, me)
+    due = box.due()  # after settling what the dead process had claimed
+    with database.session() as s:
+        states = OutboxStore(s).items(kind="mail", newest_first=False)
+    first, second = (i.id for i in states)
+    assert [(i.state, i.message_id) for i in states] == [
+        ("sent" if database.dialect == "sqlite" else "pending", "<ack-0@x>"),
+        ("pending", "<ack-1@x>")]
+    if database.dialect == "sqlite":  # the dead process's file went once its rows were settled
+        folder = Path(str(database.url.database) + ".owners")
+        assert [f.stem for f in folder.glob("*.lock")] == [me.id.rsplit(":", 1)[-1]]
+    assert due == ([second] if database.dialect == "sqlite" else [first, second])

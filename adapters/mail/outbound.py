@@ -1,23 +1,27 @@
 """Sending the outbox through the configured relay, with retries and backoff.
 
 The mail kind of the one outbox (``adapters.outbox``): a mail is claimed by this process before
-it is handed to the relay, and the relay's 250 to DATA is recorded before anything else, even
-before QUIT: ``sent`` is committed in one statement the moment ``sendmail`` returns. Refusals
-and errors are recorded after the connection is closed.
+it is handed to the relay, and the relay's 250 to DATA is recorded before anything else, inside
+smtplib's DATA and before QUIT (``Receipt``: on PostgreSQL ``sent`` is written before the final
+dot and committed the instant the 250 is read; on SQLite the row id is noted in the owner's
+journal with one ``write``, then ``sent`` is committed). Refusals and errors are recorded after
+the connection is closed. A backlog is sent batch after batch without waiting for the poll.
 
-A row left "sending" by a process that died is sent again as soon as any sender looks (the
-owner's lock tells it is gone: ``adapters.outbox.owner``), with the same bytes and so the same
-Message-ID; there is no asking an SMTP relay whether it has a message, and a lost
-acknowledgement is worse than a second one with the same Message-ID, which mail clients fold
-and deduplicating relays drop. That second one can only happen when the process is killed in
-the window between the relay's 250 and the commit of ``sent``: the 250's way back, one short
-write transaction (on SQLite, plus the wait for the write lock behind at most the transaction
-holding it). The rows never claimed are due at once after a restart, as before.
+A row left "sending" by a process that died is settled as soon as any sender looks (the
+owner's lock tells it is gone: ``adapters.outbox.owner``): noted as accepted, it is sent;
+otherwise it goes again with the same bytes, so the same Message-ID. An SMTP relay cannot be
+asked whether it has a message, and a lost acknowledgement is worse than a second one with the
+same Message-ID, which mail clients fold and deduplicating relays drop. That second one
+happens only when the process is killed after the final dot reached the relay and before its
+250 was read back: the relay's own work on the message plus the way back (about a millisecond
+on loopback, more on a busy machine; ``tests/test_outbox_crash.py`` counts these kills). The
+bot's own part after the 250 is one ``write`` (SQLite) or one COMMIT message (PostgreSQL).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -27,7 +31,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
+from adapters.outbox.delivery import Failure, Outbox, Receipt, RetryPolicy
 from adapters.storage import Database
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.tables import OutboxRow
@@ -116,17 +120,19 @@ class OutboxSender:
         r = self.relay
         assert r is not None
         ctx = r.ssl_context or ssl.create_default_context()
-        cls = smtplib.SMTP_SSL if r.security == "tls" else smtplib.SMTP
+        cls = _ReceiptSMTPSSL if r.security == "tls" else _ReceiptSMTP
         kwargs = {"context": ctx} if r.security == "tls" else {}
+        receipt = self.outbox.receipt(item)
         smtp = cls(r.host, r.port, timeout=r.timeout, **kwargs)  # type: ignore[arg-type]
         try:
             if r.security == "starttls":
                 smtp.starttls(context=ctx)
             if r.username:
                 smtp.login(r.username, r.password or "")
+            smtp.receipt = receipt
             smtp.sendmail(item.sender, list(item.recipients), item.raw)
-            self.outbox.sent(item)  # the 250: before anything else
         finally:
+            receipt.close()
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
@@ -155,6 +161,39 @@ class OutboxSender:
                 log.exception("outbox run failed")
             self.wake.wait(self.interval)
             self.wake.clear()
+
+
+class _Receipted(smtplib.SMTP):
+    """DATA with the receipt: made ready before the final dot goes, written the instant the
+    relay's 250 is read (``adapters.outbox.delivery.Receipt``), before smtplib returns."""
+
+    receipt: Receipt | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        code, repl = self.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        raw = msg.encode("ascii") if isinstance(msg, str) else msg
+        body = _LEADING_DOT.sub(b"..", raw)
+        self.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        if self.receipt is not None:
+            self.receipt.ready()
+        self.send(b".\r\n")
+        code, answer = self.getreply()
+        if code == 250 and self.receipt is not None:
+            self.receipt.accepted()
+        return code, answer
+
+
+class _ReceiptSMTP(_Receipted):
+    pass
+
+
+class _ReceiptSMTPSSL(_Receipted, smtplib.SMTP_SSL):
+    pass
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def outbox_rows(db: Database, state: str | None = None, limit: int = 100) -> list[OutboxRow]:

@@ -12,8 +12,9 @@ anything is claimed: it goes out again with the same payload (a mail with the sa
 the same Message-ID), now, not after a timeout. Only a row whose owner still lives but has been
 at it for ``stale`` (a hung process) is taken over by the timeout. Resending, not dropping, is
 the chosen side: a lost acknowledgement is never found, a second one with the same Message-ID
-is folded by mail clients and dropped by relays that dedupe. It can only be a second one when
-the process died between the other side's yes and the commit of ``sent``.
+is folded by mail clients and dropped by relays that dedupe. A row the owner had noted as
+accepted (``Receipt``, SQLite's journal) is marked sent instead. So a second delivery can only
+come from a process that died after the other side took the work and before it read the yes.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Outbox:
         self.kind = kind
         self.policy = policy
         self.owner = owner or owner_for(db)
+        self._swept = False
 
     def due(self, limit: int = 50) -> list[int]:
         """Ids to claim now, after the rows of owners gone were released."""
@@ -77,21 +79,30 @@ class Outbox:
             return OutboxStore(s).due(self.kind, self.clock.now(), self.policy.stale, limit)
 
     def recover(self) -> list[int]:
-        """Release the rows being sent by owners that are gone; returns their ids."""
-        with self.db.session() as s:
-            others = OutboxStore(s).claimants(self.kind) - {self.owner.id}
-        gone = [o for o in sorted(others) if not self.owner.alive(o)]
-        released: list[int] = []
+        """Settle the rows being sent by owners that are gone: those they had noted as
+        accepted are sent, the others pending again, due now. Returns the ids settled."""
+        with self.db.session() as s:  # every kind: an owner's journal is one for all
+            others = OutboxStore(s).claimants() - {self.owner.id}
+        gone = {o: noted for o in sorted(others) if (noted := self.owner.gone(o)) is not None}
+        accepted: list[int] = []
+        again: list[int] = []
         if gone:
+            now = self.clock.now()
             with WriteTurn(self.db), self.db.session(write=True) as s:
                 store = OutboxStore(s)
-                for o in gone:
-                    released += store.release(self.kind, o, self.clock.now())
+                for o, noted in gone.items():
+                    accepted += [i for i in sorted(noted) if store.mark_sent(i, now)]
+                    again += store.release(o, now)
                 s.commit()
-            log.warning("outbox rows of a process that ended are sent again",
-                        extra={"kind": self.kind, "owners": ",".join(gone),
-                               "rows": ",".join(map(str, released))})
-        return released
+            log.warning("outbox rows of a process that ended: those it noted as accepted are "
+                        "sent, the others go again",
+                        extra={"owners": ",".join(gone),
+                               "accepted": ",".join(map(str, accepted)),
+                               "again": ",".join(map(str, again))})
+        if not self._swept or gone:  # the files of owners gone, now that they are settled
+            self._swept = True
+            self.owner.forget_gone(others - set(gone))
+        return accepted + again
 
     def claim(self, row_id: int) -> OutboxItem | None:
         with WriteTurn(self.db), self.db.session(write=True) as s:
@@ -102,9 +113,10 @@ class Outbox:
 
     def sent(self, item: OutboxItem) -> None:
         """Record a delivery the other side accepted: the first thing done after its yes."""
-        with WriteTurn(self.db), self.db.session(write=True) as s:
-            OutboxStore(s).mark_sent(item.id, self.clock.now())
-            s.commit()
+        self.receipt(item).accepted()
+
+    def receipt(self, item: OutboxItem) -> Receipt:
+        return Receipt(self, item)
 
     def record(self, item: OutboxItem, failure: Failure | None,
                also: Callable[[Session], None] | None = None) -> str:
@@ -124,3 +136,43 @@ class Outbox:
                 state = store.retry(item.id, failure.error, at)
             s.commit()
         return state
+
+
+class Receipt:
+    """The record that the other side accepted ``item``, made ready before it answers and
+    written the instant it says yes, so that a kill in between is as unlikely as it can be.
+
+    PostgreSQL: ``ready`` runs the update to ``sent`` in an open transaction (a lock on that
+    row only), ``accepted`` commits it: one message to the server. SQLite: holding its one
+    write lock while the relay thinks would stall every other writer, so ``accepted`` first
+    notes the row in the owner's journal (one ``write``), then commits ``sent``.
+    """
+
+    def __init__(self, outbox: Outbox, item: OutboxItem) -> None:
+        self.outbox = outbox
+        self.item = item
+        self._session: Session | None = None
+
+    def ready(self) -> None:
+        db = self.outbox.db
+        if db.dialect == "postgresql" and self._session is None:
+            self._session = db.session(write=True)
+            OutboxStore(self._session).mark_sent(self.item.id, self.outbox.clock.now())
+
+    def accepted(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+            self.close()
+            return
+        owner, db = self.outbox.owner, self.outbox.db
+        owner.note(self.item.id)
+        with WriteTurn(db), db.session(write=True) as s:
+            OutboxStore(s).mark_sent(self.item.id, self.outbox.clock.now())
+            s.commit()
+        owner.forget()
+
+    def close(self) -> None:
+        """Drop what ``ready`` prepared, unless it was committed."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None

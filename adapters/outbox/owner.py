@@ -11,7 +11,11 @@ another process can tell at once that the rows it had claimed are nobody's any m
   with ``pg_try_advisory_lock`` (and gives it back at once when it got it: the owner is gone).
 - SQLite (one machine's database): an exclusive ``flock`` on ``DBFILE.owners/RANDOM.lock``,
   made under a temporary name and renamed once locked, so nobody sees it unlocked while its
-  owner lives. A file found unlocked is an owner gone; the finder deletes it.
+  owner lives. A file found unlocked is an owner gone; it is deleted once its rows are
+  settled. The file is
+  also the owner's journal of receipts: the id of each row the other side accepted is
+  appended (one ``write``, which survives a kill) the instant it said yes, before the commit
+  of ``sent``; the finder marks those rows sent instead of sending them again.
 
 One owner per process and database (``owner_for``), shared by the senders of every kind.
 """
@@ -36,6 +40,9 @@ from sqlalchemy.exc import DBAPIError
 from adapters.storage import Database
 
 log = logging.getLogger("supportbot.outbox")
+
+JOURNAL_BYTES = 64 * 1024
+"""The SQLite owner's journal of accepted rows is emptied once it is larger than this."""
 
 
 def new_owner_id() -> str:
@@ -90,7 +97,9 @@ class Owner:
         """Give the lock back (a clean stop): our claims count as gone from now on."""
         with self._lock:
             if self._conn is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # given back now, not when the server
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"),  # sees the close
+                                       {"k": self._key(self.id)})
                     self._conn.invalidate()  # never back to the pool with the lock
                     self._conn.close()
                 self._conn = None
@@ -106,28 +115,60 @@ class Owner:
     # -- asking about another ---------------------------------------------------------------
 
     def alive(self, other: str) -> bool:
-        """Whether the process that claimed as ``other`` still holds its lock. Unsure (the
-        database cannot be asked now): alive, so nothing is sent twice on a guess."""
+        """Whether the process that claimed as ``other`` still holds its lock."""
+        return self.gone(other) is None
+
+    def gone(self, other: str) -> frozenset[int] | None:
+        """None while the process that claimed as ``other`` holds its lock (or when that
+        cannot be asked now: nothing is sent twice on a guess); once it is gone, the rows it
+        had noted as accepted but perhaps not recorded (SQLite: read from its file, which is
+        then deleted; PostgreSQL: none, its receipt is a prepared transaction)."""
         if other == self.id:
-            return True
+            return None
         if self.dialect == "postgresql":
-            return self._pg_alive(other)
+            return None if self._pg_alive(other) else frozenset()
         folder = self.folder
         if folder is None:
-            return False
+            return frozenset()
         path = folder / f"{_name(other)}.lock"
         try:
             fh = path.open("rb")
         except FileNotFoundError:
-            return False
+            return frozenset()
         with fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return True
-            with contextlib.suppress(OSError):
-                path.unlink()  # gone: nobody will hold this one again
-            return False
+                return None
+            return frozenset(int(w) for w in fh.read().split() if w.isdigit())
+
+    def forget_gone(self, keep: set[str]) -> None:
+        """Delete the files of owners gone whose rows are all settled (all but ``keep``)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        kept = {_name(k) for k in keep} | {_name(self.id)}
+        for path in self.folder.glob("*.lock"):
+            if path.stem in kept:
+                continue
+            with contextlib.suppress(OSError), path.open("rb") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # alive
+                path.unlink()
+
+    # -- the receipt journal (SQLite) ------------------------------------------------------
+
+    def note(self, row_id: int) -> None:
+        """Note that the other side accepted ``row_id``: one ``write`` to our lock file, which
+        a process kill cannot undo, made before the commit of ``sent`` (SQLite only)."""
+        if self._fh is not None:
+            os.write(self._fh.fileno(), b"%d\n" % row_id)
+
+    def forget(self) -> None:
+        """What was noted is committed now: empty the journal once it has grown."""
+        if self._fh is not None and os.fstat(self._fh.fileno()).st_size > JOURNAL_BYTES:
+            os.ftruncate(self._fh.fileno(), 0)
 
     def _pg_alive(self, other: str) -> bool:
         self.hold()

@@ -108,19 +108,17 @@ class OutboxStore:
         assert row is not None
         return item_of(row)
 
-    def claimants(self, kind: str) -> set[str]:
-        """The owners of the rows of ``kind`` being sent now (rows without one left out)."""
+    def claimants(self) -> set[str]:
+        """The owners of the rows being sent now, of every kind (rows without one left out)."""
         q = select(OutboxRow.claimed_by).where(
-            OutboxRow.kind == kind, OutboxRow.state == "sending",
-            col(OutboxRow.claimed_by).is_not(None)).distinct()
+            OutboxRow.state == "sending", col(OutboxRow.claimed_by).is_not(None)).distinct()
         return {o for o in self.s.exec(q) if o}
 
-    def release(self, kind: str, owner: str, now: datetime) -> list[int]:
-        """The rows ``owner`` (a process gone) was sending: pending again, due now, with a note
-        (their payload, Message-ID included, unchanged). Returns their ids."""
+    def release(self, owner: str, now: datetime) -> list[int]:
+        """The rows ``owner`` (a process gone) was sending, of every kind: pending again, due
+        now, with a note (their payload, Message-ID included, unchanged). Returns their ids."""
         ids = [i for i in self.s.exec(select(OutboxRow.id).where(
-            OutboxRow.kind == kind, OutboxRow.state == "sending",
-            OutboxRow.claimed_by == owner)) if i is not None]
+            OutboxRow.state == "sending", OutboxRow.claimed_by == owner)) if i is not None]
         for row_id in ids:
             row = self._row(row_id)
             row.state, row.next_attempt_at = "pending", now.astimezone(UTC)
