@@ -1,15 +1,17 @@
 """The outbox under SIGKILL: a real ``supportbot run`` works through a backlog of
-acknowledgements into a real aiosmtpd relay and is killed outright at random moments, 20 times,
-then started again each time.
+acknowledgements into a real aiosmtpd relay (a process of its own, ``tests/relay_sink.py``)
+and is killed outright at random moments, 20 times, then started again each time.
 
 After every kill (the process is gone) the test looks at what the dead process had claimed:
 each row still ``sending``. One the relay had already received was killed in the window the
-design leaves (between the relay's 250 and the commit of ``sent``: see ``adapters/outbox``);
-the others never reached the relay. After every restart those rows must go out at once (not
-after the stale timeout of ten minutes) before the next kill. At the end every acknowledgement
-was received by the relay, and a second receipt is only allowed for a row killed in that
-window (it goes again with the same Message-ID, which a relay that dedupes by Message-ID
-drops): 0 lost, 0 doubled otherwise.
+design leaves open: after the relay took the message and before the bot recorded its 250
+(``adapters/mail/outbound.py``); the bot's own part of it is closed by its receipt (the
+journal on SQLite, a prepared commit on PostgreSQL), so what is left is the relay's work and
+the 250's way back. The others never reached the relay. After every restart those rows must go
+out at once (not after the stale timeout of ten minutes), before the next kill. At the end
+every acknowledgement was received by the relay, and a second receipt is allowed only for a
+row killed in that window (it goes again with the same Message-ID, which a relay that dedupes
+by Message-ID drops): 0 lost, 0 doubled otherwise. The figures say how many kills fell where.
 """
 
 from __future__ import annotations
