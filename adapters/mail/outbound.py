@@ -1,14 +1,27 @@
 """Sending the outbox through the configured relay, with retries and backoff.
 
-The mail kind of the one outbox (``adapters.outbox``): a mail is claimed before it is handed
-to the relay and recorded after its answer. A row left "sending" by a crash is retried once it
-is stale: the relay may or may not have it, and sending again with the same Message-ID is the
-safer side (mail clients fold duplicates by Message-ID; a lost acknowledgement is not found).
+The mail kind of the one outbox (``adapters.outbox``): a mail is claimed by this process before
+it is handed to the relay, and the relay's 250 to DATA is recorded before anything else, inside
+smtplib's DATA and before QUIT (``Receipt``: on PostgreSQL ``sent`` is written before the final
+dot and committed the instant the 250 is read; on SQLite the row id is noted in the owner's
+journal with one ``write``, then ``sent`` is committed). Refusals and errors are recorded after
+the connection is closed. A backlog is sent batch after batch without waiting for the poll.
+
+A row left "sending" by a process that died is settled as soon as any sender looks (the
+owner's lock tells it is gone: ``adapters.outbox.owner``): noted as accepted, it is sent;
+otherwise it goes again with the same bytes, so the same Message-ID. An SMTP relay cannot be
+asked whether it has a message, and a lost acknowledgement is worse than a second one with the
+same Message-ID, which mail clients fold and deduplicating relays drop. That second one
+happens only when the process is killed after the final dot reached the relay and before its
+250 was read back: the relay's own work on the message plus the way back (about a millisecond
+on loopback, more on a busy machine; ``tests/test_outbox_crash.py`` counts these kills). The
+bot's own part after the 250 is one ``write`` (SQLite) or one COMMIT message (PostgreSQL).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -18,7 +31,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
+from adapters.outbox.delivery import Failure, Outbox, Receipt, RetryPolicy
 from adapters.storage import Database
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.tables import OutboxRow
@@ -62,20 +75,28 @@ class OutboxSender:
         self.outbox = Outbox(db, clock, "mail", POLICY)
 
     def send_due(self, limit: int = 50) -> int:
-        """Send what is due now; returns how many were sent."""
+        """Send what is due now, batch after batch until none is left (a backlog does not
+        wait for the next poll); returns how many were sent."""
         if self.relay is None:
             return 0
         sent = 0
-        for row_id in self.outbox.due(limit):
-            item = self.outbox.claim(row_id)
-            if item is not None:
-                sent += self._send(item)
+        while not self._stop.is_set():
+            due = self.outbox.due(limit)
+            for row_id in due:
+                if self._stop.is_set():
+                    break
+                item = self.outbox.claim(row_id)
+                if item is not None:
+                    sent += self._send(item)
+            if len(due) < limit:
+                break
         return sent
 
     def _send(self, item: OutboxItem) -> int:
         failure: Failure | None = None
+        accepted = False
         try:
-            self._deliver(item.sender, list(item.recipients), item.raw)
+            accepted = self._deliver(item)
         except smtplib.SMTPRecipientsRefused as e:
             codes = [c for c, _ in e.recipients.values()]
             failure = Failure(f"recipients refused: {e.recipients}",
@@ -84,27 +105,39 @@ class OutboxSender:
             failure = Failure(f"{e.smtp_code} {e.smtp_error!r}", permanent=e.smtp_code >= 500)
         except (OSError, smtplib.SMTPException) as e:
             failure = Failure(f"{type(e).__name__}: {e}")
-        state = self.outbox.record(item, failure)
-        if failure is not None:
-            log.warning("outbound mail not sent", extra={"outbox": item.id,
-                                                         "error": failure.error, "state": state})
-            return 0
-        if self.on_sent is not None:
-            self.on_sent(item.id)
-        return 1
+        if accepted:  # recorded already; what failed after the 250 (QUIT) does not count
+            if self.on_sent is not None:
+                self.on_sent(item.id)
+            return 1
+        state = self.outbox.record(item, failure or Failure("the relay did not answer DATA"))
+        log.warning("outbound mail not sent", extra={"outbox": item.id,
+                                                     "error": failure.error if failure else "",
+                                                     "state": state})
+        return 0
 
-    def _deliver(self, sender: str, recipients: list[str], raw: bytes) -> None:
+    def _deliver(self, item: OutboxItem) -> bool:
+        """Hand the mail to the relay; True once its 250 to DATA is recorded."""
         r = self.relay
         assert r is not None
         ctx = r.ssl_context or ssl.create_default_context()
-        cls = smtplib.SMTP_SSL if r.security == "tls" else smtplib.SMTP
+        cls = _ReceiptSMTPSSL if r.security == "tls" else _ReceiptSMTP
         kwargs = {"context": ctx} if r.security == "tls" else {}
-        with cls(r.host, r.port, timeout=r.timeout, **kwargs) as smtp:  # type: ignore[arg-type]
+        receipt = self.outbox.receipt(item)
+        smtp = cls(r.host, r.port, timeout=r.timeout, **kwargs)  # type: ignore[arg-type]
+        try:
             if r.security == "starttls":
                 smtp.starttls(context=ctx)
             if r.username:
                 smtp.login(r.username, r.password or "")
-            smtp.sendmail(sender, recipients, raw)
+            smtp.receipt = receipt
+            smtp.sendmail(item.sender, list(item.recipients), item.raw)
+        finally:
+            receipt.close()
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+        return True
 
     # -- the thread --------------------------------------------------------------------------
 
@@ -128,6 +161,39 @@ class OutboxSender:
                 log.exception("outbox run failed")
             self.wake.wait(self.interval)
             self.wake.clear()
+
+
+class _Receipted(smtplib.SMTP):
+    """DATA with the receipt: made ready before the final dot goes, written the instant the
+    relay's 250 is read (``adapters.outbox.delivery.Receipt``), before smtplib returns."""
+
+    receipt: Receipt | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        code, repl = self.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, repl)
+        raw = msg.encode("ascii") if isinstance(msg, str) else msg
+        body = _LEADING_DOT.sub(b"..", raw)
+        self.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        if self.receipt is not None:
+            self.receipt.ready()
+        self.send(b".\r\n")
+        code, answer = self.getreply()
+        if code == 250 and self.receipt is not None:
+            self.receipt.accepted()
+        return code, answer
+
+
+class _ReceiptSMTP(_Receipted):
+    pass
+
+
+class _ReceiptSMTPSSL(_Receipted, smtplib.SMTP_SSL):
+    pass
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def outbox_rows(db: Database, state: str | None = None, limit: int = 100) -> list[OutboxRow]:

@@ -87,13 +87,17 @@ class SlackSender:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def send_due(self, limit: int = 50) -> int:
-        """Deliver what is due now; returns how many jobs were delivered."""
+        """Deliver what is due now, batch after batch until none is left; returns how many
+        jobs were delivered."""
         sent = 0
-        for row_id in await asyncio.to_thread(self.outbox.due, limit):
-            item = await asyncio.to_thread(self.outbox.claim, row_id)
-            if item is not None:
-                sent += await self._deliver(item)
-        return sent
+        while True:
+            due = await asyncio.to_thread(self.outbox.due, limit)
+            for row_id in due:
+                item = await asyncio.to_thread(self.outbox.claim, row_id)
+                if item is not None:
+                    sent += await self._deliver(item)
+            if len(due) < limit:
+                return sent
 
     async def _deliver(self, item: OutboxItem) -> int:
         job = job_of(item)

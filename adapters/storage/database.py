@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, select
 
 import adapters.storage.tables as tables
 from adapters.storage.migrate_inbox import one_inbox
-from adapters.storage.migrate_outbox import one_outbox
+from adapters.storage.migrate_outbox import claim_owner, one_outbox
 from bot.errors import StorageError
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -44,12 +44,13 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _create(tables.MaintenanceRow, tables.PolicyVersionRow),
     9: one_outbox,
     10: one_inbox,
+    11: claim_owner,
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
-10 one inbox for every intake (Slack's events moved in)."""
+10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner."""
 
 
 def _slack_schema(conn: Connection) -> None:
@@ -93,6 +94,8 @@ class Database:
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
         self.write_engine: Engine = self.engine.execution_options(supportbot_write=True)
+        self.on_dispose: list[Callable[[], None]] = []
+        """Called by ``dispose`` first: what holds connections of its own (outbox owners)."""
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -157,6 +160,8 @@ class Database:
                 SQLModel.metadata.drop_all(conn)
 
     def dispose(self) -> None:
+        for close in self.on_dispose:
+            close()
         self.engine.dispose()
 
 

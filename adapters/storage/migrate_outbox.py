@@ -1,5 +1,6 @@
 """Migration 9: one outbox. The mail outbox gains a kind, a dedupe key, a channel and a
-payload; the Slack queue's rows (pending ones included) move into it and its table goes."""
+payload; the Slack queue's rows (pending ones included) move into it and its table goes.
+Migration 11: each claim names its owner (``claimed_by``)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,8 @@ def slack_row(old: dict[str, Any]) -> dict[str, Any]:
         "state": old["state"], "attempts": old["attempts"],
         "next_attempt_at": old["next_attempt_at"], "last_error": old["last_error"],
         "sent_at": old["sent_at"]}
+
+
+def claim_owner(conn: Connection) -> None:
+    """11: who claimed a row; rows claimed before it have none (the stale rule takes them)."""
+    add_columns(conn, OutboxRow.__table__, (("claimed_by", "VARCHAR"),))  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""The one outbox table's operations, on the caller's session: queue, due, claim, done, retry,
-and what the CLI needs (list, show, retry, drop)."""
+"""The one outbox table's operations, on the caller's session: queue, due, claim (with its
+owner), release (a gone owner's claims), mark_sent, done, retry, and what the CLI needs (list,
+show, retry, drop)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class OutboxItem:
     subject: str = ""
     message_id: str = ""
     raw: bytes = b""
+    claimed_by: str = ""
 
 
 def item_of(row: OutboxRow) -> OutboxItem:
@@ -47,7 +49,7 @@ def item_of(row: OutboxRow) -> OutboxItem:
         state=row.state, attempts=row.attempts, last_error=row.last_error,
         created_at=as_utc(row.created_at), sent_at=as_utc(row.sent_at) if row.sent_at else None,
         sender=row.sender, recipients=tuple(row.recipients), subject=row.subject,
-        message_id=row.message_id, raw=row.raw)
+        message_id=row.message_id, raw=row.raw, claimed_by=row.claimed_by or "")
 
 
 class OutboxStore:
@@ -89,20 +91,52 @@ class OutboxStore:
         ).order_by(col(OutboxRow.id)).limit(limit)
         return [i for i in self.s.exec(q) if i is not None]
 
-    def claim(self, row_id: int, now: datetime, stale: timedelta) -> OutboxItem | None:
-        """pending (or stale sending) -> sending; None if someone else has it. The caller
-        commits before delivering, so two senders never both deliver a row."""
+    def claim(self, row_id: int, now: datetime, stale: timedelta,
+              owner: str | None = None) -> OutboxItem | None:
+        """pending (or stale sending) -> sending, claimed by ``owner``; None if someone else
+        has it. The caller commits before delivering, so two senders never both deliver a
+        row."""
         result = self.s.exec(update(OutboxRow).where(  # type: ignore[call-overload]
             col(OutboxRow.id) == row_id,
             (col(OutboxRow.state) == "pending")
             | ((col(OutboxRow.state) == "sending")
                & (col(OutboxRow.next_attempt_at) <= now - stale)),
-        ).values(state="sending", next_attempt_at=now))
+        ).values(state="sending", next_attempt_at=now, claimed_by=owner))
         if not result.rowcount:
             return None
         row = self.s.get(OutboxRow, row_id, populate_existing=True)
         assert row is not None
         return item_of(row)
+
+    def claimants(self) -> set[str]:
+        """The owners of the rows being sent now, of every kind (rows without one left out)."""
+        q = select(OutboxRow.claimed_by).where(
+            OutboxRow.state == "sending", col(OutboxRow.claimed_by).is_not(None)).distinct()
+        return {o for o in self.s.exec(q) if o}
+
+    def release(self, owner: str, now: datetime) -> list[int]:
+        """The rows ``owner`` (a process gone) was sending, of every kind: pending again, due
+        now, with a note (their payload, Message-ID included, unchanged). Returns their ids."""
+        ids = [i for i in self.s.exec(select(OutboxRow.id).where(
+            OutboxRow.state == "sending", OutboxRow.claimed_by == owner)) if i is not None]
+        for row_id in ids:
+            row = self._row(row_id)
+            row.state, row.next_attempt_at = "pending", now.astimezone(UTC)
+            row.last_error = (f"claimed by {owner}, which ended before its outcome was "
+                              f"recorded; sent again{'; before: ' if row.last_error else ''}"
+                              f"{row.last_error}")[:2000]
+            self.s.add(row)
+        self.s.flush()
+        return ids
+
+    def mark_sent(self, row_id: int, now: datetime) -> bool:
+        """-> sent in one statement: the receipt written right after the other side said yes
+        (whoever holds the claim by now: what went out is out)."""
+        result = self.s.exec(update(OutboxRow).where(  # type: ignore[call-overload]
+            col(OutboxRow.id) == row_id, col(OutboxRow.state).in_(("sending", "pending")),
+        ).values(state="sent", sent_at=now.astimezone(UTC), last_error="",
+                 attempts=OutboxRow.attempts + 1))
+        return bool(result.rowcount)
 
     def done(self, row_id: int, now: datetime) -> None:
         row = self._row(row_id)

@@ -147,7 +147,7 @@ class OutboxRow(SQLModel, table=True):
     Mail rows use the mail columns (``sender`` ... ``raw``; ``key`` is the Message-ID); other
     kinds keep what their sender needs in ``channel`` and ``payload`` and put ``kind:key`` in
     ``message_id`` (unique, like every Message-ID). Migration 9 added ``kind`` to ``payload``
-    and moved the Slack queue (``slack_outbox``) in.
+    and moved the Slack queue (``slack_outbox``) in; migration 11 added ``claimed_by``.
     """
 
     __tablename__ = "outbox"
@@ -171,6 +171,7 @@ class OutboxRow(SQLModel, table=True):
     subject: str = ""
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     state: str = "pending"  # pending, sending, sent, failed
+    claimed_by: str | None = None  # the owner (``adapters.outbox.owner``) that claimed it last
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str = ""
@@ -227,6 +228,7 @@ class SlackOutboxRow(SQLModel, table=True):
     channel: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = "pending"  # pending, sending, sent, failed
+    claimed_by: str | None = None  # the owner (``adapters.outbox.owner``) that claimed it last
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str = ""
