@@ -459,3 +459,14 @@ def test_unparseable_input(raw: bytes, reason: str) -> None:
 def test_header_only_with_from_is_taken() -> None:
     parsed = parse_message(b"From: a@b.example\nSubject: only a header")
     assert (parsed.from_addr, parsed.subject, parsed.text) == ("a@b.example", "only a header", "")
+
+
+def test_a_nul_in_a_decoded_part_never_reaches_storage() -> None:
+    """PostgreSQL's text columns cannot hold NUL: a part that decodes to one is still taken."""
+    body = base64.b64encode(b"Checkout fails\x00\x00 since 9:00").decode()
+    raw = ("From: jo@acme.example\r\nTo: support@provider.example\r\nSubject: x\r\n"
+           "Message-ID: <nul@acme.example>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           f"{body}\r\n").encode()
+    m = parse_message(raw)
+    assert "\x00" not in m.text and "Checkout fails" in m.text and "since 9:00" in m.text

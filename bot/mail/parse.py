@@ -196,8 +196,9 @@ def parse_message(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
         from_addr=from_addr,
         from_name=from_name or None,
         content_hash=content_hash,
-        text=parts.text,
-        html=parts.html,
+        # a NUL can be in a decoded part; no text column (PostgreSQL's) can hold one
+        text=parts.text.replace("\x00", "\ufffd"),
+        html=parts.html.replace("\x00", "\ufffd") if parts.html else parts.html,
         reply_to=_addrs(msg, "reply-to", hint),
         to=_addrs(msg, "to", hint),
         cc=_addrs(msg, "cc", hint),
