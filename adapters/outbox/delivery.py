@@ -53,6 +53,9 @@ class Outbox:
         self.clock = clock
         self.kind = kind
         self.policy = policy
+        self.sent: Callable[[str, datetime, datetime], None] | None = None
+        """Told of each row sent: its kind, when it was queued and when sent (``supportbot
+        run`` observes it into ``/metrics``)."""
 
     def due(self, limit: int = 50) -> list[int]:
         with self.db.session() as s:
@@ -81,4 +84,6 @@ class Outbox:
                                               permanent=failure.permanent, wait=failure.wait)
                 state = store.retry(item.id, failure.error, at)
             s.commit()
+        if state == "sent" and self.sent is not None:
+            self.sent(self.kind, item.created_at, now)
         return state
