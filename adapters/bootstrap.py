@@ -28,6 +28,7 @@ from config.settings import Settings
 
 if TYPE_CHECKING:  # the mail pipeline is imported when first used (``App.mail``)
     from adapters.mail.batch import BatchIntake
+    from adapters.metrics import Metrics
     from bot.mail.intake import MailPolicy, Outcome
 
 
@@ -69,12 +70,23 @@ class App:
     slack_queued: Signal
     """Called when Slack work was queued (wakes the Slack sender)."""
     _mail: BatchIntake | None = field(default=None, init=False, repr=False)
+    _metrics: Metrics | None = field(default=None, init=False, repr=False)
 
     @property
     def mail(self) -> BatchIntake:
         if self._mail is None:
             self._mail = self.build_mail()
         return self._mail
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's own Prometheus registry and what is observed into it, built when first
+        used (by ``supportbot run``): the command line never imports prometheus-client."""
+        if self._metrics is None:
+            from adapters.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     def close(self) -> None:
         if self._mail is not None:

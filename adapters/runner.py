@@ -40,6 +40,7 @@ class MailStack:
     def __init__(self, app: App) -> None:
         s = app.settings
         self.store = InboundStore(app.db, app.clock)
+        app.mail.processed = app.metrics.processed
         self.worker = IntakeWorker(app.mail)
         self.store.on_stored = self.worker.notify
         self.presence = IntakePresence(app.db)
@@ -50,6 +51,7 @@ class MailStack:
                           s.relay.security, s.relay.timeout_seconds)
         self.sender = OutboxSender(app.db, app.clock, relay,
                                    interval=app.settings.relay.poll_seconds)
+        self.sender.outbox.on_delivered = app.metrics.outbox_sent
         app.mail_queued.connect(self.sender.wake.set)
         self.worker.after = lambda _outcome: app.mail_queued()
         self.smtp: SmtpIntake | None = None
@@ -105,7 +107,12 @@ class WebStack:
         if self.settings.slack.enabled:
             from adapters.slack.component import SlackComponent
 
-            self.components.append(SlackComponent(app))
+            slack = SlackComponent(app)
+            metrics = app.metrics
+            slack.acknowledged = lambda route, s: metrics.slack_ack.labels(route).observe(s)
+            slack.intake.inbox.processed = metrics.processed
+            slack.sender.outbox.on_delivered = metrics.outbox_sent
+            self.components.append(slack)
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
             self.components.append(twilio_component(self.settings, app.phone, app.uow))
         self.server: uvicorn.Server | None = None
@@ -115,7 +122,8 @@ class WebStack:
 
             w = self.settings.web
             self.server = uvicorn.Server(uvicorn.Config(
-                create_app(self.components, app.db, app.helpdesk), host=w.host, port=w.port,
+                create_app(self.components, app.db, app.helpdesk, app.metrics),
+                host=w.host, port=w.port,
                 log_config=None, access_log=False, lifespan="on"))
 
     async def start(self, sock: socket.socket | None = None) -> None:
@@ -166,6 +174,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
         engine = ReminderEngine(app.uow, app.clock, app.helpdesk.policies,
                                 app.alert_sinks.for_reminders())
+        engine.sent = app.metrics.reminder_sent
         reminders = ReminderLoop(engine, leadership_for(app.db), scheduler,
                                  poll_seconds=s.reminders.poll_seconds,
                                  policy_check_seconds=s.scheduler.sweep_seconds)

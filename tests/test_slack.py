@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from pydantic import SecretStr
 
 from adapters.bootstrap import App, bootstrap
@@ -25,6 +27,7 @@ from adapters.web.app import create_app
 from adapters.web.component import Health
 from bot.model import Event, EventKind
 from config.settings import Settings
+from tests.metrics_text import scrape, value
 from tests.procs import free_port
 from tests.slack_fake import (
     BOT_ID,
@@ -115,8 +118,8 @@ class Down:
     def health(self) -> Health:
         return Health(False, "not connected")
 
-    def metrics(self) -> list[str]:
-        return ["supportbot_twilio_like_up 0"]
+    def metrics(self) -> list[Metric]:
+        return [GaugeMetricFamily("supportbot_twilio_like_up", "Up.", value=0)]
 
     async def start(self) -> None:
         pass
@@ -318,13 +321,12 @@ def test_healthz_and_metrics(running: Running) -> None:
     h = httpx.get(running.url + "/healthz", timeout=10)
     assert h.status_code == 200
     assert h.json()["checks"]["storage"]["ok"] and h.json()["checks"]["slack"]["ok"]
-    m = httpx.get(running.url + "/metrics", timeout=10)
-    assert m.headers["content-type"].startswith("text/plain")
-    lines = m.text.splitlines()
-    assert 'supportbot_slack_events{state="done"} 1' in lines
-    assert 'supportbot_inbound_messages{state="pending"} 0' in lines
-    assert 'supportbot_clocks{clock="response",status="running"} 1' in lines
-    assert "supportbot_open_tickets 1" in lines
+    m = scrape(running.url)
+    assert value(m, "supportbot_slack_events", state="done") == 1
+    assert ("supportbot_inbound_messages", frozenset({("state", "pending")})) in m
+    assert value(m, "supportbot_inbound_messages", state="pending") == 0
+    assert value(m, "supportbot_clocks", clock="response", status="running") == 1
+    assert value(m, "supportbot_open_tickets") == 1
 
 
 def test_healthz_is_503_when_a_component_is_down(database: Database) -> None:
@@ -336,7 +338,7 @@ def test_healthz_is_503_when_a_component_is_down(database: Database) -> None:
         assert h.status_code == 503
         assert h.json()["checks"]["twilio-like"] == {"ok": False, "status": "down",
                                                     "detail": "not connected"}
-        assert "supportbot_twilio_like_up 0" in httpx.get(url + "/metrics").text
+        assert ("supportbot_twilio_like_up", frozenset()) in scrape(url)
     finally:
         server.should_exit = True
         thread.join(timeout=WAIT)

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from adapters.storage import Database
+from tests.metrics_text import Samples, scrape, value
 from tests.procs import BotProcess, cli_json, free_port, storage_toml
 from tests.slack_fake import SECRET, WAIT, event_body, serve_fake, signed
 from tests.test_slack import CLIENT, SUPPORT, TRIAGE
@@ -75,11 +76,11 @@ slack_user = "UALICE"
         retry = signed(body) | {"X-Slack-Retry-Num": "1"}
         assert httpx.post(url + "/slack/events", content=body.encode(), headers=retry,
                           timeout=10).status_code == 200
-        metrics = ""
+        metrics: Samples = {}
         deadline = time.monotonic() + WAIT
-        while 'supportbot_slack_events{state="done"} 1' not in metrics:
+        while value(metrics, "supportbot_slack_events", state="done") != 1:
             assert time.monotonic() < deadline, metrics
-            metrics = httpx.get(url + "/metrics", timeout=10).text
+            metrics = scrape(url)
         assert len(cli_json(config, "tickets", "list")) == 1
         assert bot.stop() == 0
         assert "Traceback" not in bot.all_logs()

@@ -244,8 +244,10 @@ def test_bad_signatures_get_403_and_change_nothing(phone: Phone) -> None:
     genuine = phone.post("voice", params)
     assert genuine.status_code == 200  # the same request, signed right, goes through
     assert phone.ticket("T-1001").phone_followup == "confirmed"
-    metrics = "\n".join(phone.component.metrics())
-    assert 'route="voice",result="forbidden"} 3' in metrics
+    samples = {(s.name, frozenset(s.labels.items())): s.value
+               for family in phone.component.metrics() for s in family.samples}
+    assert samples[("supportbot_twilio_webhooks_total",
+                    frozenset({("route", "voice"), ("result", "forbidden")}))] == 3
 
 
 def test_client_call_confirms_its_open_p1(phone: Phone) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.storage import SqlUnitOfWork, UnitOfWorks
 from adapters.storage.inbox import Attempts, InboxItem, InboxStore
@@ -29,6 +29,10 @@ class Decision:
 Decide = Callable[[SqlUnitOfWork, InboxItem], Decision]
 """Decides, in the transaction that records the outcome, what a pending input means."""
 
+Processed = Callable[[str, str, datetime, datetime], None]
+"""Told of an input processed: its channel, its new state, when it was stored and when
+processed (``supportbot run`` observes it into ``/metrics``)."""
+
 
 class Inbox:
     """The inbox rows of one ``kind``: accepted by its intake, processed by its decide."""
@@ -41,6 +45,7 @@ class Inbox:
         self.kind = kind
         self.channel = channel or kind
         self.attempts = attempts or Attempts()
+        self.processed: Processed | None = None
 
     # -- before the intake says yes ------------------------------------------------------------
 
@@ -81,6 +86,8 @@ class Inbox:
             store.finish(row_id, decision.state, at=now, reason=decision.reason,
                          ticket_id=decision.ticket_id)
             uow.commit()
+        if self.processed is not None:
+            self.processed(item.channel, decision.state, item.received_at, now)
         return decision
 
     def settle(self, row_id: int, decision: Decision) -> str:

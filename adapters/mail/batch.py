@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 from adapters.mail.prefetch import BatchUnitOfWork, prefetch
@@ -67,6 +68,9 @@ class BatchIntake:
         clients wait on, must not wait for a whole batch). The batch then commits what it did
         and leaves the rest pending, for the next batch."""
         self.batches_cut_short = 0
+        self.processed: Callable[[str, str, datetime, datetime], None] | None = None
+        """Told of each message processed by a batch: its channel, its new state, when it was
+        stored and when processed (``supportbot run`` observes it into ``/metrics``)."""
         self.batches_redone = 0  # failed as a whole (storage refused a write): item by item
 
     def process(self, inbound_id: int) -> Outcome:
@@ -121,6 +125,19 @@ class BatchIntake:
 
     def process_batch(self, items: Sequence[InboundItem],
                       parsed: Sequence[Parsed | None] | None = None) -> list[Outcome]:
+        """``_process_batch``, telling ``processed`` of each outcome."""
+        outcomes = self._process_batch(items, parsed)
+        if self.processed is not None:
+            now = self.intake.clock.now()
+            by_id = {item.id: item for item in items}
+            for o in outcomes:
+                if o.inbound_id in by_id:
+                    item = by_id[o.inbound_id]
+                    self.processed(item.channel, o.state, item.received_at, now)
+        return outcomes
+
+    def _process_batch(self, items: Sequence[InboundItem],
+                       parsed: Sequence[Parsed | None] | None = None) -> list[Outcome]:
         """Process these messages in one transaction, each in a savepoint of its own.
 
         Parsing happens first, outside the transaction; inside it each message's state is read

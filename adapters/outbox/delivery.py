@@ -70,6 +70,9 @@ class Outbox:
         self.policy = policy
         self.owner = owner or owner_for(db)
         self._swept = False
+        self.on_delivered: Callable[[str, datetime, datetime], None] | None = None
+        """Told of each row sent: its kind, when it was queued and when sent (``supportbot
+        run`` observes it into ``/metrics``)."""
 
     def due(self, limit: int = 50) -> list[int]:
         """Ids to claim now, after the rows of owners gone were released."""
@@ -135,7 +138,14 @@ class Outbox:
                                               permanent=failure.permanent, wait=failure.wait)
                 state = store.retry(item.id, failure.error, at)
             s.commit()
+        if state == "sent":
+            self.delivered(item, now)
         return state
+
+    def delivered(self, item: OutboxItem, at: datetime) -> None:
+        """Tell ``on_delivered`` of a row recorded as sent."""
+        if self.on_delivered is not None:
+            self.on_delivered(self.kind, item.created_at, at)
 
 
 class Receipt:
@@ -163,13 +173,14 @@ class Receipt:
         if self._session is not None:
             self._session.commit()
             self.close()
-            return
-        owner, db = self.outbox.owner, self.outbox.db
-        owner.note(self.item.id)
-        with WriteTurn(db), db.session(write=True) as s:
-            OutboxStore(s).mark_sent(self.item.id, self.outbox.clock.now())
-            s.commit()
-        owner.forget()
+        else:
+            owner, db = self.outbox.owner, self.outbox.db
+            owner.note(self.item.id)
+            with WriteTurn(db), db.session(write=True) as s:
+                OutboxStore(s).mark_sent(self.item.id, self.outbox.clock.now())
+                s.commit()
+            owner.forget()
+        self.outbox.delivered(self.item, self.outbox.clock.now())
 
     def close(self) -> None:
         """Drop what ``ready`` prepared, unless it was committed."""

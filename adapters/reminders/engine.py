@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +65,9 @@ class ReminderEngine:
         self._by_policy: dict[str, set[int]] = {}
         self._versions: dict[str, str] = {}
         self._bad_policies: set[str] = set()
+        self.sent: Callable[[datetime, datetime], None] | None = None
+        """Told of each reminder delivered: when it was due and when it went out
+        (``supportbot run`` observes its lateness into ``/metrics``)."""
 
     # -- the schedule ------------------------------------------------------------------------
 
@@ -236,7 +239,10 @@ class ReminderEngine:
         finished, errors = self._to_sinks(alert, list(done))
         base.update(text=alert.text, late=alert.late, sinks_done=finished)
         if not errors:
-            return {**base, "state": "sent", "sent_at": self.clock.now()}
+            sent_at = self.clock.now()
+            if self.sent is not None:
+                self.sent(r.due_at, sent_at)
+            return {**base, "state": "sent", "sent_at": sent_at}
         attempts += 1
         error = "; ".join(errors)[:2000]
         if attempts > len(RETRY):

@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -60,6 +63,10 @@ class SlackComponent:
             self.socket = SocketLink(self.bolt, s.app_token.get_secret_value(),
                                      self.client.base_url, grace=socket_grace)
         self._tasks: list[asyncio.Task[None]] = []
+        self.acknowledged: Callable[[str, float], None] | None = None
+        """Told of each HTTP request answered: the route (``events``, ``commands``,
+        ``interactivity``) and the seconds from received to answered (``supportbot run``
+        observes them into ``/metrics``)."""
 
     # -- bolt -------------------------------------------------------------------------------
 
@@ -117,7 +124,12 @@ class SlackComponent:
             return []
 
         async def endpoint(request: Request) -> Response:
-            return await self.handler.handle(request)
+            started = time.perf_counter()
+            response = await self.handler.handle(request)  # returns once Bolt acknowledged
+            if self.acknowledged is not None:
+                self.acknowledged(request.url.path.rsplit("/", 1)[-1],
+                                  time.perf_counter() - started)
+            return response
 
         return [Route(path, endpoint, methods=["POST"])
                 for path in ("/slack/events", "/slack/interactivity", "/slack/commands")]
@@ -147,17 +159,19 @@ class SlackComponent:
                     reach.succeeded()
             await asyncio.sleep(self.probe_seconds)
 
-    def metrics(self) -> Iterable[str]:
+    def metrics(self) -> Iterable[Metric]:
         with self.app.uow.reader() as uow:
             events, jobs = uow.slack.count_events(), uow.slack.count_jobs()
-        yield "# HELP supportbot_slack_events Slack events received, by processing state."
-        yield "# TYPE supportbot_slack_events gauge"
+        g = GaugeMetricFamily("supportbot_slack_events",
+                              "Slack events received, by processing state.", labels=["state"])
         for state in sorted({"pending", "done", "ignored", "failed", *events}):
-            yield f'supportbot_slack_events{{state="{state}"}} {events.get(state, 0)}'
-        yield "# HELP supportbot_slack_outbox Slack Web API work, by state."
-        yield "# TYPE supportbot_slack_outbox gauge"
+            g.add_metric([state], events.get(state, 0))
+        yield g
+        g = GaugeMetricFamily("supportbot_slack_outbox", "Slack Web API work, by state.",
+                              labels=["state"])
         for state in sorted({"pending", "sending", "sent", "failed", *jobs}):
-            yield f'supportbot_slack_outbox{{state="{state}"}} {jobs.get(state, 0)}'
+            g.add_metric([state], jobs.get(state, 0))
+        yield g
 
     async def start(self) -> None:
         """Starts the loops and returns at once: the Socket Mode websocket connects in the

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
 from urllib.parse import parse_qsl
 
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -94,18 +96,19 @@ class TwilioComponent:
         health = Health(True, f"{self.ticks} pager rounds")
         return health & self.reach.health() if self.reach is not None else health
 
-    def metrics(self) -> Iterable[str]:
-        yield "# HELP supportbot_twilio_webhooks_total Twilio webhooks by route and result."
-        yield "# TYPE supportbot_twilio_webhooks_total counter"
+    def metrics(self) -> Iterable[Metric]:
+        c = CounterMetricFamily("supportbot_twilio_webhooks",
+                                "Twilio webhooks by route and result.", labels=["route", "result"])
         for (route, result), n in sorted(self.webhooks.items()):
-            yield f'supportbot_twilio_webhooks_total{{route="{route}",result="{result}"}} {n}'
-        yield "# HELP supportbot_twilio_placed_total Paging calls and SMS placed, and failures."
-        yield "# TYPE supportbot_twilio_placed_total counter"
+            c.add_metric([route, result], n)
+        yield c
+        c = CounterMetricFamily("supportbot_twilio_placed",
+                                "Paging calls and SMS placed, and failures.", labels=["what"])
         for what, n in sorted(self.desk.placed.items()):
-            yield f'supportbot_twilio_placed_total{{what="{what}"}} {n}'
-        yield "# HELP supportbot_twilio_pager_errors_total Pager rounds that failed."
-        yield "# TYPE supportbot_twilio_pager_errors_total counter"
-        yield f"supportbot_twilio_pager_errors_total {self.tick_errors}"
+            c.add_metric([what], n)
+        yield c
+        yield CounterMetricFamily("supportbot_twilio_pager_errors", "Pager rounds that failed.",
+                                  value=self.tick_errors)
 
     async def start(self) -> None:
         self.wake = asyncio.Event()

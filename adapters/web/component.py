@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
     from starlette.routing import BaseRoute
 
 
@@ -48,9 +49,9 @@ class WebComponent(Protocol):
 
     def health(self) -> Health: ...
 
-    def metrics(self) -> Iterable[str]:
-        """Prometheus text-format lines (``# HELP``/``# TYPE`` and samples), names prefixed
-        ``supportbot_``."""
+    def metrics(self) -> Iterable[Metric]:
+        """prometheus-client metric families (``GaugeMetricFamily``, ...), read at every
+        scrape of ``/metrics``; names prefixed ``supportbot_``."""
         ...
 
     async def start(self) -> None:
