@@ -25,7 +25,7 @@ class Problem:
 
 
 def cross_problems(s: Settings) -> list[Problem]:
-    """Every cross-setting mistake of ``s``, in the order of the README's table."""
+    """Every cross-setting mistake of ``s``: the web app's, then the relay's."""
     problems: list[Problem] = []
     url = s.web.public_url
     if url is not None:
