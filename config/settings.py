@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from bot.errors import ConfigError, PolicyError
 from bot.model import Client, Staff
@@ -59,6 +59,11 @@ class Settings(Section):
     oncall: OnCallSettings = OnCallSettings()
     reminders: ReminderSettings = ReminderSettings()
     source: str = Field("defaults", exclude=True)
+    _origin: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def origin_of(self, key: str) -> str:
+        """The variable that set ``key`` (dotted), else the file (or ``defaults``)."""
+        return variable_for(key, self._origin) or self.source
 
     @model_validator(mode="after")
     def _slack_needs_web(self) -> Settings:
@@ -127,6 +132,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
                                     "Twilio's webhooks (the client's call, pressing 1 on a "
                                     "page) reach the bot on its web app: set web.enabled = "
                                     "true, or twilio.enabled = false"))
+    slack = settings.slack
+    if slack.enabled and slack.mode == "socket" and not slack.app_token.get_secret_value():
+        raise blame(ConfigError(source, "slack.app_token", 'slack.mode = "socket" connects '
+                                'with an app-level token: set slack.app_token = "xapp-...", '
+                                'or slack.mode = "http"'))
     # relative folders and policy files are read from the settings file's folder (else cwd)
     base = file.parent if file is not None else cwd
     settings = settings.model_copy(update={
@@ -142,6 +152,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             where = f"{name!r}: " if e.source == name else f"{name!r} ({e}): "
             reason = e.reason if e.source == name else "the policy does not load"
             raise blame(ConfigError(source, key, where + reason)) from None
+    settings._origin = origin
     return settings
 
 

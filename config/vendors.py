@@ -20,7 +20,7 @@ class SlackSettings(Section):
     bot_token: SecretStr = SecretStr("")
     signing_secret: SecretStr = SecretStr("")
     app_token: SecretStr = SecretStr("")
-    """``xapp-...``: only Socket Mode uses it."""
+    """``xapp-...``: only Socket Mode uses it (``load_settings`` checks it is there)."""
     api_base_url: str = "https://slack.com/api/"
     ticket_reaction: str = "ticket"
     triage_channel: str | None = None
@@ -36,8 +36,6 @@ class SlackSettings(Section):
             raise ValueError("an enabled Slack app needs bot_token")
         if self.mode == "http" and not self.signing_secret.get_secret_value():
             raise ValueError("Slack over HTTP needs signing_secret")
-        if self.mode == "socket" and not self.app_token.get_secret_value():
-            raise ValueError("Slack in socket mode needs app_token (xapp-...)")
         return self
 
     @property

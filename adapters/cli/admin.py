@@ -64,7 +64,19 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_obj
 def config_check(state: Ctx) -> None:
-    """Validate the settings and print them as loaded."""
+    """Validate the settings and print them as loaded.
+
+    Besides what stops the bot at start, it reports mistakes across settings (a public URL that
+    is not https, a relay password sent in clear text): one line each on stderr, exit 2.
+    """
+    from config.checks import cross_problems
+
     s = state.settings
+    problems = cross_problems(s)
+    for p in problems:
+        click.echo(f"supportbot: configuration error: {s.origin_of(p.keys[0])}: "
+                   f"{', '.join(p.keys)}: {p.reason}", err=True)
+    if problems:
+        raise SystemExit(2)
     click.echo(f"settings from {s.source}: ok", err=True)
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))
