@@ -46,7 +46,8 @@ HEADER_LABEL = re.compile(
     r"|subject|onderwerp|objet|betreff|betreft|reply-to)\s*:\s*\*?",
     re.I,
 )
-SEPARATOR = re.compile(r"^\s*(_{20,}|-{20,})\s*$")
+SEPARATOR = re.compile(r"^\s*(_{8,}|-{8,})\s*$")
+"""A rule left above the history (an HTML part's ``<hr>`` comes out as 8 dashes)."""
 UNDERSCORE_SEPARATOR = re.compile(r"^\s*_{20,}\s*$")
 SIGNATURE = re.compile(r"^--\s*$")
 MOBILE_SIGNATURE = re.compile(
