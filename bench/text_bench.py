@@ -51,7 +51,7 @@ import quotequail  # noqa: E402
 from email_reply_parser import EmailReplyParser as ErpParser  # noqa: E402
 from mailparser_reply import EmailReplyParser as MprParser  # noqa: E402
 
-from bench.text_cases import CORPUS, WRITTEN, Case  # noqa: E402
+from bench.text_cases import CORPUS, HELD_OUT, WRITTEN, Case  # noqa: E402
 from bot.mail import parse_message, strip_quoted  # noqa: E402
 from bot.mail.html2text import html_to_text  # noqa: E402
 from bot.mail.mime import children, content_type, part_text  # noqa: E402
@@ -81,7 +81,8 @@ MPR = MprParser(languages=["en", "de", "fr", "nl", "es", "it", "sv", "da", "pl",
 
 
 def _quotequail(text: str) -> str:
-    return "\n".join(part for new, part in quotequail.quote(text) if new).strip()
+    parts = quotequail.quote(text, quote_intro_line=True)  # the attribution goes with the quote
+    return "\n".join(part for new, part in parts if new).strip()
 
 
 QUOTE_STRIPPERS: dict[str, Callable[[str], str]] = {
@@ -265,18 +266,18 @@ def judge(case: Case, reply: str) -> tuple[bool, bool, bool | None]:
 
 
 def report_quotes(show: bool) -> None:
-    cases = [(c, case_text(c)) for c in [*CORPUS, *WRITTEN]]
+    cases = [(c, case_text(c)) for c in [*CORPUS, *WRITTEN, *HELD_OUT]]
     langs = sorted({c.lang for c, _ in cases})
     print(
-        f"\nQuotes: {len(CORPUS)} corpus replies (English), {len(WRITTEN)} written "
-        f"({', '.join(langs)})\n"
+        f"\nQuotes: {len(CORPUS)} corpus replies (English), {len(WRITTEN)} written and "
+        f"{len(HELD_OUT)} held out ({', '.join(langs)})\n"
     )
     print(
         f"{'stripper':19s} {'source':7s} {'kept':>7s} {'cut':>7s} {'exact':>7s} {'all':>7s} "
         f"{'ms p50':>7s}  failed"
     )
     for name, strip in QUOTE_STRIPPERS.items():
-        for source in ("corpus", "written"):
+        for source in ("corpus", "written", "held-out"):
             rows = [(c, t) for c, t in cases if c.source == source]
             kept = cut = exact = whole = n_exact = 0
             ms: list[float] = []
