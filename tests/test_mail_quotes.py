@@ -264,3 +264,12 @@ def test_forwarded_messages_in_more_languages_are_content(marker: str) -> None:
         "To: Ana <ana@client.example>\n\n/var is 100% full\n"
     )
     assert strip_quoted(text) == text.strip()
+
+
+def test_a_header_block_with_nothing_above_it_is_content() -> None:
+    text = (
+        "From: Ann <ann@client.example>\nSent: Monday, June 3, 2024 8:12 AM\nTo: Support\n"
+        "Subject: Server down\n\nThe server is down since 8:00.\n\n"
+        "On Mon, 3 Jun 2024 at 07:50, Bob <bob@client.example> wrote:\n> Is it up?\n"
+    )
+    assert strip_quoted(text) == text.split("\n\nOn Mon")[0]
