@@ -180,3 +180,96 @@ def test_talon_yahoo_share_block() -> None:
     assert reply.startswith("Hi Katharine.")
     assert reply.endswith("Joe XXX")
     assert "New Booking Inquiry" not in reply and "wrote:" not in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # ES, Gmail
+            "Ya está, gracias.\n\nEl mar, 4 jun 2024 a las 9:30, Ana <ana@client.example> "
+            "escribió:\n> ¿Sigue fallando?",
+            "Ya está, gracias.",
+        ),
+        (  # ES, Outlook
+            "Cerradlo.\n\nDe: Ana <ana@client.example>\nEnviado: martes, 4 de junio de 2024 "
+            "9:30\nPara: Soporte\nAsunto: RE: Error\n\n¿Sigue fallando?",
+            "Cerradlo.",
+        ),
+        (  # IT, Outlook
+            "Chiudete pure.\n\nDa: Anna <anna@client.example>\nInviato: martedì 4 giugno 2024 "
+            "09:30\nA: Supporto\nOggetto: R: Errore\n\nFunziona?",
+            "Chiudete pure.",
+        ),
+        (  # PT, Gmail
+            "Resolvido.\n\nEm ter., 4 de jun. de 2024 às 09:30, Ana <ana@client.example> "
+            "escreveu:\n> Ainda falha?",
+            "Resolvido.",
+        ),
+        (  # PT, Outlook
+            "Obrigado.\n\nDe: Ana <ana@client.example>\nEnviado: terça-feira, 4 de junho de "
+            "2024 09:30\nPara: Suporte\nAssunto: RE: Erro\n\nAinda falha?",
+            "Obrigado.",
+        ),
+        (  # DA, Outlook
+            "Tak.\n\nFra: Anne <anne@client.example>\nSendt: 4. juni 2024 09:30\nTil: Support\n"
+            "Emne: SV: Fejl\n\nVirker det?",
+            "Tak.",
+        ),
+        (  # SV, Outlook
+            "Tack.\n\nFrån: Anna <anna@client.example>\nSkickat: den 4 juni 2024 09:30\n"
+            "Till: Support\nÄmne: SV: Fel\n\nFungerar det?",
+            "Tack.",
+        ),
+        (  # PL, Gmail
+            "Dzięki.\n\nwt., 4 cze 2024 o 09:30 Anna <anna@client.example> napisała:\n"
+            "> Nadal nie działa?",
+            "Dzięki.",
+        ),
+        (  # PL, Outlook
+            "Dziękuję.\n\nOd: Anna <anna@client.example>\nWysłano: wtorek, 4 czerwca 2024 09:30"
+            "\nDo: Support\nTemat: RE: Błąd\n\nNadal nie działa?",
+            "Dziękuję.",
+        ),
+        (  # IT, mobile signature, then the attribution
+            "Ok.\n\nInviato da iPhone\n\nIl giorno 4 giu 2024, alle ore 09:30, Anna "
+            "<anna@client.example> ha scritto:\n\n> Possiamo procedere?",
+            "Ok.",
+        ),
+    ],
+)
+def test_quoted_history_is_removed_in_more_languages(text: str, expected: str) -> None:
+    assert strip_quoted(text) == expected
+
+
+def test_a_greeting_line_is_not_a_header_block_in_other_languages() -> None:
+    text = "Da: domani il server è giù.\nA: chi devo scrivere?\nOggetto: nessuno.\n"
+    assert strip_quoted(text) == text.strip()  # no From-like line leads it: prose
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "---------- Mensaje reenviado ---------",
+        "---------- Messaggio inoltrato ---------",
+        "---------- Mensagem encaminhada ---------",
+        "---------- Vidarebefordrat meddelande ---------",
+        "---------- Videresendt meddelelse ----------",
+        "---------- Wiadomość przekazana ---------",
+    ],
+)
+def test_forwarded_messages_in_more_languages_are_content(marker: str) -> None:
+    text = (
+        f"Mirad este error.\n\n{marker}\nDe: Monitor <alerts@client.example>\n"
+        "Date: Mon, Jun 3, 2024 at 8:00 AM\nSubject: CRITICAL disk full\n"
+        "To: Ana <ana@client.example>\n\n/var is 100% full\n"
+    )
+    assert strip_quoted(text) == text.strip()
+
+
+def test_a_header_block_with_nothing_above_it_is_content() -> None:
+    text = (
+        "From: Ann <ann@client.example>\nSent: Monday, June 3, 2024 8:12 AM\nTo: Support\n"
+        "Subject: Server down\n\nThe server is down since 8:00.\n\n"
+        "On Mon, 3 Jun 2024 at 07:50, Bob <bob@client.example> wrote:\n> Is it up?\n"
+    )
+    assert strip_quoted(text) == text.split("\n\nOn Mon")[0]
