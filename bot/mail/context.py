@@ -93,6 +93,9 @@ class MailContext:
     ticket: Ticket | None = None  # the ticket the mail continues, if it continues one
     view: TicketView | None = None  # the ticket the mail registered
     action: str = ""  # what was done, as the outcome will say it
+    history: bool = False
+    """Imported from a mailbox's past (``supportbot import``): ``now`` is the mail's date and
+    nobody is answered (no acknowledgement, no "not registered" reply)."""
 
     @property
     def parsed(self) -> ParsedMail:
