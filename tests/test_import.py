@@ -9,7 +9,8 @@ import json
 import mailbox
 import signal
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,20 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_goes_on(
     assert code == 0, err
     assert summary(out)["before"] >= done
     assert len(tickets(capsys, config)) == 400
+
+
+def test_deadlines_that_passed_before_the_import_are_never_reminded(
+        capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path) -> None:
+    """An old P1 would otherwise be reminded (on-call by SMS, Slack) at once and every hour."""
+    recent = format_datetime(datetime.now(UTC) - timedelta(minutes=5))
+    fresh = (b"From: kim@acme.example\r\nTo: support@localhost\r\nSubject: Invoice layout\r\n"
+             b"Date: " + recent.encode() + b"\r\nMessage-ID: <recent@acme.example>\r\n"
+             b"\r\nThe invoice layout is slightly off.\r\n")
+    box = write_mbox(tmp_path / "history.mbox", [P1, fresh])
+    code, out, err = run_main(capsys, config, "import", "mbox", str(box))
+    assert code == 0 and summary(out)["taken"] == 2, err
+    code, out, err = run_main(capsys, config, "reminders", "list", "--within", "720h")
+    assert code == 0, err
+    planned = out.split("Recorded", 1)[0]
+    assert "T-1001/" not in planned  # the P1 of March: its deadlines are history
+    assert "T-1002/response/" in planned  # due after the import: reminded as any ticket
