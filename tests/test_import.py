@@ -5,10 +5,13 @@ mailboxes built from ``../shared/corpus``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mailbox
+import os
 import signal
 import subprocess
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -255,3 +258,28 @@ def test_deadlines_that_passed_before_the_import_are_never_reminded(
     planned = out.split("Recorded", 1)[0]
     assert "T-1001/" not in planned  # the P1 of March: its deadlines are history
     assert "T-1002/response/" in planned  # due after the import: reminded as any ticket
+
+
+def test_on_a_terminal_progress_is_a_bar(config: Path, tmp_path: Path) -> None:
+    box = write_mbox(tmp_path / "history.mbox", [P1, REPLY, FUTURE])
+    master, slave = os.openpty()
+    proc = subprocess.Popen([str(SUPPORTBOT), "--config", str(config), "import", "mbox",
+                             str(box)], env=clean_env(), stdout=subprocess.PIPE, stderr=slave,
+                            text=True, cwd=tmp_path)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def read() -> None:  # while it runs: a closed terminal may drop what was not read
+        with contextlib.suppress(OSError):  # EIO once the other side is closed
+            while chunk := os.read(master, 4096):
+                chunks.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out, _ = proc.communicate(timeout=60)
+    reader.join(timeout=10)
+    os.close(master)
+    seen = b"".join(chunks)
+    assert proc.returncode == 0 and summary(out)["taken"] == 3  # the reply is a follow-up
+    assert b"\r" in seen and b"3/3" in seen and b"100%" in seen  # redrawn in place
+    assert b"messages (" not in seen  # not the lines meant for logs

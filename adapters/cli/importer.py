@@ -12,6 +12,7 @@ running the command again goes on where it stopped.
 from __future__ import annotations
 
 import mailbox
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -102,7 +103,10 @@ def _progress(total: int) -> tuple[Callable[[Summary], None], Callable[[], None]
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="msg", file=sys.stderr, dynamic_ncols=True)
+        # a terminal that reports no size (a bare pty: 0 x 0) would hide the bar
+        size = shutil.get_terminal_size()
+        bar = tqdm(total=total, unit="msg", file=sys.stderr, ncols=min(size.columns or 80, 120),
+                   nrows=max(size.lines, 2))
 
         def tick(summary: Summary) -> None:
             bar.update(1)
