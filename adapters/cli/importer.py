@@ -11,6 +11,7 @@ running the command again goes on where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import shutil
 import sys
@@ -34,6 +35,8 @@ limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
 @click.group("import")
 def import_group() -> None:
     """Bring a mailbox's history in as tickets, at the messages' own dates.
+
+    From an mbox FILE, a Maildir DIRECTORY or a folder of the ``[imap]`` account.
 
     Nobody is answered or paged for what is imported; messages stored before (by an earlier
     import, or by any intake) are skipped, so a stopped import goes on when run again.
@@ -76,6 +79,21 @@ def import_maildir(app: App, directory: Path, limit: int | None) -> None:
                 continue
 
     _import(app, f"maildir:{directory.resolve()}", messages(), len(keys), limit)
+
+
+@import_group.command("imap")
+@click.option("--folder", default=None, help="the folder to read (default: imap.folder)")
+@limit_option
+@pass_app
+def import_imap(app: App, folder: str | None, limit: int | None) -> None:
+    """The messages of a folder of the ``[imap]`` account, oldest first, read only (nothing
+    is marked seen or moved; the poller's own position is left as it is)."""
+    from adapters.mail.imap_history import folder_messages, imap_config
+
+    config = imap_config(app.settings, folder)
+    count, messages = folder_messages(config)
+    with contextlib.closing(messages):
+        _import(app, f"imap:{config.key}", messages, count, limit)
 
 
 def _import(app: App, source: str, messages: Iterable[bytes], total: int,
