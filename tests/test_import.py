@@ -283,3 +283,30 @@ def test_on_a_terminal_progress_is_a_bar(config: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0 and summary(out)["taken"] == 3  # the reply is a follow-up
     assert b"\r" in seen and b"3/3" in seen and b"100%" in seen  # redrawn in place
     assert b"messages (" not in seen  # not the lines meant for logs
+
+
+def test_an_imported_message_retried_from_quarantine_is_still_history(
+        capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    """Quarantined by an import (a processing failure, say), retried after a fix: the retry
+    goes through the bot's full helpdesk, and still answers, posts and pages nobody."""
+    from adapters.bootstrap import bootstrap
+    from adapters.mail.history import CHANNEL, history_key
+    from config.settings import load_settings
+
+    app = bootstrap(load_settings(config))
+    try:
+        with app.uow() as uow:
+            now = app.clock.now()
+            inbound_id = uow.inbound.add(P1, key=history_key(P1), channel=CHANNEL,
+                                         peer="mbox:/old.mbox", at=now)
+            uow.inbound.failed(inbound_id, "RuntimeError: a bug", at=now, max_attempts=1)
+            uow.commit()
+    finally:
+        app.close()
+    code, out, err = run_main(capsys, config, "quarantine", "retry", str(inbound_id))
+    assert code == 0 and "done, registered; not acknowledged: imported" in out, err
+    p1 = show(capsys, config, "T-1001")
+    assert p1["created_at"] == "2026-03-02T09:00:00+00:00"
+    kinds = [e["kind"] for e in p1["events"]]  # type: ignore[attr-defined]
+    assert "imported" in kinds and not any("page" in k for k in kinds), kinds
+    assert outbox(capsys, config) == []

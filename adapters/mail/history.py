@@ -4,10 +4,12 @@ Each message goes through the mail chain as live mail does (parsed, deduplicated
 is stored by Message-ID and content, threaded, registered), but at its own date: the chain's
 instant is the message's ``Date`` (never after now; now when it has none), so reports cover the
 past. Nobody is answered: the chain's ``history`` flag leaves out the acknowledgement and the
-"not registered" reply, and of the helpdesk's listeners only those that keep the bot's own
-records run (``HISTORY_LISTENERS``: re-planning reminders); the mail, Slack and phone notifiers
-are left out, so an old P1 pages nobody and posts nothing. A listener added later is left out
-unless it is named there.
+"not registered" reply, and of the helpdesk's listeners only those that send nothing run
+(``outward = False``: re-planning reminders); the mail, Slack and phone notifiers are left out,
+so an old P1 pages nobody and posts nothing. A listener that does not say is left out.
+A message stored by an import (channel ``import``) stays history when it is processed later,
+say retried from quarantine: the chain takes it at its date, and ``bot.listeners`` tells the
+outward listeners nothing of the registration of an imported ticket.
 
 One transaction per message: its inbound row, keyed by the hash of its raw bytes
 (``history_key``), commits with its outcome. A run stopped anywhere (Ctrl-C) leaves each
@@ -25,16 +27,14 @@ from dataclasses import dataclass
 
 from adapters.storage import UnitOfWorks
 from bot.clock import Clock
+from bot.mail.context import HISTORY_CHANNEL
 from bot.mail.intake import MailIntake, Services, parse_one
 from bot.mail.parse import ParsedMail
-from bot.reminders import ReplanListener
 
 log = logging.getLogger("supportbot.import")
 
-HISTORY_LISTENERS: tuple[type, ...] = (ReplanListener,)
-"""The listeners an import tells of its tickets: none of them sends anything."""
 
-CHANNEL = "import"
+CHANNEL = HISTORY_CHANNEL
 
 
 def history_key(raw: bytes) -> str:
@@ -84,8 +84,9 @@ class HistoryImport:
         self.clock = clock
         self.source = source[:200]
         quiet = copy.copy(intake.helpdesk)
+        # follow-ups too (``bot.listeners`` keeps quiet about registrations only)
         quiet.listeners = [listener for listener in intake.helpdesk.listeners
-                           if isinstance(listener, HISTORY_LISTENERS)]
+                           if getattr(listener, "outward", True) is False]
         self.services = Services(quiet, intake.policy, intake.replies)
 
     def run(self, messages: Iterable[bytes], summary: Summary,

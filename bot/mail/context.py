@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from bot.services import Helpdesk, TicketView
 
 MAX_ATTEMPTS = 3
+HISTORY_CHANNEL = "import"
+"""The channel of mail stored by ``supportbot import``: history wherever it is processed (a
+quarantined one retried later too): dated as sent, answered to nobody."""
 FOLLOWUP_TEXT_LIMIT = 20_000
 
 Parsed = ParsedMail | Unparseable
