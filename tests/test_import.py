@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from adapters.storage import Database
 from adapters.storage.tables import InboundRow
+from tests.conftest import make_database
 from tests.procs import SUPPORTBOT, clean_env, run_main, storage_toml
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
@@ -190,17 +191,20 @@ def test_a_limited_run_goes_on_where_it_stopped(
     assert code == 0, err
     rest = summary(out)
     assert rest["before"] == 40 and rest["messages"] == len(messages)
-    # the same tickets as one whole run into a fresh database
+    # the same tickets as one whole run into a fresh database of the same kind
     whole = tmp_path / "whole"
     whole.mkdir()
-    other = Database(f"sqlite:///{whole / 'other.db'}")
+    other = make_database(whole)
     other.upgrade()
-    other_config = write_config(whole / "supportbot.toml", other)
-    code, out, _ = run_main(capsys, other_config, "import", "mbox", str(box))
-    assert summary(out)["taken"] == first["taken"] + rest["taken"]
-    assert [t["subject"] for t in tickets(capsys, config)] \
-        == [t["subject"] for t in tickets(capsys, other_config)]
-    other.dispose()
+    try:
+        other_config = write_config(whole / "supportbot.toml", other)
+        code, out, _ = run_main(capsys, other_config, "import", "mbox", str(box))
+        assert summary(out)["taken"] == first["taken"] + rest["taken"]
+        assert [t["subject"] for t in tickets(capsys, config)] \
+            == [t["subject"] for t in tickets(capsys, other_config)]
+    finally:
+        other.drop_schema()
+        other.dispose()
 
 
 def test_a_maildir_is_imported_and_a_folder_that_is_none_is_refused(
