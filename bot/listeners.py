@@ -5,6 +5,10 @@ transaction, before the commit: what it queues (a mail, a Slack post) commits or
 with the events. It never does network I/O itself. What listeners record in turn (a mail
 queued, paging started) is told to all of them in the next round, so no listener's news
 depends on the order listeners were added in.
+
+A ticket imported from a mailbox's history (its ``imported`` event in the news) is told only to
+the listeners that say ``outward = False`` (they send nothing: re-planning reminders); the
+others (mail, Slack, paging) never hear of its registration.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.model import Event
+from bot.model import Event, EventKind
 from bot.ticket import Ticket
 
 if TYPE_CHECKING:
@@ -36,7 +40,10 @@ def publish(uow: UnitOfWork, listeners: Sequence[Listener],
             return
         for ticket, events in news:
             view = view_of(ticket)
+            history = any(e.kind == EventKind.IMPORTED for e in events)
             for listener in listeners:
+                if history and getattr(listener, "outward", True):
+                    continue  # an imported ticket's past: nobody is told of it now
                 listener(uow, view, events)
     stuck = ", ".join(t.reference for t, _ in uow.tickets.collect_new_events())
     raise RuntimeError(f"{stuck}: listeners kept recording events on each other's news for "

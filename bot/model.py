@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     PAGE_EXHAUSTED = "page_exhausted"  # every on-call number was tried, nobody took it
     OUTAGE_CORRECTED = "outage_corrected"  # staff set the outage interval (availability)
     MERGED = "merged"  # another ticket about the same incident was merged into this one
+    IMPORTED = "imported"  # registered from a mailbox's history; at the instant of the import
 
 
 class TicketStatus(StrEnum):

@@ -255,6 +255,11 @@ class Ticket:
         _needs(text, "an empty note says nothing")
         self._record(EventKind.NOTE, now, actor, {"text": text, **data})
 
+    def imported(self, source: str, *, actor: str, now: datetime) -> None:
+        """The ticket came from a mailbox's history (``supportbot import``), at ``now``: its
+        registration is dated as the mail was, and its clocks due before ``now`` are history."""
+        self._record(EventKind.IMPORTED, now, actor, {"source": source})
+
     def correct_outage(self, data: Mapping[str, Any], *, actor: str, now: datetime) -> None:
         """The outage interval the availability counts (see ``availability.correction_data``);
         the last correction wins."""

@@ -22,6 +22,8 @@ from bot.errors import ConfigError, SupportbotError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "config": ("admin", "config_group", "Settings."),
     "db": ("admin", "db", "Database schema."),
+    "import": ("importer", "import_group",
+               "Bring a mailbox's history in as tickets, at the messages' own dates."),
     "inbox": ("inbox", "inbox",
               "Inputs the intakes stored (mail, Slack events, Twilio webhooks), kept raw."),
     "ingest": ("mail", "ingest",

@@ -185,34 +185,12 @@ class ImapPoller:
     # -- the connection ----------------------------------------------------------------------
 
     def _connect(self) -> IMAPClient:
-        if self._client is not None:
-            return self._client
-        cfg = self.config
-        client = IMAPClient(cfg.host, port=cfg.port, use_uid=True, ssl=cfg.tls,
-                            ssl_context=cfg.ssl_context, timeout=cfg.timeout)
-        try:
-            if cfg.starttls:
-                client.starttls(cfg.ssl_context)
-            try:
-                client.login(cfg.username, cfg.password)
-            except LoginError as e:
-                raise ImapLoginError(f"IMAP login failed for {cfg.username}@{cfg.host}: "
-                                     f"{self._server_message(e)}") from None
-        except BaseException:
-            with suppress(Exception):
-                client.shutdown()
-            raise
-        self._client = client
-        return client
+        if self._client is None:
+            self._client = connect(self.config)
+        return self._client
 
     def _server_message(self, e: BaseException) -> str:
-        orig = e.__context__ if e.__context__ is not None else e
-        arg = orig.args[0] if orig.args else str(orig)
-        text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
-        text = re.sub(r"^b(['\"])(.*)\1$", r"\2", text.strip())
-        if self.config.password:
-            text = text.replace(self.config.password, "***")
-        return text or type(orig).__name__
+        return server_message(self.config, e)
 
     def close(self, *, graceful: bool = True) -> None:
         """Drop the connection (LOGOUT when it is healthy and not idling)."""
@@ -328,3 +306,34 @@ class ImapPoller:
 
 
 __all__ = ["CHANNEL", "ImapConfig", "ImapLoginError", "ImapPoller", "ImapServerError"]
+
+
+def connect(cfg: ImapConfig) -> IMAPClient:
+    """A client logged in to ``cfg``'s account (TLS as configured); raises ImapLoginError when
+    the credentials are refused. Also used by ``supportbot import imap``."""
+    client = IMAPClient(cfg.host, port=cfg.port, use_uid=True, ssl=cfg.tls,
+                        ssl_context=cfg.ssl_context, timeout=cfg.timeout)
+    try:
+        if cfg.starttls:
+            client.starttls(cfg.ssl_context)
+        try:
+            client.login(cfg.username, cfg.password)
+        except LoginError as e:
+            raise ImapLoginError(f"IMAP login failed for {cfg.username}@{cfg.host}: "
+                                 f"{server_message(cfg, e)}") from None
+    except BaseException:
+        with suppress(Exception):
+            client.shutdown()
+        raise
+    return client
+
+
+def server_message(cfg: ImapConfig, e: BaseException) -> str:
+    """What the server said, in one line, with the password never in it."""
+    orig = e.__context__ if e.__context__ is not None else e
+    arg = orig.args[0] if orig.args else str(orig)
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+    text = re.sub(r"^b(['\"])(.*)\1$", r"\2", text.strip())
+    if cfg.password:
+        text = text.replace(cfg.password, "***")
+    return text or type(orig).__name__

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from bot.services import Helpdesk, TicketView
 
 MAX_ATTEMPTS = 3
+HISTORY_CHANNEL = "import"
+"""The channel of mail stored by ``supportbot import``: history wherever it is processed (a
+quarantined one retried later too): dated as sent, answered to nobody."""
 FOLLOWUP_TEXT_LIMIT = 20_000
 
 Parsed = ParsedMail | Unparseable
@@ -93,6 +96,9 @@ class MailContext:
     ticket: Ticket | None = None  # the ticket the mail continues, if it continues one
     view: TicketView | None = None  # the ticket the mail registered
     action: str = ""  # what was done, as the outcome will say it
+    history: bool = False
+    """Imported from a mailbox's past (``supportbot import``): ``now`` is the mail's date and
+    nobody is answered (no acknowledgement, no "not registered" reply)."""
 
     @property
     def parsed(self) -> ParsedMail:

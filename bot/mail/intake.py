@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from bot.clock import Clock
@@ -72,13 +73,16 @@ class MailIntake:
 
     def handle(self, uow: UnitOfWork, inbound_id: int, parsed: Parsed | None = None,
                current: InboundItem | object | None = None, key: str | None = None, *,
-               services: Services | None = None) -> Outcome:
+               services: Services | None = None, at: datetime | None = None,
+               history: bool = False) -> Outcome:
         """One message through the chain, inside the caller's transaction. ``parsed``: the
         message parsed before the transaction, if it was; ``current``: its row as read (and
         locked) in this transaction, if it was (``GONE``: not found); ``key``: its
-        ``content_key``, if computed already; ``services``: those of ``under``."""
-        ctx = MailContext(uow, services or self.services, inbound_id, self.clock.now(),
-                          mail=parsed, key=key)
+        ``content_key``, if computed already; ``services``: those of ``under``; ``at``: the
+        instant the steps work at (default now); ``history``: an imported past message,
+        answered to nobody (``MailContext.history``)."""
+        ctx = MailContext(uow, services or self.services, inbound_id, at or self.clock.now(),
+                          mail=parsed, key=key, history=history)
         if current is not None:
             ctx.read = True
             ctx.item = None if current is GONE else current  # type: ignore[assignment]

@@ -6,6 +6,10 @@ working time left, the breach, then repeats while breached. Only running clocks 
 service window moves to the next opening unless the policy lets it go out at any hour (P1 by
 default). Like APScheduler's triggers, nothing here reads a clock: ``now`` is an argument.
 
+A ticket imported from a mailbox's history (``supportbot import``) has no reminders for the
+clocks that came due before its import: those deadlines passed in the past, and an old P1
+must not call on-call now; a clock due after the import is reminded as any other.
+
 Keys are ``T-1042/response/P1-75%/0``: ticket, clock, priority and threshold, repeat number.
 The priority is part of the threshold because the target depends on it: after a change of
 priority the new target's thresholds are new reminders, and ones already sent stay sent.
@@ -18,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.clocks import ClockState, derive_clocks, phase, reached_at
-from bot.model import Event
+from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
 from bot.sla.durations import format_duration
@@ -123,10 +127,13 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
     if clocks is None:
         clocks = derive_clocks(specs, policy, priority, ordered, now)
     cal = policy.calendar
+    history = imported_at(ordered)
     out: list[Reminder] = []
     for name, state in clocks.items():
         if not state.running or state.due is None:
             continue
+        if history is not None and state.due <= history:
+            continue  # came due before the ticket was imported: history, nobody is reminded
         spec = specs[name]
         rule = policy.reminder_rule(name, priority)
         always = rule.always(priority)
@@ -189,6 +196,11 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
             if reached > now and done is not None and r.key not in done:
                 break
     return out
+
+
+def imported_at(events: Sequence[Event]) -> datetime | None:
+    """When the ticket was imported from a mailbox's history, if it was."""
+    return next((e.at for e in events if e.kind == EventKind.IMPORTED), None)
 
 
 NOTHING = "nothing"

@@ -33,6 +33,9 @@ def affects_clocks(policy: Policy, events: Sequence[Event]) -> bool:
 
 
 class ReplanListener:
+    outward = False
+    """It sends nothing: an imported ticket's reminders are planned too (``bot.listeners``)."""
+
     def __call__(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
         t = view.ticket
         if t.id is not None and affects_clocks(view.policy, events):

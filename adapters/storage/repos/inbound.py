@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -93,3 +93,20 @@ class SqlInboundRepository:
 
     def requeue(self, inbound_id: int) -> bool:
         return InboxStore(self.s).requeue(inbound_id)
+
+    def add(self, raw: bytes, *, key: str, channel: str, peer: str, at: datetime) -> int:
+        """Store a message (pending) in this transaction, under ``key`` (unique among mail):
+        for an import, whose source keeps the message until the commit."""
+        t = _INBOUND
+        return int(_core(self.s).execute(insert(t).returning(t.c.id).values(
+            kind="mail", key=key, received_at=at.astimezone(UTC), channel=channel, peer=peer,
+            mail_from="", rcpt_to=[], raw=raw, size=len(raw), state="pending", reason="",
+            attempts=0)).scalar_one())
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` some stored mail has."""
+        t, found = _INBOUND, set()
+        for start in range(0, len(keys), 500):
+            found.update(_core(self.s).execute(sa_select(t.c.key).where(
+                t.c.kind == "mail", t.c.key.in_(keys[start:start + 500]))).scalars())
+        return found

@@ -7,9 +7,10 @@ from bot.mail.context import MailContext, Outcome
 from bot.mail.outbox import queue_mail
 
 NAME = "acknowledge"
-DESCRIPTION = ("Acknowledge the registered ticket by mail, unless the mail was list or bulk "
-               "mail, the sender has no usable address or is a mail system, or reached the "
-               "hourly limit; a missing acknowledgement is noted on the ticket.")
+DESCRIPTION = ("Acknowledge the registered ticket by mail, unless the mail was imported "
+               "history, list or bulk mail, the sender has no usable address or is a mail "
+               "system, or reached the hourly limit; a missing acknowledgement is noted on the "
+               "ticket.")
 
 
 def run(ctx: MailContext) -> Outcome | None:
@@ -20,7 +21,9 @@ def run(ctx: MailContext) -> Outcome | None:
     t = view.ticket
     to = compose.safe_address(ctx.sender)
     action = ctx.action
-    if ctx.bulk:
+    if ctx.history:
+        action += "; not acknowledged: imported from a mailbox's history"
+    elif ctx.bulk:
         action += "; not acknowledged: list or bulk mail is never answered (RFC 3834)"
     elif to is None:
         action += "; not acknowledged: no usable sender address"

@@ -3,10 +3,11 @@ processed once."""
 
 from __future__ import annotations
 
-from bot.mail.context import MailContext, Outcome, ref
+from bot.mail.context import HISTORY_CHANNEL, MailContext, Outcome, ref
 
 NAME = "pending"
-DESCRIPTION = "Stop unless the message is still waiting to be processed."
+DESCRIPTION = ("Stop unless the message is still waiting to be processed; one an import "
+               "stored is history.")
 
 
 def run(ctx: MailContext) -> Outcome | None:
@@ -18,4 +19,6 @@ def run(ctx: MailContext) -> Outcome | None:
         return ctx.outcome("pending", "no such inbound message")
     if item.state != "pending":
         return ctx.outcome(item.state, "already processed", ref(item.ticket_id))
+    if item.channel == HISTORY_CHANNEL:
+        ctx.history = True
     return None

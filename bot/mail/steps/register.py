@@ -23,6 +23,9 @@ def run(ctx: MailContext) -> Outcome | None:
         details=details(mail), at=ctx.now)
     assert ctx.view.ticket.id is not None
     ctx.store(ctx.view.ticket.id)
+    if ctx.history and ctx.item is not None:  # the instant it was stored: the import's
+        ctx.view.ticket.imported(ctx.item.peer or ctx.item.channel, actor="import",
+                                 now=ctx.item.received_at)
     if closed is not None and closed.status == TicketStatus.RESOLVED:
         ref = ctx.view.reference
         closed.note(f"the client wrote again after the reopen window: registered as {ref}",

@@ -7,7 +7,8 @@ from bot.mail.context import MailContext, Outcome
 
 NAME = "unknown-sender"
 DESCRIPTION = ("With unknown_senders = \"reject\": keep mail from a sender who is no client's "
-               "contact, open no ticket, and tell the sender so (within the hourly limit).")
+               "contact, open no ticket, and tell the sender so (within the hourly limit; "
+               "never for imported history).")
 
 
 def run(ctx: MailContext) -> Outcome | None:
@@ -17,7 +18,9 @@ def run(ctx: MailContext) -> Outcome | None:
     ctx.store(None)
     to = compose.safe_address(ctx.sender)
     reason = "sender is not a contact of any client"
-    if to and not compose.is_mail_system(to) and ctx.ack_allowed(to):
+    if ctx.history:
+        reason += "; imported history: not told"
+    elif to and not compose.is_mail_system(to) and ctx.ack_allowed(to):
         ctx.uow.outbox.add(compose.not_registered(
             to=to, sender=ctx.policy.sender, subject=mail.subject,
             in_reply_to=mail.message_id, key=str(ctx.inbound_id), at=now), at=now)
