@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from adapters.storage.database import Database, as_utc
 from adapters.storage.repos.common import REPLAN as _REPLAN
 from adapters.storage.tables import ClientRow, EventRow, ReminderRow, TicketRow
+from bot.change_requests import CHANGE_REQUEST
 from bot.model import Channel, Event, EventKind, TicketStatus
 from bot.priority import Priority
 from bot.reminders import Reminder
@@ -29,7 +30,10 @@ _R = ReminderRow.__table__  # type: ignore[attr-defined]
 
 
 def _parse_sqlite(text: str) -> datetime:
-    return as_utc(datetime.fromisoformat(text))
+    """An instant as SQLite stores it (ISO text, UTC, naive): hundreds of thousands of these
+    in a rebuild, so without a call more than needed."""
+    dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 _PRIORITIES = {p.value: p for p in Priority}
@@ -38,7 +42,8 @@ _PRIORITIES = {p.value: p for p in Priority}
 @dataclass
 class OpenTicket:
     """What planning needs of an open ticket: its policy, priority, kind and registration
-    instant (which clocks it runs: ``bot.change_requests.clock_specs``), events, recorded keys."""
+    instant (which clocks it runs: ``bot.change_requests.clock_specs``; the instant is read for
+    a change request only, whose answer clock counts from it), events, recorded keys."""
 
     id: int
     policy: str
@@ -108,7 +113,9 @@ class ReminderStore:
                 rows = conn.execute(q).all()
                 if not rows and wanted is None:
                     return
-                batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]], r[3], parse(r[4]))
+                # the registration instant matters to a change request's answer clock only
+                batch = {r[0]: OpenTicket(r[0], r[1], _PRIORITIES[r[2]], r[3],
+                                          parse(r[4]) if r[3] == CHANGE_REQUEST else None)
                          for r in rows}
                 if batch:
                     self._fill(conn, batch, (rows[0][0], rows[-1][0]) if wanted is None
