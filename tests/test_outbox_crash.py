@@ -147,7 +147,7 @@ def test_sigkill_under_load_20_times_loses_nothing_and_doubles_nothing(
     assert len(queued) == ACKS
 
     bot = BotProcess(config, "outbox")
-    in_window: set[str] = set()  # received by the relay, not yet recorded, at a kill
+    in_window: Counter[str] = Counter()  # kills that caught it received, not yet recorded
     in_flight = 0  # claimed and not received at a kill: never reached the relay
     restart_waits: list[float] = []
     started = time.monotonic()
@@ -169,7 +169,7 @@ def test_sigkill_under_load_20_times_loses_nothing_and_doubles_nothing(
             bot.kill()
             got = relay.receipts()
             claimed = [r.message_id for r in rows(database) if r.state == "sending"]
-            in_window |= {m for m in claimed if got[m]}
+            in_window.update(m for m in claimed if got[m])
             in_flight += sum(not got[m] for m in claimed)
         bot.start()
         wait_until("every acknowledgement", lambda: len(relay.receipts()) == ACKS
@@ -185,7 +185,7 @@ def test_sigkill_under_load_20_times_loses_nothing_and_doubles_nothing(
     lost = queued - set(receipts)
     doubled = {m for m, n in receipts.items() if n > 1}
     figures = (f"seed={SEED} acks={ACKS} kills={bot.kills} starts={bot.starts} "
-               f"in_flight_at_kill={in_flight} in_window_at_kill={len(in_window)} "
+               f"in_flight_at_kill={in_flight} in_window_at_kill={sum(in_window.values())} "
                f"noted_accepted={noted} "
                f"doubled={len(doubled)} lost={len(lost)} "
                f"slowest_first_send_after_restart={max(restart_waits):.2f}s "
@@ -194,6 +194,8 @@ def test_sigkill_under_load_20_times_loses_nothing_and_doubles_nothing(
     assert bot.kills >= KILLS, figures
     assert not lost, f"{figures}: lost {sorted(lost)[:5]}"
     assert set(receipts) == queued, figures
-    assert doubled <= in_window, f"{figures}: doubled outside the window {doubled - in_window}"
-    assert all(n <= 2 for n in receipts.values()), figures
+    assert doubled <= set(in_window), \
+        f"{figures}: doubled outside the window {doubled - set(in_window)}"
+    # each kill that caught a mail in the window may add one copy of it, and no more
+    assert all(n <= 1 + in_window[m] for m, n in receipts.items()), figures
     assert [r.state for r in rows(database)] == ["sent"] * ACKS
