@@ -280,12 +280,18 @@ class Ticket:
         """A message from the client in the ticket's thread (mail, Slack, ...)."""
         self._record(EventKind.MESSAGE_RECEIVED, now, actor, dict(data))
 
+    def resolved_for(self, now: datetime) -> timedelta | None:
+        """How long the ticket has been resolved at ``now``; None when it is not resolved."""
+        resolved = self.last(EventKind.RESOLVED)
+        if self._status != TicketStatus.RESOLVED or resolved is None:
+            return None
+        return now - resolved.at
+
     def reopen_by_client(self, *, actor: str, now: datetime, within: timedelta) -> bool:
         """The client wrote after resolution: reopened when within ``within`` of it. True if
         it reopened."""
-        resolved = self.last(EventKind.RESOLVED)
-        if self._status != TicketStatus.RESOLVED or resolved is None \
-                or now - resolved.at > within:
+        since = self.resolved_for(now)
+        if since is None or since > within:
             return False
         self._status = TicketStatus.OPEN
         self._record(EventKind.REOPENED, now, actor,

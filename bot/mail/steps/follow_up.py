@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.mail.context import FOLLOWUP_TEXT_LIMIT, MailContext, Outcome, details, may_see
 from bot.mail.quotes import strip_quoted
-from bot.model import EventKind, TicketStatus
+from bot.model import TicketStatus
 
 NAME = "follow-up"
 DESCRIPTION = ("Add the mail to the ticket it continues, unless that one is closed; the "
@@ -18,8 +18,8 @@ def run(ctx: MailContext) -> Outcome | None:
         return None
     assert t.id is not None
     uow, mail, sender, now = ctx.uow, ctx.parsed, ctx.sender, ctx.now
-    resolved = t.last(EventKind.RESOLVED) if t.status == TicketStatus.RESOLVED else None
-    late = resolved is not None and now - resolved.at > ctx.policy.reopen_within \
+    since = t.resolved_for(now)
+    late = since is not None and since > ctx.policy.reopen_within \
         and may_see(t, sender, ctx.client)
     if late and ctx.policy.late_reply == "new_ticket":
         return None  # registered as a new ticket that names this one
@@ -32,8 +32,8 @@ def run(ctx: MailContext) -> Outcome | None:
             actor=sender or "unknown", now=now, within=ctx.policy.reopen_within):
         action = "follow-up reopened the ticket"
     elif late:
-        assert resolved is not None
-        t.note(f"the client wrote {(now - resolved.at).days} days after the resolution, past "
+        assert since is not None
+        t.note(f"the client wrote {since.days} days after the resolution, past "
                "the reopen window: not reopened; reopen it or answer them", actor="mail",
                now=now)
         action = "follow-up after the reopen window: triage told"
