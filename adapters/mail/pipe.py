@@ -28,36 +28,29 @@ import fcntl
 import hashlib
 import json
 import os
-import tomllib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
-from bot.errors import ConfigError
-from config.env import ENV_PREFIX, apply_env
+from adapters.dbapi import (
+    SCHEMA_VERSION,
+    Target,
+    first_value,
+    target_from_settings,
+    target_of,
+)
+
+__all__ = ["SCHEMA_VERSION", "IntakePresence", "Target", "lock_key", "presence",
+           "sqlite_lock_path", "store_if_bot_runs", "target_from_settings", "target_of"]
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from adapters.storage import Database
 
-SCHEMA_VERSION = 11
-"""The schema the rows below are written for (``adapters.storage.database.SCHEMA_VERSION``; a
-test keeps the two equal). Another version: the fast path steps aside."""
-
 _COLUMNS = ("kind", "key", "received_at", "channel", "peer", "mail_from", "rcpt_to", "raw",
             "size", "state", "reason", "attempts")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the pipe stores: a SQLite file or a PostgreSQL URL, with its schema."""
-
-    dialect: str  # "sqlite" or "postgresql"
-    location: str  # the SQLite file (absolute) or the libpq URL
-    schema: str | None = None
 
 
 def lock_key(schema: str | None) -> int:
@@ -68,54 +61,6 @@ def lock_key(schema: str | None) -> int:
 
 def sqlite_lock_path(database: str) -> Path:
     return Path(os.path.abspath(database + ".intake.lock"))
-
-
-def target_of(url: str, schema: str | None) -> Target | None:
-    """The store a ``storage.url`` names, or None when the fast path does not take it."""
-    if url.startswith("sqlite:///"):
-        database = url.removeprefix("sqlite:///").split("?", 1)[0]
-        if not database or database == ":memory:":
-            return None
-        return Target("sqlite", os.path.abspath(database))
-    for prefix in ("postgresql://", "postgresql+psycopg://"):
-        if url.startswith(prefix):
-            return Target("postgresql", "postgresql://" + url.removeprefix(prefix), schema)
-    return None
-
-
-def target_from_settings(config: Path | None, env: Mapping[str, str] | None = None,
-                         cwd: Path | None = None) -> Target | None:
-    """The storage the settings name, read as ``config.settings.load_settings`` finds them
-    (``--config``, ``$SUPPORTBOT_CONFIG``, ``./supportbot.toml``; ``SUPPORTBOT_*`` variables
-    win), or None when anything is not plain (the full path then says why)."""
-    env = os.environ if env is None else env
-    cwd = cwd or Path.cwd()
-    explicit = config or env.get(ENV_PREFIX + "CONFIG")
-    file = Path(explicit) if explicit else None
-    if file is None and (cwd / "supportbot.toml").is_file():
-        file = cwd / "supportbot.toml"
-    if file is not None and not file.is_absolute():
-        file = cwd / file
-    data: dict[str, Any] = {}
-    if file is not None:
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return None
-    try:
-        apply_env(data, env)
-    except ConfigError:
-        return None
-    storage = data.get("storage", {})
-    if not isinstance(storage, dict):
-        return None
-    url = storage.get("url", "sqlite:///supportbot.db")
-    schema = storage.get("schema")
-    if not isinstance(url, str) or not (schema is None or isinstance(schema, str)):
-        return None
-    if schema is not None and not (schema.isidentifier() and schema == schema.lower()):
-        return None
-    return target_of(url, schema)
 
 
 def store_if_bot_runs(target: Target, messages: Sequence[bytes],
@@ -158,7 +103,7 @@ def _store_sqlite(database: str, messages: Sequence[bytes], now: datetime) -> li
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if _version(conn.execute("SELECT version FROM schema_version WHERE id = 1")
+            if first_value(conn.execute("SELECT version FROM schema_version WHERE id = 1")
                         .fetchone()) != SCHEMA_VERSION:
                 conn.execute("ROLLBACK")
                 return None
@@ -184,23 +129,19 @@ def _store_postgresql(t: Target, messages: Sequence[bytes],
     with psycopg.connect(t.location, options=options) as conn, conn.cursor() as cur:
         # the exclusive form of the lock every bot holds shared: granted means no bot runs
         cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock_key(t.schema),))
-        if _version(cur.fetchone()):
+        if first_value(cur.fetchone()):
             conn.rollback()
             return None
         cur.execute("SELECT version FROM schema_version WHERE id = 1")
-        if _version(cur.fetchone()) != SCHEMA_VERSION:
+        if first_value(cur.fetchone()) != SCHEMA_VERSION:
             conn.rollback()
             return None
         ids = []
         for row in _rows(messages, now):
             cur.execute(_INSERT, row)
-            ids.append(_version(cur.fetchone()))
+            ids.append(first_value(cur.fetchone()))
         conn.commit()
         return ids
-
-
-def _version(row: tuple[Any, ...] | None) -> Any:
-    return row[0] if row else None
 
 
 _INSERT = (f"INSERT INTO inbound ({', '.join(_COLUMNS)}) "

@@ -11,19 +11,13 @@ from sqlalchemy import case, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from adapters.storage.database import as_utc
+from adapters.dbapi import event_of, read_instant, ticket_of
 from adapters.storage.repos.common import EVENT as _EVENT
 from adapters.storage.repos.common import TICKET as _TICKET
 from adapters.storage.repos.common import core as _core
-from adapters.storage.tables import ClientRow, EventRow, TicketRow
-from bot.model import Channel, Event, EventKind, TicketStatus
-from bot.priority import Priority
+from adapters.storage.tables import ClientRow, TicketRow
+from bot.model import Event, TicketStatus
 from bot.ticket import Ticket
-
-
-def _event(row: EventRow) -> Event:
-    return Event(kind=EventKind(row.kind), at=as_utc(row.at), actor=row.actor, data=dict(row.data),
-                 ticket_id=row.ticket_id, id=row.id)
 
 
 class SqlTicketRepository:
@@ -57,15 +51,6 @@ class SqlTicketRepository:
     def _projection(t: Ticket, updated_at: datetime) -> tuple[object, ...]:
         return (t.priority.value, t.status.value, t.assignee, t.subject, t.kind, updated_at)
 
-    def _ticket(self, row: TicketRow, client_name: str, events: list[Event]) -> Ticket:
-        return Ticket(
-            client_id=row.client_id, client_name=client_name, policy=row.policy,
-            subject=row.subject, priority=Priority(row.priority), channel=Channel(row.channel),
-            status=TicketStatus(row.status), created_at=as_utc(row.created_at),
-            requester=row.requester, body=row.body, kind=row.kind, assignee=row.assignee,
-            id=row.id, events=events,
-        )
-
     def add(self, ticket: Ticket) -> Ticket:
         last = max([ticket.created_at, *(e.at for e in ticket.pending)])
         values = dict(
@@ -96,8 +81,8 @@ class SqlTicketRepository:
         if found is None:
             return None
         row, client_name = found
-        t = self._ticket(row, client_name or "", self._events([ticket_id])[ticket_id])
-        self._saved[ticket_id] = self._projection(t, as_utc(row.updated_at))
+        t = ticket_of(vars(row), client_name or "", self._events([ticket_id])[ticket_id])
+        self._saved[ticket_id] = self._projection(t, read_instant(row.updated_at))
         self._seen[ticket_id] = t
         return t
 
@@ -114,7 +99,7 @@ class SqlTicketRepository:
             e = _EVENT.c
             q = sa_select(_EVENT).where(e.ticket_id.in_(chunk)).order_by(e.at, e.id)
             for r in _core(self.s).execute(q):  # Core: a ticket's log can be long
-                out[r.ticket_id].append(_event(r))  # type: ignore[arg-type]
+                out[r.ticket_id].append(event_of(r._mapping, r.data))
         return out
 
     def save(self, ticket: Ticket) -> None:
@@ -188,5 +173,5 @@ class SqlTicketRepository:
         """The tickets of rows read elsewhere (each with its client's name), in their order,
         their events read in bulk: how the phone and report repositories build theirs."""
         events = self._events([r.id for r, _ in rows if r.id is not None])
-        return [self._ticket(r, n or "", events.get(r.id or 0, [])) for r, n in rows]
+        return [ticket_of(vars(r), n or "", events.get(r.id or 0, [])) for r, n in rows]
 

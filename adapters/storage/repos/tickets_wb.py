@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select as sa_select
 
+from adapters.dbapi import ticket_of
 from adapters.storage.database import as_utc
 from adapters.storage.repos.common import CLIENT as _CLIENT
 from adapters.storage.repos.common import EVENT as _EVENT
@@ -81,8 +82,7 @@ class WriteBehindTicketRepository(SqlTicketRepository):
             rows = list(_core(self.s).execute(q))
             events = self._events([r.id for r in rows])
             for row in rows:
-                t = self._ticket(row, row.client_name or "",  # type: ignore[arg-type]
-                                 events.get(row.id, []))
+                t = ticket_of(row._mapping, row.client_name or "", events.get(row.id, []))
                 assert t.id is not None
                 self._saved[t.id] = self._projection(t, as_utc(row.updated_at))
                 self._hold(t, for_update)
