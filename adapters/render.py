@@ -9,7 +9,7 @@ from typing import Any
 from bot import readable
 from bot.clocks import ClockState, ClockStatus
 from bot.readable import duration as format_duration
-from bot.services import TicketView
+from bot.views import TicketView
 
 
 def local(dt: datetime | None, view: TicketView) -> str:

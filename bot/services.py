@@ -6,7 +6,7 @@ about what may happen when live in one place. Time comes from the injected clock
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.availability import correction_data
@@ -22,9 +22,7 @@ from bot.ports import UnitOfWork
 from bot.priority import Priority
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
-from bot.views import TicketView
-
-ACTIVE = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PAUSED)
+from bot.views import TicketView, list_limit, select
 
 _Act = Callable[[Ticket, Policy, datetime], None]
 """A staff action: one of the ticket's methods, called with its policy and the instant."""
@@ -190,14 +188,9 @@ class Helpdesk:
             if client is not None and uow.clients.get(client) is None:
                 raise NotFound(f"no client named {client!r}")
             tickets = uow.tickets.list(client=client, statuses=statuses,
-                                       limit=limit if not (at_risk or assignee) else 100_000)
+                                       limit=list_limit(limit, at_risk=at_risk, assignee=assignee))
         views = [self._view(t, self.policies.get(t.policy), now) for t in tickets]
-        if assignee is not None:
-            views = [v for v in views if v.ticket.assignee == assignee]
-        if at_risk:
-            views = [v for v in views if v.at_risk()]
-            views.sort(key=lambda v: (n.due if (n := v.next_due()) else now + timedelta(days=9999)))
-        return views[:limit]
+        return select(views, at_risk=at_risk, assignee=assignee, limit=limit, now=now)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.classify import Classification
 from bot.errors import InvalidAction
 from bot.model import Channel, Client, Event, EventKind, TicketStatus, reference_of
 from bot.priority import Priority
+
+if TYPE_CHECKING:  # the listing reads tickets without loading the classifier
+    from bot.classify import Classification
 
 PAGE_KINDS = frozenset({EventKind.PAGE_STARTED, EventKind.PAGE_ATTEMPT,
                         EventKind.PAGE_CALL_ENDED, EventKind.PAGE_EXHAUSTED})

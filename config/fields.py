@@ -49,15 +49,19 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _database_url(v: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+_URL = re.compile(r"^(?P<backend>[A-Za-z][A-Za-z0-9]*)(\+[A-Za-z0-9_]+)?://")
+"""A database URL's start, ``backend[+driver]://``, as SQLAlchemy's ``make_url`` reads it
+(not imported here: loading settings must stay cheap for the quick commands)."""
 
-    try:
-        backend = make_url(v).get_backend_name()
-    except ArgumentError:
+
+def _database_url(v: str) -> str:
+    m = _URL.match(v)
+    if m is None:
         raise ValueError(f"{v!r} is not a database URL (expected sqlite:///PATH or "
-                         "postgresql://USER@HOST:PORT/DB)") from None
+                         "postgresql://USER@HOST:PORT/DB)")
+    backend = m["backend"].lower()
+    if backend == "postgres":  # SQLAlchemy's make_url refuses it: name the right one
+        raise ValueError(f"{v!r}: write postgresql://, not postgres://")
     if backend not in {"sqlite", "postgresql"}:
         raise ValueError(f"{backend!r} databases are not supported (use sqlite:/// or "
                          "postgresql://)")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 import click
 
-from adapters.bootstrap import App
 from adapters.cli.options import actor_option, json_option, pass_app, ticket_action
 from adapters.cli.tickets import tickets
 from bot import readable
-from bot.maintenance import MaintenanceWindow, Told
 from bot.sla import load_policy
+
+if TYPE_CHECKING:  # not for ``tickets list``, which loads this module for its group
+    from adapters.bootstrap import App
+    from bot.maintenance import MaintenanceWindow, Told
 
 
 def _instant(app: App, value: str, param: str) -> datetime:

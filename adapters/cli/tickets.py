@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from adapters.bootstrap import App
 from adapters.cli.options import (
+    Ctx,
     F,
     actor_option,
     emit,
@@ -18,11 +19,13 @@ from adapters.cli.options import (
     priority_value,
     ticket_action,
 )
-from adapters.render import ticket_json, ticket_table
 from bot.change_requests import KINDS
 from bot.model import Channel, TicketStatus
-from bot.priority import Priority
-from bot.services import ACTIVE, TicketView
+from bot.views import ACTIVE, TicketView
+
+if TYPE_CHECKING:  # ``tickets list`` reads directly and needs none of them
+    from adapters.bootstrap import App
+    from bot.priority import Priority
 
 
 @click.group()
@@ -39,18 +42,53 @@ def tickets() -> None:
 @click.option("--assignee", help="only tickets assigned to this person")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
-@pass_app
-def tickets_list(app: App, client: str | None, statuses: tuple[str, ...], only_open: bool,
+@click.pass_obj
+def tickets_list(state: Ctx, client: str | None, statuses: tuple[str, ...], only_open: bool,
                  at_risk: bool, assignee: str | None, limit: int, as_json: bool) -> None:
     """Tickets, newest first."""
+    from adapters.render import ticket_json, ticket_table
+
     wanted = [TicketStatus(s) for s in statuses] or (list(ACTIVE) if only_open or at_risk else [])
-    views = app.helpdesk.list(client=client, statuses=wanted, at_risk=at_risk,
-                              assignee=assignee, limit=limit)
+    views = _list_directly(state, client, wanted, at_risk, assignee, limit)
+    if views is None:
+        views = state.app.helpdesk.list(client=client, statuses=wanted, at_risk=at_risk,
+                                        assignee=assignee, limit=limit)
     if as_json:
         click.echo(json.dumps([ticket_json(v) for v in views], indent=2))
         return
     for line in ticket_table(views, at_risk=at_risk):
         click.echo(line)
+
+
+def _list_directly(state: Ctx, client: str | None, statuses: Sequence[TicketStatus],
+                   at_risk: bool, assignee: str | None, limit: int) -> list[TicketView] | None:
+    """The listing read with the DB-API driver (``adapters/dbapi_read.py``), without building
+    the app: the same views as ``Helpdesk.list``, or None to take that full path (a client the
+    database does not know yet is added by the app's start, so it goes there too)."""
+    from adapters.dbapi import target_of
+    from adapters.dbapi_read import open_reader
+    from adapters.system_clock import SystemClock
+    from bot.change_requests import ticket_clocks
+    from bot.policies import PolicyBook
+    from bot.views import list_limit, select
+
+    settings = state.settings
+    target = target_of(settings.storage.url, settings.storage.schema_)
+    reader = open_reader(target) if target is not None else None
+    if reader is None:
+        return None
+    try:
+        if client is not None and not reader.has_client(client):
+            return None
+        found = reader.tickets(client=client, statuses=statuses,
+                               limit=list_limit(limit, at_risk=at_risk, assignee=assignee))
+    finally:
+        reader.close()
+    policies = PolicyBook(settings.policies.default, settings.policies.paths)
+    now = SystemClock().now()
+    views = [TicketView(t, p, ticket_clocks(p, t, now), now)
+             for t in found for p in (policies.get(t.policy),)]
+    return select(views, at_risk=at_risk, assignee=assignee, limit=limit, now=now)
 
 
 @tickets.command("show")

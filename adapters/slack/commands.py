@@ -12,7 +12,8 @@ from adapters.storage import SqlUnitOfWork
 from bot.errors import InvalidAction, NotFound
 from bot.model import Channel, Staff
 from bot.priority import Priority
-from bot.services import ACTIVE, Helpdesk, TicketView
+from bot.services import Helpdesk, TicketView
+from bot.views import ACTIVE
 
 HELP = """\
 `/ticket new SUBJECT [| DETAILS]`: register a ticket (this channel's client, if any)

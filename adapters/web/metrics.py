@@ -16,7 +16,8 @@ from sqlmodel import col, select
 from adapters.storage import Database
 from adapters.storage.tables import InboundRow, OutboxRow
 from bot.clock import Clock
-from bot.services import ACTIVE, Helpdesk
+from bot.services import Helpdesk
+from bot.views import ACTIVE
 
 WAITING = ("pending", "sending")
 """Outbox states of a row not sent yet (and not given up)."""

@@ -27,8 +27,9 @@ from bot.phone.ports import CallAnswer, PhonePolicy, Telephony, TelephonyError
 from bot.phone.status import UNANSWERED, advance, is_final
 from bot.ports import PhoneUnitOfWork
 from bot.priority import Priority
-from bot.services import ACTIVE, Helpdesk, TicketView
+from bot.services import Helpdesk, TicketView
 from bot.ticket import Ticket
+from bot.views import ACTIVE
 
 log = logging.getLogger("supportbot.phone")
 
