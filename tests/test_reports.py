@@ -299,3 +299,15 @@ def test_csv_has_one_row_per_ticket_and_html_is_self_contained() -> None:
     assert "<script" not in page and "src=" not in page and "<link" not in page
     assert page.replace('xmlns="http://www.w3.org/2000/svg"', "").count("http") == 0
     assert "T-1" in page and "25.0%" in page
+
+
+def test_progress_is_told_after_each_ticket_and_the_figures_do_not_change() -> None:
+    tickets = [ticket(i, bxl(2026, 11, 23, 9) + timedelta(hours=i), "P2",
+                      (EventKind.RESOLVED, bxl(2026, 11, 23, 10) + timedelta(hours=i)))
+               for i in range(1, 8)]
+    told: list[tuple[int, int]] = []
+    with_progress = compute_report(PANENCO, ACME, SPRINT, reversed(tickets),
+                                   datetime(2030, 1, 1, tzinfo=UTC),
+                                   progress=lambda done, total: told.append((done, total)))
+    assert told == [(n, 7) for n in range(1, 8)]
+    assert render(with_progress, "json") == render(report(tickets), "json")

@@ -2,9 +2,8 @@
 progress (``adapters/mail/history.py`` says how: answered to nobody, resumable, bad mail
 quarantined).
 
-Progress goes to stderr: a tqdm bar on a terminal (tqdm: small, no dependencies of its own,
-and it redraws in place without owning the screen); otherwise, as in a log or a pipe, a plain
-line at each tenth of the way. The summary goes to stdout. Ctrl-C stops after the message
+Progress goes to stderr (``adapters/cli/progress.py``: a bar on a terminal, else a line at
+each tenth of the way); the summary goes to stdout. Ctrl-C stops after the message
 being taken (which is then imported or not at all), prints the summary so far and exits 130;
 running the command again goes on where it stopped.
 """
@@ -13,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
-import shutil
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -117,25 +114,16 @@ def _import(app: App, source: str, messages: Iterable[bytes], total: int,
 
 
 def _progress(total: int) -> tuple[Callable[[Summary], None], Callable[[], None]]:
-    """What to call after each message, and at the end: a bar on a terminal, else lines."""
-    if sys.stderr.isatty():
-        from tqdm import tqdm
+    """What to call after each message, and at the end."""
+    from adapters.cli.progress import Progress
 
-        # a terminal that reports no size (a bare pty: 0 x 0) would hide the bar
-        size = shutil.get_terminal_size()
-        bar = tqdm(total=total, unit="msg", file=sys.stderr, ncols=min(size.columns or 80, 120),
-                   nrows=max(size.lines, 2))
+    last: list[Summary] = []
+    bar = Progress(total, unit="msg", what="messages", postfix=lambda: {
+        "taken": last[0].taken, "dup": last[0].duplicates,
+        "quarantined": last[0].quarantined} if last else {})
 
-        def tick(summary: Summary) -> None:
-            bar.update(1)
-            bar.set_postfix(taken=summary.taken, dup=summary.duplicates,
-                            quarantined=summary.quarantined, refresh=False)
+    def tick(summary: Summary) -> None:
+        last[:] = [summary]
+        bar.advance(summary.seen)
 
-        return tick, bar.close
-    step = max(1, total // 10)
-
-    def line(summary: Summary) -> None:
-        if summary.seen % step == 0 or summary.seen == total:
-            click.echo(f"{summary.seen}/{total} messages ({summary.taken} taken)", err=True)
-
-    return line, lambda: None
+    return tick, bar.close

@@ -12,10 +12,15 @@ import click
 
 from adapters.bootstrap import App
 from adapters.cli.options import actor_option, pass_app
+from adapters.cli.progress import Progress
 from bot.errors import InvalidAction
 from bot.reports import FORMATS, render
 from bot.reports.approval import list_line
 from bot.reports.periods import PeriodError
+
+PROGRESS_FROM = 2_000
+"""A report over this many tickets or more shows its progress on stderr (a long period takes
+seconds: about 2 s of computing for 20,000 tickets, after 4 s of loading them)."""
 
 
 @click.command("report")
@@ -33,10 +38,22 @@ def report(app: App, client: str, period: str, fmt: str, output: Path | None) ->
     period not over yet gives a provisional report as of now. The same events and policy
     always give the same bytes; the report names the policy version it used.
     """
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if not bar:
+            bar.append(Progress(total, unit="ticket", what="tickets"))
+        bar[0].advance(done)
+
     try:
-        text = render(app.reporting.report(client, period), fmt)
+        text = render(app.reporting.report(client, period, progress=progress), fmt)
     except PeriodError as e:
         raise click.BadParameter(str(e), param_hint="--period") from None
+    finally:
+        for b in bar:
+            b.close()
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

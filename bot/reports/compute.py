@@ -21,7 +21,7 @@ the period's invoiced amount.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -250,12 +250,14 @@ def _change_request(policy: Policy, t: Ticket, ordered: Sequence[Event], as_of: 
 
 def compute_report(policy: Policy, client: Client, period: Period, tickets: Iterable[Ticket],
                    now: datetime, *,
-                   maintenance: Sequence[tuple[datetime, datetime]] = ()) -> Report:
+                   maintenance: Sequence[tuple[datetime, datetime]] = (),
+                   progress: Callable[[int, int], None] | None = None) -> Report:
     """The report of ``client`` for ``period`` as of ``min(now, end of period)``.
 
     ``tickets`` must hold at least every ticket of the client with a clock that can settle in the
     period (storage loads those in bulk); others are ignored. ``maintenance``: the client's
     announced maintenance windows, left out of the availability (where the policy has a target).
+    ``progress(done, total)`` is told after each ticket (a long period takes seconds).
     """
     tz = policy.calendar.tz
     start, end = period.start_at(tz), period.end_at(tz)
@@ -265,7 +267,10 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
     outages: list[Outage] = []
-    for t in sorted(tickets, key=lambda t: (t.created_at, t.id or 0)):
+    in_order = sorted(tickets, key=lambda t: (t.created_at, t.id or 0))
+    for done, t in enumerate(in_order, 1):
+        if progress is not None:
+            progress(done, len(in_order))
         if t.created_at >= as_of:
             continue
         ordered = sorted((e for e in t.events if e.at <= as_of), key=lambda e: (e.at, e.id or 0))

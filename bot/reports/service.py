@@ -35,7 +35,9 @@ class Reporting:
         today = self.clock.now().astimezone(policy.calendar.tz).date()
         return parse_period(spec, policy.compliance, today)
 
-    def report(self, client: str, period: str) -> Report:
+    def report(self, client: str, period: str, *,
+               progress: Callable[[int, int], None] | None = None) -> Report:
+        """``progress(done, total)`` is told as the period's tickets are worked through."""
         now = self.clock.now()
         with self._uow() as uow:
             c = uow.clients.get(client)
@@ -50,7 +52,8 @@ class Reporting:
                 (w.start, w.end) for w in cast(MaintenanceUnitOfWork, uow).maintenance.overlapping(
                     c.name, p.start_at(tz), p.end_at(tz))]
             base = cast(PolicyChangeUnitOfWork, uow).policy_versions.last_acknowledged(c.id)
-        report = compute_report(policy, c, p, tickets, now, maintenance=windows)
+        report = compute_report(policy, c, p, tickets, now, maintenance=windows,
+                                progress=progress)
         if base is None or base.version == policy.version:
             return report
         content = policy_content(policy)
