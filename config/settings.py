@@ -77,7 +77,7 @@ class Settings(Section):
             name=c.name, policy=c.policy or self.policies.default,
             email_domains=c.email_domains, emails=c.emails, phones=c.phones,
             slack_channels=c.slack_channels, triage_channel=c.triage_channel,
-            invoice_amount=c.invoice_amount,
+            invoice_amount=c.invoice_amount, rates=tuple(sorted(c.rates.items())),
             currency=c.currency, default_priority=c.default_priority,
         ) for c in self.clients]
 
