@@ -33,6 +33,7 @@ class ClientSettings(Section):
     emails: tuple[Email, ...] = ()
     phones: tuple[Phone, ...] = ()
     slack_channels: tuple[str, ...] = ()
+    slack_users: tuple[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")], ...] = ()
     triage_channel: str | None = None
     invoice_amount: Annotated[float, Field(ge=0)] = 0.0
     rates: dict[PriorityField, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)

@@ -269,6 +269,7 @@ def test_migration_14_gives_existing_clients_and_sent_reports_no_rates_and_no_fi
              for t in ("client", "sent_report")}
     with database.write_engine.begin() as conn:  # the schema as release 11 left it
         conn.execute(sa.text("ALTER TABLE client DROP COLUMN rates"))
+        conn.execute(sa.text("ALTER TABLE client DROP COLUMN slack_users"))
         conn.execute(sa.text("ALTER TABLE sent_report DROP COLUMN figures"))
         conn.execute(sa.text(
             "INSERT INTO client (name, policy, email_domains, emails, phones, slack_channels, "
@@ -282,3 +283,4 @@ def test_migration_14_gives_existing_clients_and_sent_reports_no_rates_and_no_fi
     with SqlUnitOfWork(database) as uow:
         old = uow.clients.get("old")
         assert old is not None and old.rates == () and old.invoice_amount == 900
+        assert old.slack_users == ()

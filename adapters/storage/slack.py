@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.inbox import InboxStore
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.tables import SlackThreadRow
+from adapters.storage.tables import SlackThreadRow, TicketRow
 
 KIND = "slack"
 """The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
@@ -68,6 +68,17 @@ class SqlSlackRepository:
         row = self.s.exec(select(SlackThreadRow).where(
             SlackThreadRow.channel == channel, SlackThreadRow.ts == ts)).first()
         return (row.ticket_id, row.role) if row else None
+
+    def latest_from(self, channel: str, requester: str) -> tuple[int, str, str] | None:
+        """(ticket id, ts, ticket status) of the newest report message in ``channel`` of a
+        ticket ``requester`` opened there: where that person's next message may belong."""
+        row = self.s.exec(
+            select(SlackThreadRow.ticket_id, SlackThreadRow.ts, TicketRow.status)
+            .join(TicketRow, col(TicketRow.id) == col(SlackThreadRow.ticket_id))
+            .where(SlackThreadRow.channel == channel, SlackThreadRow.role == "source",
+                   TicketRow.requester == requester)
+            .order_by(col(SlackThreadRow.id).desc())).first()
+        return (row[0], row[1], str(row[2])) if row else None
 
     def thread_of(self, ticket_id: int, role: str) -> tuple[str, str] | None:
         """(channel, ts) of the ticket's newest message in ``role`` (a triage post deleted in

@@ -39,6 +39,8 @@ class ClientRow(SQLModel, table=True):
     default_priority: str | None = None
     rates: dict[str, float] = Field(default_factory=dict, sa_column=Column(
         JSON, nullable=False, server_default="{}"))  # added by migration 14
+    slack_users: list[str] = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))  # added by migration 14
 
 
 class StaffRow(SQLModel, table=True):
