@@ -43,6 +43,8 @@ and as always just kind
 beaucoup bien mille fois pour votre ta ton l'aide aide tout c'est d'accord
 je wel hartelijk voor de het jullie heel erg zeer alvast allemaal
 schön sehr für die
+best regards kind warm greetings sincerely br mvg gr groeten groet vriendelijke met
+cordialement salutations bien à vous grüße gruß grüßen mit freundlichen beste
 muchas mil molte tante
 """)
 """Words that may go with them ("thanks a lot for the quick reply")."""
@@ -58,10 +60,24 @@ def _emoji_free(text: str) -> str:
                    or 0xFE00 <= ord(ch) <= 0xFE0F else ch for ch in text)
 
 
+_SIGNATURE = re.compile(r"^--\s*$", re.M)
+_NAME = re.compile(r"^[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*)?$")
+
+
+def _own_lines(text: str) -> str:
+    """``text`` before a ``-- `` signature, without a last line that is only a name
+    ("Thanks,\nJo Smith")."""
+    text = _SIGNATURE.split(text, 1)[0].strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and _NAME.match(lines[-1]):
+        lines.pop()
+    return "\n".join(lines)
+
+
 def is_pleasantry(text: str) -> bool:
-    """Whether ``text`` (a message's own text, quotes and signature removed) is only a
-    pleasantry or emoji."""
-    stripped = unicodedata.normalize("NFC", text.strip())
+    """Whether ``text`` (a message's own text, quotes removed) is only a pleasantry or
+    emoji, with at most a closing and a name or a ``-- `` signature after it."""
+    stripped = unicodedata.normalize("NFC", _own_lines(text))
     if not stripped or len(stripped) > MAX_CHARS:
         return False
     unmentioned = _MENTION.sub(" ", stripped.casefold())
