@@ -114,17 +114,20 @@ class Helpdesk:
         return self._view(ticket, policy, now)
 
     def join_in(self, uow: UnitOfWork, t: Ticket, *, text: str, actor: str,
-                data: Mapping[str, Any], at: datetime) -> bool:
+                data: Mapping[str, Any], at: datetime) -> TicketView | None:
         """A later message of the same report (one person's Slack messages sent close
         together), inside the caller's transaction: kept on the ticket as a message, and the
-        whole text classified again (``Ticket.reclassify``). True if the priority changed."""
+        whole text classified again (``Ticket.reclassify``). The ticket's view when that
+        changed its priority, else None."""
         t.receive_message(actor=actor, now=at, data={**data, "text": text, "joined": True})
         joined = [str(e.data.get("text", "")) for e in t.events
                   if e.kind == EventKind.MESSAGE_RECEIVED and e.data.get("joined")]
         client = uow.clients.get_by_id(t.client_id) if t.client_id is not None else None
         policy = self.policies.get(t.policy)
         found = self.classify(t.subject, "\n".join([t.body, *joined]), None, client)
-        return t.reclassify(found, now=at, phone_followup=policy.phone_followup)
+        if not t.reclassify(found, now=at, phone_followup=policy.phone_followup):
+            return None
+        return self._view(t, policy, at)
 
     def publish(self, uow: UnitOfWork) -> None:
         """Save what the unit of work's tickets recorded and tell the listeners of it, inside

@@ -108,9 +108,13 @@ def test_one_persons_burst_is_one_ticket_classified_on_the_whole_text(
     assert [(e.data["priority"], e.actor) for e in sets] == [("P3", "classifier"),
                                                              ("P1", "classifier")]
     assert first.priority == "P1" and first.phone_followup == "pending"
-    # one answer in each reporter's thread, none for the messages that joined
-    links = running.fake.wait_for("chat.postMessage", 3, channel=SUPPORT)
-    assert sorted(c.params["thread_ts"] for c in links) == [ts(0), ts(70), ts(1 + 60 + 240)]
+    # one answer in each reporter's thread, and the new priority in the first one's, once
+    posts = running.fake.wait_for("chat.postMessage", 4, channel=SUPPORT)
+    assert sorted(c.params["thread_ts"] for c in posts) == [ts(0), ts(0), ts(70),
+                                                           ts(1 + 60 + 240)]
+    (again,) = [c.params["text"] for c in posts if "is now priority" in c.params["text"]]
+    assert again.startswith(f"With what you added, *{first.reference}* is now priority *P1*.")
+    assert "phone call" in again
     # a reply in the thread of a message that joined is a follow-up of the same ticket
     send(running, message(400, "still broken", thread_ts=ts(60)))
     assert messages(running, first.reference)[-1]["text"] == "still broken"

@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inbox.processor import Decision, Inbox
 from adapters.slack.direct import contact_client, help_answer, is_direct
+from adapters.slack.identity import Identity, SlackIdentity
 from adapters.slack.text import decode, mentioned_users
 from adapters.slack.users import SlackUsers
 from adapters.storage import SqlUnitOfWork, UnitOfWorks
@@ -47,31 +47,6 @@ ATTEMPTS = Attempts((10, 60, 300, 1800))
 """Five tries, then the event is quarantined with the error (its raw body stays)."""
 TEXT_LIMIT = 20_000
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
-
-
-@dataclass(frozen=True)
-class Identity:
-    user_id: str
-    bot_id: str
-    team_id: str = ""
-
-
-class SlackIdentity:
-    """Who the bot is in Slack, from ``auth.test`` on first need (never at start)."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._identity: Identity | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> Identity:
-        if self._identity is None:
-            async with self._lock:
-                if self._identity is None:
-                    r = await self.client.auth_test()
-                    self._identity = Identity(str(r.get("user_id", "")), str(r.get("bot_id", "")),
-                                              str(r.get("team_id", "")))
-        return self._identity
 
 
 class SlackIntake:
@@ -281,10 +256,17 @@ class SlackIntake:
                                                           "pleasantry": True})
             return "done", "a pleasantry: kept on the ticket", t.reference, t.id
         before = t.priority
-        if self.helpdesk.join_in(uow, t, text=text, actor=actor, data=data, at=now):
-            return "done", f"joined the report sent just before; classified again: " \
-                f"{before} -> {t.priority}", t.reference, t.id
-        return "done", "joined the report sent just before", t.reference, t.id
+        view = self.helpdesk.join_in(uow, t, text=text, actor=actor, data=data, at=now)
+        if view is None:
+            return "done", "joined the report sent just before", t.reference, t.id
+        first = uow.slack.thread_of(ticket_id, "source", first=True) or (channel, ts)
+        lead = f"With what you added, *{t.reference}* is now priority *{t.priority}*."
+        uow.slack.queue("reply", key=f"reclassified:{ticket_id}:{ts}", channel=first[0],
+                        at=now, ticket_id=ticket_id, payload={
+                            "thread_ts": first[1],
+                            "text": registered_text(view, self.phone_number, lead=lead)})
+        return "done", f"joined the report sent just before; classified again: {before} -> " \
+            f"{t.priority}", t.reference, t.id
 
     def _reaction(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
                   body: dict[str, Any], names: dict[str, str]
@@ -380,11 +362,13 @@ def _client_of(uow: SqlUnitOfWork, channel: str) -> Client | None:
     return next((c for c in uow.clients.list() if channel in c.slack_channels), None)
 
 
-def registered_text(view: TicketView, phone_number: str | None = None) -> str:
+def registered_text(view: TicketView, phone_number: str | None = None,
+                    lead: str | None = None) -> str:
     """The answer in the reporter's thread: reference, priority, when we answer and, for a
-    P1 whose contract wants it, the phone call (as the mail acknowledgement has it)."""
+    P1 whose contract wants it, the phone call (as the mail acknowledgement has it); ``lead``
+    instead of the first sentence (a priority that changed)."""
     t = view.ticket
-    text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
+    text = lead or f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
         due = readable.when(c.due, view.policy.calendar.tz, year=False)

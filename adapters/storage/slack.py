@@ -80,12 +80,15 @@ class SqlSlackRepository:
             .order_by(col(SlackThreadRow.id).desc())).first()
         return (row[0], row[1], str(row[2])) if row else None
 
-    def thread_of(self, ticket_id: int, role: str) -> tuple[str, str] | None:
+    def thread_of(self, ticket_id: int, role: str, *, first: bool = False
+                  ) -> tuple[str, str] | None:
         """(channel, ts) of the ticket's newest message in ``role`` (a triage post deleted in
-        Slack is posted again: the new one counts)."""
+        Slack is posted again: the new one counts); ``first``: its oldest (the report's first
+        message, where the bot answered)."""
+        order = col(SlackThreadRow.id).asc() if first else col(SlackThreadRow.id).desc()
         row = self.s.exec(select(SlackThreadRow).where(
             SlackThreadRow.ticket_id == ticket_id, SlackThreadRow.role == role
-        ).order_by(col(SlackThreadRow.id).desc())).first()
+        ).order_by(order)).first()
         return (row.channel, row.ts) if row else None
 
     # -- the work queue: the Slack kind of the one outbox --------------------------------------
