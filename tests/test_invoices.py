@@ -284,3 +284,29 @@ def test_migration_14_gives_existing_clients_and_sent_reports_no_rates_and_no_fi
         old = uow.clients.get("old")
         assert old is not None and old.rates == () and old.invoice_amount == 900
         assert old.slack_users == ()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_generated_histories_give_the_amount_and_credits_computed_here(seed: int) -> None:
+    from bot.model import Client
+    from bot.reports.invoices import figures
+    from tests.test_reports import SPRINT, expected, generate, report
+
+    rates = {Priority.P1: 150.0, Priority.P2: 120.5, Priority.P3: 95.0, Priority.P4: 80.25}
+    hourly = Client(name="acme", policy="panenco", rates=tuple(rates.items()), id=1)
+    plans = generate(seed, 120)
+    now = datetime(2027, 6, 1, tzinfo=BXL)
+    want = expected(plans, SPRINT, now)
+    r = report([p.t for p in plans], SPRINT, now, client=hourly)
+    amount = sum((money(want["hours"][p.value] * Decimal(str(rate))) for p, rate in rates.items()),
+                 Decimal(0))
+    charged = [b for b in want["breaches"] if b[1] == "resolution"  # in the order they ran
+               and b[4] in ("P1", "P2")][1:]  # late (due, reference); the first is free
+    assert r.invoice_amount == amount and amount > 0
+    assert r.credit_total == money(amount * CREDIT_SHARE * len(charged))
+    lines = figures(r)["lines"]
+    assert sum(Decimal(line["credits"]) for line in lines) == r.credit_total
+    assert sum(Decimal(line["amount"]) for line in lines) == amount
+    assert {line["priority"] for line in lines if Decimal(line["credits"])} == \
+        {b[4] for b in charged}
+    assert len(charged) >= 2  # the generator produced credits to share
