@@ -184,3 +184,19 @@ def test_the_policy_sets_the_window() -> None:
     assert p.slack_group_window == timedelta(seconds=45)
     with pytest.raises(PolicyError, match=r"intake\.slack_group_window"):
         parse_policy((POLICY + '[intake]\nslack_group_window = "soon"\n').encode(), "p.toml")
+
+
+def test_a_contact_that_is_no_slack_user_id_is_a_config_error_naming_the_key(
+        tmp_path: Path) -> None:
+    from bot.errors import ConfigError
+    from config.settings import load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text('[[clients]]\nname = "acme"\nslack_users = ["jo@acme.example"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"clients.*slack_users") as exc:
+        load_settings(path, env={}, cwd=tmp_path)
+    assert "settings.toml" in str(exc.value)
+    path.write_text('[[clients]]\nname = "acme"\nslack_users = ["U024BE7LH"]\n', encoding="utf-8")
+    assert load_settings(path, env={}, cwd=tmp_path).client_objects()[0].slack_users == (
+        "U024BE7LH",)
