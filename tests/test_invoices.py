@@ -310,3 +310,21 @@ def test_generated_histories_give_the_amount_and_credits_computed_here(seed: int
     assert {line["priority"] for line in lines if Decimal(line["credits"])} == \
         {b[4] for b in charged}
     assert len(charged) >= 2  # the generator produced credits to share
+
+
+def test_a_report_sent_before_its_period_ended_is_invoiced_as_accepted_and_says_so(
+        sprint) -> None:  # type: ignore[no-untyped-def]
+    bot, h, refs = sprint
+    app = bot.app
+    bot.clock.set(bxl(4, 12, mo=12))  # Friday of the sprint's second week
+    r = app.reporting.report("globex", "current")
+    assert not r.final
+    sent = app.approvals.send(r, app.helpdesk.client("globex"))
+    assert sent.id is not None
+    h.log("globex", refs["globex"][0], 1, bxl(4, 15, mo=12))  # after the send: on no invoice
+    app.approvals.decide(sent.id, "accepted", actor="cli:alice", note="by phone")
+    invoice = app.invoicing.show(sent.id)
+    assert (invoice.state, invoice.held, invoice.provisional) == ("accepted", "", True)
+    assert invoice.amount == r.invoice_amount  # the figures the client accepted
+    bot.clock.set(bxl(7, 9, mo=12))
+    assert invoice.amount == app.reporting.report("globex", PERIOD).invoice_amount - 150

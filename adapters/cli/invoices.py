@@ -25,6 +25,7 @@ def _summary(i: Invoice) -> str:
     s = i.sent
     where = "invoiceable" if i.invoiceable else f"held: {i.held}"
     note = " (figures recomputed)" if i.recomputed else ""
+    note += " (provisional: sent before the period ended)" if i.provisional else ""
     return (f"{s.id:>5} {s.client:<12} {s.period}  {i.state:<22} {i.billing:<6} "
             f"amount {i.amount:.2f}  credits {i.credits:.2f}  net {i.net:.2f} {i.currency}  "
             f"{where}{note}")
@@ -44,6 +45,7 @@ def invoices_list(app: App, client: str | None, as_json: bool) -> None:
             "state": i.state, "invoiceable": i.invoiceable, "held": i.held or None,
             "billing": i.billing, "amount": f"{i.amount:.2f}", "credits": f"{i.credits:.2f}",
             "net": f"{i.net:.2f}", "currency": i.currency, "recomputed": i.recomputed,
+            "provisional": i.provisional,
         } for i in rows], indent=2))
         return
     if not rows:

@@ -5,7 +5,9 @@ A report sent for approval keeps its invoice *figures* (``figures``): per priori
 rate, amount and the credits its breaches earned, as the client saw them. Only a report accepted
 (by a contact's reply, by staff, or automatically after the acceptance deadline) is invoiceable;
 one waiting for an answer or challenged is held back with the reason. A report sent before
-figures were kept has them recomputed from the same period's history.
+its period ended is invoiced as the client accepted it (``provisional``: hours logged later in
+the period are on no invoice; the list says so). A report sent before figures were kept has
+them recomputed from the same period's history.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def figures(report: Report) -> dict[str, Any]:
                   "rate": f"{f.rate:.2f}", "amount": f"{f.amount:.2f}",
                   "credits": f"{credits.get(f.priority, Decimal(0)):.2f}"}
                  for f in report.fees if f.hours or credits.get(f.priority)]
-    return {"billing": report.billing, "currency": report.currency,
+    return {"billing": report.billing, "currency": report.currency, "final": report.final,
             "amount": f"{report.invoice_amount:.2f}", "credits": f"{report.credit_total:.2f}",
             "lines": lines}
 
@@ -100,6 +102,7 @@ class Invoice:
     lines: tuple[InvoiceLine, ...]
     currency: str
     recomputed: bool = False  # sent before figures were kept: computed again from history
+    provisional: bool = False  # sent before the period ended: what the client saw then
 
     @property
     def invoiceable(self) -> bool:
@@ -131,12 +134,13 @@ def held_reason(sent: SentReport, state: str, later: SentReport | None, tz: tzin
     def when(dt: Any) -> str:
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if tz else dt.isoformat()
 
+    replaced = f" (replaced by report {later.id})" if later is not None else ""
     if state == "challenged":
         note = " ".join(sent.note.split())
         reason = f"challenged by {sent.decided_by or 'the client'}"
         reason += f" on {when(sent.decided_at)}" if sent.decided_at else ""
         reason += f": {note[:160]}" if note else ""
-        return reason + (f" (replaced by report {later.id})" if later is not None else "")
+        return reason + replaced
     if state not in INVOICEABLE:
         return f"waiting for the client's answer (accepted automatically after {when(sent.due_at)})"
     return ""
@@ -185,7 +189,7 @@ class Invoicing:
         recomputed = not s.figures
         data = figures(self._recompute(s)) if recomputed else json.loads(s.figures)
         return Invoice(s, state, held, str(data["billing"]), lines_of(s, data),
-                       str(data["currency"]), recomputed)
+                       str(data["currency"]), recomputed, not data.get("final", True))
 
 
 __all__ = ["ALL", "COLUMNS", "INVOICEABLE", "Invoice", "InvoiceLine", "Invoicing", "figures",
