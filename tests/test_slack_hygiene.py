@@ -15,7 +15,7 @@ import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.slack.component import SlackComponent
-from adapters.slack.direct import HELP_TEXT
+from adapters.slack.direct import help_text
 from adapters.storage import Database
 from bot.errors import PolicyError
 from bot.model import EventKind, TicketStatus
@@ -167,7 +167,8 @@ def test_a_contacts_direct_message_is_a_ticket_and_others_get_help_once_a_day(
         (link,) = running.fake.wait_for("chat.postMessage", channel=channel)
         assert link.params["thread_ts"] == ts(at) and "registered as" in link.params["text"]
     (help_,) = running.fake.wait_for("chat.postMessage", channel="DX")
-    assert help_.params["text"] == HELP_TEXT
+    assert help_.params["text"] == help_text("support@localhost")  # mail.support_addresses
+    assert "mail support@localhost" in help_.params["text"]
     assert sorted(reason for state, reason in states.values() if state == "ignored") == [
         "a direct message from no client's contact: help answered",
         "a direct message from no client's contact: help answered already today"]

@@ -13,11 +13,14 @@ from typing import Any
 from adapters.storage import SqlUnitOfWork
 from bot.model import Client
 
-HELP_TEXT = (
-    "Hello! I am the support bot. I open tickets for our clients' contacts, and I do not know "
-    "your Slack account as one, so this message is not a ticket. To report an incident, write "
-    "in your company's support channel or mail support; ask us to add your Slack account to "
-    "your company's contacts to report here. Staff: `/ticket help`.")
+
+def help_text(support_address: str | None = None) -> str:
+    """The short answer to a direct message from someone who is no client's contact."""
+    mail = f"mail {support_address}" if support_address else "mail support"
+    return ("Hello! I am the support bot. I open tickets for our clients' contacts, and I do not "
+            "know your Slack account as one, so this message is not a ticket. To report an "
+            f"incident, write in your company's support channel or {mail}; ask us to add your "
+            "Slack account to your company's contacts to report here. Staff: `/ticket help`.")
 
 
 def is_direct(ev: dict[str, Any]) -> bool:
@@ -34,7 +37,8 @@ def contact_client(uow: SqlUnitOfWork, user: str, email: str | None) -> Client |
     return found
 
 
-def help_answer(uow: SqlUnitOfWork, channel: str, user: str, now: datetime) -> bool:
+def help_answer(uow: SqlUnitOfWork, channel: str, user: str, now: datetime,
+                support_address: str | None = None) -> bool:
     """Queue the help answer in the conversation; False if that person had it today."""
     return uow.slack.queue("reply", key=f"dm-help:{user}:{now.date().isoformat()}",
-                           channel=channel, at=now, payload={"text": HELP_TEXT})
+                           channel=channel, at=now, payload={"text": help_text(support_address)})

@@ -53,7 +53,7 @@ class SlackIntake:
     def __init__(self, helpdesk: Helpdesk, uow: UnitOfWorks, clock: Clock, client: AsyncWebClient,
                  identity: SlackIdentity, *, reaction: str = "ticket",
                  on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0,
-                 phone_number: str | None = None) -> None:
+                 phone_number: str | None = None, support_address: str | None = None) -> None:
         self.helpdesk = helpdesk
         self.uow = uow
         self.clock = clock
@@ -64,6 +64,8 @@ class SlackIntake:
         self.sweep_seconds = sweep_seconds
         self.phone_number = phone_number
         """The number a P1's reporter is asked to call (``mail.phone_number``)."""
+        self.support_address = support_address
+        """Where the help answer to a stranger's direct message sends them (``mail``)."""
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -214,7 +216,8 @@ class SlackIntake:
             user = str(ev.get("user", ""))
             client = contact_client(uow, user, email)
             if client is None:
-                told = help_answer(uow, channel, user, self.clock.now()) if user else False
+                told = help_answer(uow, channel, user, self.clock.now(),
+                                   self.support_address) if user else False
                 return "ignored", "a direct message from no client's contact: " + (
                     "help answered" if told else "help answered already today"), None, None
             return self._top_level(uow, ev, client, body, names, how="direct message")
