@@ -193,4 +193,4 @@ class Invoicing:
 
 
 __all__ = ["ALL", "COLUMNS", "INVOICEABLE", "Invoice", "InvoiceLine", "Invoicing", "figures",
-           "figures_json", "held_reason"]
+           "figures_json", "held_reason", "lines_of"]
