@@ -22,6 +22,7 @@ from bot.policies import PolicyBook
 from bot.policy_changes import PolicyChanges
 from bot.reminders import ReplanListener
 from bot.reports.approval import Approvals
+from bot.reports.invoices import Invoicing
 from bot.reports.service import Reporting
 from bot.services import Helpdesk, Listener
 from config.settings import Settings
@@ -71,6 +72,12 @@ class App:
     """Called when Slack work was queued (wakes the Slack sender)."""
     _mail: BatchIntake | None = field(default=None, init=False, repr=False)
     _metrics: Metrics | None = field(default=None, init=False, repr=False)
+
+    @property
+    def invoicing(self) -> Invoicing:
+        """Invoices of the reports sent for approval (``supportbot invoices``)."""
+        return Invoicing(self.approvals.list,
+                         lambda sent: self.reporting.report(sent.client, sent.period))
 
     @property
     def mail(self) -> BatchIntake:

@@ -80,6 +80,14 @@ class Client:
     id: int | None = None
     triage_channel: str | None = None
     """The Slack channel the provider triages this client's tickets in."""
+    slack_users: tuple[str, ...] = ()
+    """Slack user ids of the client's contacts: their direct messages to the bot are tickets."""
+    rates: tuple[tuple[Priority, float], ...] = ()
+    """Hourly rate per priority, in ``currency``: the period's amount is the hours logged at
+    each level times its rate. None given: the client pays the flat ``invoice_amount``."""
+
+    def rate(self, priority: Priority) -> float | None:
+        return dict(self.rates).get(priority)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.classify.change_request import change_request_reason
 from bot.clock import Clock
 from bot.errors import NotFound
 from bot.listeners import Listener, publish
-from bot.model import Channel, Client, Staff, TicketStatus, id_of_reference
+from bot.model import Channel, Client, EventKind, Staff, TicketStatus, id_of_reference
 from bot.policies import PolicyBook
 from bot.ports import UnitOfWork
 from bot.priority import Priority
@@ -110,6 +110,22 @@ class Helpdesk:
             priority=priority, actor=actor, reason=reason, kind=kind, details=details)
         uow.tickets.add(ticket)
         return self._view(ticket, policy, now)
+
+    def join_in(self, uow: UnitOfWork, t: Ticket, *, text: str, actor: str,
+                data: Mapping[str, Any], at: datetime) -> TicketView | None:
+        """A later message of the same report (one person's Slack messages sent close
+        together), inside the caller's transaction: kept on the ticket as a message, and the
+        whole text classified again (``Ticket.reclassify``). The ticket's view when that
+        changed its priority, else None."""
+        t.receive_message(actor=actor, now=at, data={**data, "text": text, "joined": True})
+        joined = [str(e.data.get("text", "")) for e in t.events
+                  if e.kind == EventKind.MESSAGE_RECEIVED and e.data.get("joined")]
+        client = uow.clients.get_by_id(t.client_id) if t.client_id is not None else None
+        policy = self.policies.get(t.policy)
+        found = self.classify(t.subject, "\n".join([t.body, *joined]), None, client)
+        if not t.reclassify(found, now=at, phone_followup=policy.phone_followup):
+            return None
+        return self._view(t, policy, at)
 
     def publish(self, uow: UnitOfWork) -> None:
         """Save what the unit of work's tickets recorded and tell the listeners of it, inside

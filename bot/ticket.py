@@ -168,6 +168,27 @@ class Ticket:
         self._record(EventKind.PRIORITY_SET, now, actor, {
             "priority": priority.value, "previous": self._priority.value, "reason": reason})
         self._priority = priority
+        self._phone_for(priority, now, phone_followup)
+
+    def reclassify(self, found: Classification, *, now: datetime,
+                   phone_followup: Collection[Priority]) -> bool:
+        """The classifier read more of the report (messages that joined it): its priority for
+        the whole text, unless staff have set one. True if the priority changed."""
+        last = self.last(EventKind.PRIORITY_SET)
+        if (last is None or last.actor != "classifier" or found.priority == self._priority
+                or self._status == TicketStatus.CLOSED):
+            return False
+        self._record(EventKind.PRIORITY_SET, now, "classifier", {
+            "priority": found.priority.value, "previous": self._priority.value,
+            "confidence": round(found.confidence, 2), "reasons": [r.text for r in found.reasons],
+            "rules": [r.rule for r in found.reasons],
+            "reason": "classified again with the messages that joined the report"})
+        self._priority = found.priority
+        self._phone_for(found.priority, now, phone_followup)
+        return True
+
+    def _phone_for(self, priority: Priority, now: datetime,
+                   phone_followup: Collection[Priority]) -> None:
         followup = self.phone_followup
         if priority in phone_followup and followup in (None, "waived"):
             self._record(EventKind.PHONE_FOLLOWUP_REQUIRED, now, "system", {

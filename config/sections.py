@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from bot.priority import Priority
 from config.fields import DatabaseUrl, Domain, Email, Phone, PriorityField, Section
 
 
@@ -32,10 +33,24 @@ class ClientSettings(Section):
     emails: tuple[Email, ...] = ()
     phones: tuple[Phone, ...] = ()
     slack_channels: tuple[str, ...] = ()
+    slack_users: tuple[Annotated[str, Field(pattern=r"^[UW][A-Z0-9]+$")], ...] = ()
     triage_channel: str | None = None
     invoice_amount: Annotated[float, Field(ge=0)] = 0.0
-    currency: str = "EUR"
+    rates: dict[PriorityField, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    """Hourly rate per priority (``{P1 = 150, P2 = 120, P3 = 95, P4 = 80}``) in ``currency``."""
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     default_priority: PriorityField | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_bill(self) -> ClientSettings:
+        if self.rates and self.invoice_amount:
+            raise ValueError(f"client {self.name}: give rates (billed by the hour) or "
+                             "invoice_amount (a flat fee), not both")
+        missing = [p.value for p in Priority if self.rates and p not in self.rates]
+        if missing:
+            raise ValueError(f"client {self.name}: rates has no rate for {', '.join(missing)} "
+                             "(give every priority; 0 for one not billed)")
+        return self
 
 
 class StaffSettings(Section):

@@ -76,8 +76,9 @@ class Settings(Section):
         return [Client(
             name=c.name, policy=c.policy or self.policies.default,
             email_domains=c.email_domains, emails=c.emails, phones=c.phones,
-            slack_channels=c.slack_channels, triage_channel=c.triage_channel,
-            invoice_amount=c.invoice_amount,
+            slack_channels=c.slack_channels, slack_users=c.slack_users,
+            triage_channel=c.triage_channel,
+            invoice_amount=c.invoice_amount, rates=tuple(sorted(c.rates.items())),
             currency=c.currency, default_priority=c.default_priority,
         ) for c in self.clients]
 

@@ -86,12 +86,16 @@ def reply_to(original: EmailMessage, sender: str, body: str, **headers: str) -> 
     return m
 
 
-def settings_for(database: Database, sink_port: int, **mail: object) -> Settings:
+CLIENTS = [{"name": "acme", "policy": "panenco", "email_domains": ["acme.example"]},
+           {"name": "globex", "policy": "panenco", "emails": ["cto@globex.example"]}]
+
+
+def settings_for(database: Database, sink_port: int, clients: list[dict] | None = None,
+                 **mail: object) -> Settings:
     return Settings.model_validate({
         "storage": {"url": database.url.render_as_string(hide_password=False),
                     "schema": database.schema},
-        "clients": [{"name": "acme", "policy": "panenco", "email_domains": ["acme.example"]},
-                    {"name": "globex", "policy": "panenco", "emails": ["cto@globex.example"]}],
+        "clients": CLIENTS if clients is None else clients,
         "mail": {"support_addresses": [SUPPORT], "phone_number": PHONE, **mail},
         "relay": {"host": "127.0.0.1", "port": sink_port},
     })
@@ -107,12 +111,14 @@ def loop() -> Iterator[LoopThread]:
 def make_bot(database: Database, loop: LoopThread) -> Iterator[object]:
     made: list[Bot] = []
 
-    def make(*, ticking: bool = False, **mail_settings: object) -> Bot:
-        """``ticking``: time moves a second at each reading, as on a real machine."""
+    def make(*, ticking: bool = False, clients: list[dict] | None = None,
+             **mail_settings: object) -> Bot:
+        """``ticking``: time moves a second at each reading, as on a real machine;
+        ``clients``: the settings' clients instead of ``CLIENTS``."""
         sink = Sink(loop)
         start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Mon 09:00 Brussels
         clock = TickingClock(start) if ticking else ManualClock(start)
-        app = bootstrap(settings_for(database, sink.port, **mail_settings), clock=clock)
+        app = bootstrap(settings_for(database, sink.port, clients, **mail_settings), clock=clock)
         store = InboundStore(app.db, clock)
         store.start()
         intake = SmtpIntake(SupportHandler(store, [SUPPORT]), "127.0.0.1", 0,

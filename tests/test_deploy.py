@@ -313,15 +313,15 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "conversations.replies": {"channels:history", "groups:history"},
-    "users.info": {"users:read"},
+    "users.info": {"users:read", "users:read.email"},  # the email: who wrote a direct message
 }
 """The Web API methods the code may call and the bot scopes they need (Slack's method pages);
 a method called that is not here fails the test, so the manifest is looked at again."""
-EVENTS: dict[str, set[str]] = {"message": {"message.channels", "message.groups"},
+EVENTS: dict[str, set[str]] = {"message": {"message.channels", "message.groups", "message.im"},
                                "reaction_added": {"reaction_added"}}
 """The event types the intake handles -> the subscriptions that deliver them."""
 EVENT_SCOPES = {"message.channels": "channels:history", "message.groups": "groups:history",
-                "reaction_added": "reactions:read"}
+                "message.im": "im:history", "reaction_added": "reactions:read"}
 
 
 def called_methods() -> set[str]:

@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Inputs the intakes stored (mail, Slack events, Twilio webhooks), kept raw."),
     "ingest": ("mail", "ingest",
                "Take one message from an MTA (Postfix/Exim pipe): FILE or standard input."),
+    "invoices": ("invoices", "invoices",
+                 "Invoices of accepted reports: list, show, export for accounting (held ones "
+                 "say why)."),
     "maintenance": ("maintenance", "maintenance_group",
                     "Maintenance windows: announce them to clients (with the policy's notice), "
                     "list them."),

@@ -50,7 +50,8 @@ class SlackComponent:
                                   interval=sender_interval)
         self.intake = SlackIntake(app.helpdesk, app.uow, app.clock, self.client, self.identity,
                                   reaction=s.ticket_reaction, on_queued=self.sender.wake,
-                                  phone_number=app.settings.mail.phone_number)
+                                  phone_number=app.settings.mail.phone_number,
+                                  support_address=app.settings.mail.support_addresses[0])
         self.commands = SlackCommands(app.helpdesk, app.uow.reader)
         app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())

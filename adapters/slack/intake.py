@@ -1,11 +1,15 @@
 """Slack events in: stored raw before Slack hears 200, processed afterwards from storage.
 
 ``accept`` keeps a delivery under its ``event_id`` (a retry finds it and changes nothing).
-``process`` turns it into a ticket (a message in a client's support channel, or any message
-given the ticket reaction), a follow-up (a reply in the thread of a ticket's message), or a
-recorded reason why it was ignored. Processing is idempotent: a row is processed once, in the
-transaction that registers or appends, and a failing one is retried a few times and then
-quarantined with the error. Storing and processing are the one inbox's (``adapters.inbox``).
+``process`` turns it into a ticket (a message in a client's support channel or a contact's
+direct message, or any message given the ticket reaction), a follow-up (a reply in the thread
+of a ticket's message, or one person's next message within the policy's
+``slack_group_window``: one report sent in several messages), or a recorded reason why it was
+ignored. Pleasantries ("thanks!", "👍") never open a ticket: they are kept on the person's
+latest one as messages marked ``pleasantry``. Processing is idempotent: a row is processed
+once, in the transaction that registers or appends, and a failing one is retried a few times
+and then quarantined with the error. Storing and processing are the one inbox's
+(``adapters.inbox``).
 """
 
 from __future__ import annotations
@@ -15,21 +19,24 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inbox.processor import Decision, Inbox
+from adapters.slack.direct import contact_client, help_answer, is_direct
+from adapters.slack.identity import Identity, SlackIdentity
 from adapters.slack.text import decode, mentioned_users
 from adapters.slack.users import SlackUsers
 from adapters.storage import SqlUnitOfWork, UnitOfWorks
 from adapters.storage.inbox import Attempts, InboxItem
 from bot import readable
 from bot.clock import Clock
-from bot.model import Channel, Client
+from bot.model import Channel, Client, TicketStatus
 from bot.phone.followup import call_request
+from bot.pleasantries import is_pleasantry
 from bot.services import Helpdesk, TicketView
 
 log = logging.getLogger("supportbot.slack")
@@ -42,36 +49,11 @@ TEXT_LIMIT = 20_000
 HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
-@dataclass(frozen=True)
-class Identity:
-    user_id: str
-    bot_id: str
-    team_id: str = ""
-
-
-class SlackIdentity:
-    """Who the bot is in Slack, from ``auth.test`` on first need (never at start)."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._identity: Identity | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> Identity:
-        if self._identity is None:
-            async with self._lock:
-                if self._identity is None:
-                    r = await self.client.auth_test()
-                    self._identity = Identity(str(r.get("user_id", "")), str(r.get("bot_id", "")),
-                                              str(r.get("team_id", "")))
-        return self._identity
-
-
 class SlackIntake:
     def __init__(self, helpdesk: Helpdesk, uow: UnitOfWorks, clock: Clock, client: AsyncWebClient,
                  identity: SlackIdentity, *, reaction: str = "ticket",
                  on_queued: Callable[[], None] | None = None, sweep_seconds: float = 10.0,
-                 phone_number: str | None = None) -> None:
+                 phone_number: str | None = None, support_address: str | None = None) -> None:
         self.helpdesk = helpdesk
         self.uow = uow
         self.clock = clock
@@ -82,6 +64,8 @@ class SlackIntake:
         self.sweep_seconds = sweep_seconds
         self.phone_number = phone_number
         """The number a P1's reporter is asked to call (``mail.phone_number``)."""
+        self.support_address = support_address
+        """Where the help answer to a stranger's direct message sends them (``mail``)."""
         self.processed = 0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,10 +110,14 @@ class SlackIntake:
                 fetched = await self._fetch(event["item"]["channel"], event["item"]["ts"])
             identity = await self.identity.get()
             names = await self._names(event, fetched)
+            email = None
+            if event.get("type") == "message" and is_direct(event) and event.get("user") \
+                    and event.get("user") != identity.user_id:
+                email = await self.users.email(str(event["user"]))
 
             def decide(uow: SqlUnitOfWork, _item: InboxItem) -> Decision:
                 state, reason, ref, tid = self._decide(uow, event, fetched, identity, body,
-                                                       names)
+                                                       names, email)
                 self.helpdesk.publish(uow)
                 return Decision(state, reason, tid, ref)
 
@@ -183,17 +171,17 @@ class SlackIntake:
     # -- the decisions, in one transaction -----------------------------------------------------
 
     def _decide(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
-                me: Identity, body: dict[str, Any], names: dict[str, str]
-                ) -> tuple[str, str, str | None, int | None]:
+                me: Identity, body: dict[str, Any], names: dict[str, str],
+                email: str | None = None) -> tuple[str, str, str | None, int | None]:
         kind = ev.get("type")
         if kind == "message":
-            return self._message(uow, ev, me, body, names)
+            return self._message(uow, ev, me, body, names, email)
         if kind == "reaction_added":
             return self._reaction(uow, ev, fetched, body, names)
         return "ignored", f"{kind} events are not used", None, None
 
     def _message(self, uow: SqlUnitOfWork, ev: dict[str, Any], me: Identity,
-                 body: dict[str, Any], names: dict[str, str]
+                 body: dict[str, Any], names: dict[str, str], email: str | None = None
                  ) -> tuple[str, str, str | None, int | None]:
         channel = str(ev.get("channel", ""))
         subtype = ev.get("subtype")
@@ -222,12 +210,66 @@ class SlackIntake:
                 return "ignored", "staff wrote in the client's thread (use /ticket reply)", \
                     None, None
             return self._follow_up(uow, found[0], ev, names)
+        if uow.slack.ticket_of(channel, ts) is not None:
+            return "ignored", "this message is a ticket already", None, None
+        if is_direct(ev):
+            user = str(ev.get("user", ""))
+            client = contact_client(uow, user, email)
+            if client is None:
+                told = help_answer(uow, channel, user, self.clock.now(),
+                                   self.support_address) if user else False
+                return "ignored", "a direct message from no client's contact: " + (
+                    "help answered" if told else "help answered already today"), None, None
+            return self._top_level(uow, ev, client, body, names, how="direct message")
         client = _client_of(uow, channel)
         if client is None:
             return "ignored", "not a support channel", None, None
-        if uow.slack.ticket_of(channel, ts) is not None:
-            return "ignored", "this message is a ticket already", None, None
-        return self._register(uow, ev, client, body, names, how="message in a support channel")
+        return self._top_level(uow, ev, client, body, names, how="message in a support channel")
+
+    def _top_level(self, uow: SqlUnitOfWork, ev: dict[str, Any], client: Client,
+                   body: dict[str, Any], names: dict[str, str], *, how: str
+                   ) -> tuple[str, str, str | None, int | None]:
+        """A message not in a thread: a pleasantry joins the person's latest ticket here; a
+        message within the group window of their previous one joins that report; anything
+        else is a new ticket."""
+        user, channel = str(ev.get("user") or ""), str(ev.get("channel", ""))
+        text = decode(str(ev.get("text", "")), names)[:TEXT_LIMIT]
+        latest = uow.slack.latest_from(channel, f"slack:{user}") if user else None
+        if latest is not None and latest[2] == TicketStatus.CLOSED.value:
+            latest = None
+        if is_pleasantry(text):
+            if latest is None:
+                return "ignored", "a pleasantry: no ticket opened", None, None
+            return self._join(uow, latest[0], ev, text, pleasantry=True)
+        window = self.helpdesk.policies.get(client.policy).slack_group_window
+        if latest is not None and _gap(latest[1], str(ev.get("ts", ""))) <= window:
+            return self._join(uow, latest[0], ev, text)
+        return self._register(uow, ev, client, body, names, how=how)
+
+    def _join(self, uow: SqlUnitOfWork, ticket_id: int, ev: dict[str, Any], text: str, *,
+              pleasantry: bool = False) -> tuple[str, str, str | None, int | None]:
+        t = uow.tickets.get(ticket_id, for_update=True)
+        assert t is not None
+        now, actor = self.clock.now(), f"slack:{ev.get('user') or 'unknown'}"
+        channel, ts = str(ev.get("channel", "")), str(ev.get("ts", ""))
+        uow.slack.link(ticket_id, "source", channel, ts, now)
+        data = {"from": actor, "slack_ts": ts}
+        if pleasantry:
+            t.receive_message(actor=actor, now=now, data={**data, "text": text,
+                                                          "pleasantry": True})
+            return "done", "a pleasantry: kept on the ticket", t.reference, t.id
+        before = t.priority
+        view = self.helpdesk.join_in(uow, t, text=text, actor=actor, data=data, at=now)
+        if view is None:
+            return "done", "joined the report sent just before", t.reference, t.id
+        first = uow.slack.thread_of(ticket_id, "source", first=True) or (channel, ts)
+        lead = f"With what you added, *{t.reference}* is now priority *{t.priority}*."
+        uow.slack.queue("reply", key=f"reclassified:{ticket_id}:{ts}", channel=first[0],
+                        at=now, ticket_id=ticket_id, payload={
+                            "thread_ts": first[1],
+                            "text": registered_text(view, self.phone_number, lead=lead)})
+        return "done", f"joined the report sent just before; classified again: {before} -> " \
+            f"{t.priority}", t.reference, t.id
 
     def _reaction(self, uow: SqlUnitOfWork, ev: dict[str, Any], fetched: dict[str, Any] | None,
                   body: dict[str, Any], names: dict[str, str]
@@ -280,6 +322,8 @@ class SlackIntake:
                                 "slack_ts": str(msg.get("ts", ""))}
         if edited:
             data["edited"] = True
+        if is_pleasantry(data["text"]):
+            data["pleasantry"] = True  # kept, but no answer: it never restarts a clock
         t.receive_message(actor=f"slack:{user}", now=self.clock.now(), data=data)
         return "done", "edit recorded" if edited else "follow-up", t.reference, t.id
 
@@ -309,15 +353,25 @@ class SlackIntake:
             self._wake.clear()
 
 
+def _gap(earlier_ts: str, ts: str) -> timedelta:
+    """The time between two Slack messages, from their ``ts`` (seconds since the epoch)."""
+    try:
+        return timedelta(seconds=abs(float(ts) - float(earlier_ts)))
+    except ValueError:
+        return timedelta.max
+
+
 def _client_of(uow: SqlUnitOfWork, channel: str) -> Client | None:
     return next((c for c in uow.clients.list() if channel in c.slack_channels), None)
 
 
-def registered_text(view: TicketView, phone_number: str | None = None) -> str:
+def registered_text(view: TicketView, phone_number: str | None = None,
+                    lead: str | None = None) -> str:
     """The answer in the reporter's thread: reference, priority, when we answer and, for a
-    P1 whose contract wants it, the phone call (as the mail acknowledgement has it)."""
+    P1 whose contract wants it, the phone call (as the mail acknowledgement has it); ``lead``
+    instead of the first sentence (a priority that changed)."""
     t = view.ticket
-    text = f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
+    text = lead or f"Thanks, this is registered as *{t.reference}* with priority *{t.priority}*."
     c = view.clocks.get("response")
     if c is not None and c.running and c.due is not None:
         due = readable.when(c.due, view.policy.calendar.tz, year=False)

@@ -45,12 +45,14 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: one_outbox,
     10: one_inbox,
     11: claim_owner,
+    14: lambda conn: _client_rates(conn),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
-10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner."""
+10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
+14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports."""
 
 
 def _slack_schema(conn: Connection) -> None:
@@ -60,6 +62,21 @@ def _slack_schema(conn: Connection) -> None:
     if "triage_channel" not in {c["name"] for c in inspect(conn).get_columns("client")}:
         conn.execute(text("ALTER TABLE client ADD COLUMN triage_channel VARCHAR"))
     _create(tables.SlackEventRow, tables.SlackThreadRow, tables.SlackOutboxRow)(conn)
+
+
+def _client_rates(conn: Connection) -> None:
+    """14: each client's hourly rates per priority (JSON, ``{}`` for a flat fee) and Slack
+    contacts, and the invoice figures of each report sent for approval (what the client
+    accepts)."""
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(conn).get_columns("client")}
+    if "rates" not in columns:
+        conn.execute(text("ALTER TABLE client ADD COLUMN rates JSON NOT NULL DEFAULT '{}'"))
+    if "slack_users" not in columns:
+        conn.execute(text("ALTER TABLE client ADD COLUMN slack_users JSON NOT NULL DEFAULT '[]'"))
+    if "figures" not in {c["name"] for c in inspect(conn).get_columns("sent_report")}:
+        conn.execute(text("ALTER TABLE sent_report ADD COLUMN figures TEXT NOT NULL DEFAULT ''"))
 
 
 SCHEMA_VERSION = max(MIGRATIONS)

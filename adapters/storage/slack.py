@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.inbox import InboxStore
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.tables import SlackThreadRow
+from adapters.storage.tables import SlackThreadRow, TicketRow
 
 KIND = "slack"
 """The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
@@ -69,12 +69,26 @@ class SqlSlackRepository:
             SlackThreadRow.channel == channel, SlackThreadRow.ts == ts)).first()
         return (row.ticket_id, row.role) if row else None
 
-    def thread_of(self, ticket_id: int, role: str) -> tuple[str, str] | None:
+    def latest_from(self, channel: str, requester: str) -> tuple[int, str, str] | None:
+        """(ticket id, ts, ticket status) of the newest report message in ``channel`` of a
+        ticket ``requester`` opened there: where that person's next message may belong."""
+        row = self.s.exec(
+            select(SlackThreadRow.ticket_id, SlackThreadRow.ts, TicketRow.status)
+            .join(TicketRow, col(TicketRow.id) == col(SlackThreadRow.ticket_id))
+            .where(SlackThreadRow.channel == channel, SlackThreadRow.role == "source",
+                   TicketRow.requester == requester)
+            .order_by(col(SlackThreadRow.id).desc())).first()
+        return (row[0], row[1], str(row[2])) if row else None
+
+    def thread_of(self, ticket_id: int, role: str, *, first: bool = False
+                  ) -> tuple[str, str] | None:
         """(channel, ts) of the ticket's newest message in ``role`` (a triage post deleted in
-        Slack is posted again: the new one counts)."""
+        Slack is posted again: the new one counts); ``first``: its oldest (the report's first
+        message, where the bot answered)."""
+        order = col(SlackThreadRow.id).asc() if first else col(SlackThreadRow.id).desc()
         row = self.s.exec(select(SlackThreadRow).where(
             SlackThreadRow.ticket_id == ticket_id, SlackThreadRow.role == role
-        ).order_by(col(SlackThreadRow.id).desc())).first()
+        ).order_by(order)).first()
         return (row.channel, row.ts) if row else None
 
     # -- the work queue: the Slack kind of the one outbox --------------------------------------

@@ -37,6 +37,10 @@ class ClientRow(SQLModel, table=True):
     invoice_amount: float = 0.0
     currency: str = "EUR"
     default_priority: str | None = None
+    rates: dict[str, float] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))  # added by migration 14
+    slack_users: list[str] = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))  # added by migration 14
 
 
 class StaffRow(SQLModel, table=True):
@@ -267,6 +271,8 @@ class SentReportRow(SQLModel, table=True):
     decided_at: datetime | None = None
     decided_by: str = ""
     note: str = ""
+    figures: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """The invoice figures sent (JSON, ``bot.reports.invoices``); added by migration 14."""
 
 
 def create_report_tables(conn: Any) -> None:

@@ -22,6 +22,7 @@ from bot.policies import PolicyBook
 from bot.ports import ReportingUnitOfWork
 from bot.reports.compute import Report
 from bot.reports.html import render_html
+from bot.reports.invoices import figures_json
 from bot.reports.model import SentReport
 from bot.reports.text import render_json, render_md
 from bot.sla.policy import Policy
@@ -106,7 +107,8 @@ class Approvals:
                         "report can be replaced")
             sent = uow.reports.add_sent(SentReport(
                 client.id, client.name, report.period.first, report.period.last,
-                report.policy_version, digest, msgid, recipients, now, due))
+                report.policy_version, digest, msgid, recipients, now, due,
+                figures=figures_json(report)))
             uow.outbox.add(report_mail(report, sender=self.sender, recipients=recipients,
                                        due=due, msgid=msgid, at=now), at=now)
             uow.commit()

@@ -16,7 +16,8 @@ settle again in the period it runs late in: the report lists what each period sa
 priority used is the ticket's priority as of that instant. Credits follow the policy's credit
 rules within the period (the invoicing period): for each breach of the rule's clock on the
 rule's priorities beyond the first ``free_breaches`` (in the order they settled), ``share`` of
-the period's invoiced amount.
+the period's amount: the hours logged per priority times the client's rate for it, or the
+client's flat ``invoice_amount`` (``bot.reports.fees``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, clock_specs, ti
 from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind
 from bot.priority import Priority
+from bot.reports.fees import FLAT, FeeLine, period_fees
 from bot.reports.periods import Period
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
@@ -134,7 +136,7 @@ class ChangeRequestLine:
 @dataclass(frozen=True)
 class Report:
     client: str
-    invoice_amount: Decimal
+    invoice_amount: Decimal  # the period's amount: hours x rates, or the flat fee
     currency: str
     policy_name: str
     policy_title: str
@@ -158,6 +160,8 @@ class Report:
     availability: Availability | None = None  # where the policy states a target
     acknowledged_version: str = ""  # the policy version the client last acknowledged ...
     policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
+    billing: str = FLAT  # hourly (the client has rates) or flat (its invoice_amount)
+    fees: tuple[FeeLine, ...] = ()  # hourly: hours, rate and amount per priority
 
     @property
     def credit_total(self) -> Decimal:
@@ -296,14 +300,15 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
             continue
         lines.append(TicketLine(t.reference, t.kind, t.subject, prio, t.created_at, is_open,
                                 clocks, sum(logged.values(), Decimal(0)), in_period))
+    fees = period_fees(client, hours)
     return Report(
-        client=client.name, invoice_amount=Decimal(str(client.invoice_amount)).quantize(CENT),
+        client=client.name, invoice_amount=fees.amount, billing=fees.billing, fees=fees.lines,
         currency=client.currency, policy_name=policy.name, policy_title=policy.title,
         policy_version=policy.version, timezone=str(tz), period_kind=policy.compliance.period,
         period=period, start=start, end=end, as_of=as_of, final=as_of >= end,
         open_rule=policy.compliance.open_at_period_end, clock_names=names,
         priorities=_figures(policy, lines, hours), breaches=_breaches(lines),
-        credits=_credits(policy, client, lines),
+        credits=_credits(policy, client, lines, fees.amount),
         carried=tuple(t.reference for t in lines
                       if t.open_at_end and not any(c.state.breached and c.state.open
                                                    for c in t.clocks.values())),
@@ -339,8 +344,8 @@ def _breaches(lines: Sequence[TicketLine]) -> tuple[Breach, ...]:
     return tuple(sorted(out, key=lambda b: (b.due, b.reference, b.clock)))
 
 
-def _credits(policy: Policy, client: Client, lines: Sequence[TicketLine]) -> tuple[Credit, ...]:
-    invoice = Decimal(str(client.invoice_amount))
+def _credits(policy: Policy, client: Client, lines: Sequence[TicketLine],
+             invoice: Decimal) -> tuple[Credit, ...]:
     out = []
     for rule in policy.credits:
         settled = sorted(

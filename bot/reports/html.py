@@ -140,6 +140,19 @@ def resolution_histogram(r: Report, clock: str = "resolution") -> str:
     return "".join(parts)
 
 
+def fee_table(r: Report) -> str:
+    """Hours x rate per priority and the period's amount (a flat fee: one line)."""
+    cur = _e(r.currency)
+    if r.billing != "hourly":
+        return f"<p>Flat fee for the period: <strong>{r.invoice_amount:.2f} {cur}</strong></p>"
+    rows = "".join(f"<tr><td>{_e(f.priority)}</td><td>{f.hours:.2f}</td><td>{f.rate:.2f} {cur}"
+                   f"</td><td>{f.amount:.2f} {cur}</td></tr>" for f in r.fees)
+    return ("<table><tr><th>Priority</th><th>Hours</th><th>Rate per hour</th><th>Amount</th>"
+            f"</tr>{rows}<tr><th colspan=\"3\">Amount for the period</th>"
+            f"<th>{r.invoice_amount:.2f} {cur}</th></tr><tr><th colspan=\"3\">Net of credits"
+            f"</th><th>{r.invoice_amount - r.credit_total:.2f} {cur}</th></tr></table>")
+
+
 def render_html(r: Report) -> str:
     title = f"SLA report: {r.client}, {r.period}"
     out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
@@ -177,6 +190,7 @@ def render_html(r: Report) -> str:
         out.append("</table>")
     else:
         out.append("<p>None.</p>")
+    out.append("<h2>Fees</h2>" + fee_table(r))
     out.append("<h2>Credits</h2>")
     if not r.credits:
         out.append("<p>The policy grants no credits.</p>")

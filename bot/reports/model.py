@@ -22,6 +22,9 @@ class SentReport:
     decided_at: datetime | None = None
     decided_by: str = ""
     note: str = ""
+    figures: str = ""
+    """The invoice figures as sent (JSON of ``bot.reports.invoices.figures``); empty for a
+    report sent before they were kept."""
     id: int | None = None
 
     def state_at(self, now: datetime) -> str:

@@ -73,6 +73,9 @@ def to_dict(r: Report) -> dict[str, Any]:
                      "share_of_invoice": str(c.share), "amount": f"{c.amount:.2f}",
                      "currency": c.currency} for c in r.credits],
         "invoice_amount": f"{r.invoice_amount:.2f}",
+        "billing": r.billing,
+        "fees": [{"priority": f.priority.value, "hours": f"{f.hours:.2f}",
+                  "rate": f"{f.rate:.2f}", "amount": f"{f.amount:.2f}"} for f in r.fees],
         "credit_total": f"{r.credit_total:.2f}",
         "change_requests": [{"ticket": c.reference, "subject": c.subject,
                              "registered": iso(c.registered_at), "due": iso(c.due),
@@ -112,6 +115,16 @@ def availability_lines(r: Report) -> list[str]:
         lines.append(f"Outage {o.reference}: {local(o.start, r)} to {end}"
                      f"{' (corrected by staff)' if o.corrected else ''}")
     return lines
+
+
+def fee_lines(r: Report) -> list[str]:
+    """The fees section's text: each priority's hours x rate, and the period's amount."""
+    if r.billing != "hourly":
+        return [f"Flat fee for the period: {_money(r, r.invoice_amount)}."]
+    lines = [f"{f.priority}: {f.hours:.2f} h x {_money(r, f.rate)}/h = {_money(r, f.amount)}"
+             for f in r.fees]
+    return [*lines, f"Amount for the period: {_money(r, r.invoice_amount)}; net of credits: "
+            f"{_money(r, r.invoice_amount - r.credit_total)}."]
 
 
 def render_json(r: Report) -> str:
@@ -192,6 +205,7 @@ def render_md(r: Report) -> str:
         stop = f"stopped {local(b.stopped_at, r)}" if b.stopped_at else "still open"
         out.append(f"- {b.reference} {b.priority} {b.clock}: due {local(b.due, r)}, {stop}, "
                    f"late by {hours_text(b.late)} of working time")
+    out += ["", "## Fees", ""] + [f"- {line}" for line in fee_lines(r)]
     out += ["", "## Credits", ""]
     if not r.credits:
         out.append("The policy grants no credits.")
@@ -229,5 +243,5 @@ def render_md(r: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["FORMATS", "csv_rows", "hours_text", "pct", "render_csv",
+__all__ = ["FORMATS", "csv_rows", "fee_lines", "hours_text", "pct", "render_csv",
            "render_json", "render_md", "to_dict"]

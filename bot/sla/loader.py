@@ -205,6 +205,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         maintenance_notice=spec.maintenance.notice,
         availability_target=spec.availability.target,
         change_approval=spec.changes.approval,
+        slack_group_window=spec.intake.slack_group_window,
         placeholders=tuple(spec.placeholders),
         reminders=spec.reminders.build(_reminded_clocks(spec)),
     )

@@ -105,6 +105,8 @@ class Policy:
     document: str = ""
     reminders: Mapping[tuple[str, Priority], ReminderRule] = field(default_factory=dict)
     """The reminder rule per (clock, priority); a pair not listed gets ``ReminderRule()``."""
+    slack_group_window: timedelta = timedelta(minutes=2)
+    """Messages of one person in a support channel this close together make one ticket."""
 
     def reminder_rule(self, clock: str, priority: Priority) -> ReminderRule:
         return self.reminders.get((clock, priority)) or ReminderRule()

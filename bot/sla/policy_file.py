@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -146,6 +146,10 @@ class _Maintenance(_Strict):
     notice: Deadline | None = None
 
 
+class _Intake(_Strict):
+    slack_group_window: Duration = timedelta(minutes=2)
+
+
 class _Availability(_Strict):
     target: Share | None = None
 
@@ -215,5 +219,6 @@ class PolicyFile(_Strict):
     maintenance: _Maintenance = _Maintenance()
     availability: _Availability = _Availability()
     changes: _Changes = _Changes()
+    intake: _Intake = _Intake()
     reminders: _Reminders = _Reminders()
     placeholders: list[str] = []

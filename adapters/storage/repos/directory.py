@@ -17,6 +17,8 @@ def _client(row: ClientRow) -> Client:
         currency=row.currency,
         default_priority=Priority(row.default_priority) if row.default_priority else None,
         id=row.id, triage_channel=row.triage_channel,
+        slack_users=tuple(row.slack_users or ()),
+        rates=tuple(sorted((Priority(p), float(v)) for p, v in (row.rates or {}).items())),
     )
 
 
@@ -37,6 +39,8 @@ class SqlClientRepository:
         row.triage_channel = client.triage_channel
         row.invoice_amount = client.invoice_amount
         row.currency = client.currency
+        row.rates = {p.value: r for p, r in client.rates}
+        row.slack_users = list(client.slack_users)
         row.default_priority = client.default_priority.value if client.default_priority else None
         self.s.add(row)
         self.s.flush()

@@ -50,7 +50,7 @@ class SqlReportRepository:
             recipients=tuple(row.recipients), sent_at=as_utc(row.sent_at),
             due_at=as_utc(row.due_at), state=row.state,
             decided_at=as_utc(row.decided_at) if row.decided_at else None,
-            decided_by=row.decided_by, note=row.note, id=row.id)
+            decided_by=row.decided_by, note=row.note, figures=row.figures or "", id=row.id)
 
     def _named(self, q: Any) -> list[SentReport]:
         q = q.join(ClientRow, col(ClientRow.id) == col(SentReportRow.client_id))
@@ -63,7 +63,7 @@ class SqlReportRepository:
             period_last=sent.period_last, policy_version=sent.policy_version,
             content_sha256=sent.content_sha256, message_id=sent.message_id,
             recipients=list(sent.recipients), sent_at=sent.sent_at.astimezone(UTC),
-            due_at=sent.due_at.astimezone(UTC))
+            due_at=sent.due_at.astimezone(UTC), figures=sent.figures)
         self.s.add(row)
         self.s.flush()
         return self._sent(row, sent.client)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from bot.mail.context import FOLLOWUP_TEXT_LIMIT, MailContext, Outcome, details, may_see
 from bot.mail.quotes import strip_quoted
 from bot.model import TicketStatus
+from bot.pleasantries import is_pleasantry
 
 NAME = "follow-up"
 DESCRIPTION = ("Add the mail to the ticket it continues, unless that one is closed; the "
                "client's reply soon after resolution reopens it, a later one makes a new "
-               "ticket (``mail.late_reply``).")
+               "ticket (``mail.late_reply``); a pleasantry (\"Thanks!\") is only kept.")
 
 
 def run(ctx: MailContext) -> Outcome | None:
@@ -21,12 +22,20 @@ def run(ctx: MailContext) -> Outcome | None:
     since = t.resolved_for(now)
     late = since is not None and since > ctx.policy.reopen_within \
         and may_see(t, sender, ctx.client)
+    text = strip_quoted(mail.text)
+    if is_pleasantry(text):  # "Thanks!": kept, but it neither reopens nor makes a ticket
+        ctx.store(t.id)
+        t.receive_message(actor=sender or "unknown", now=now, data={
+            "from": sender, "text": text[:FOLLOWUP_TEXT_LIMIT], "pleasantry": True,
+            **details(mail)})
+        action = "a pleasantry: kept on the ticket"
+        uow.inbound.finish(ctx.inbound_id, "done", at=now, ticket_id=t.id, reason=action)
+        return ctx.outcome("done", action, t.reference)
     if late and ctx.policy.late_reply == "new_ticket":
         return None  # registered as a new ticket that names this one
     ctx.store(t.id)
     t.receive_message(actor=sender or "unknown", now=now, data={
-        "from": sender, "text": strip_quoted(mail.text)[:FOLLOWUP_TEXT_LIMIT],
-        **details(mail)})
+        "from": sender, "text": text[:FOLLOWUP_TEXT_LIMIT], **details(mail)})
     action = "follow-up"
     if may_see(t, sender, ctx.client) and t.reopen_by_client(
             actor=sender or "unknown", now=now, within=ctx.policy.reopen_within):
