@@ -22,7 +22,7 @@ the period's invoiced amount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,6 +32,7 @@ from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind
 from bot.priority import Priority
 from bot.reports.periods import Period
+from bot.reports.ratings import Ratings, period_ratings
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 
@@ -158,6 +159,7 @@ class Report:
     availability: Availability | None = None  # where the policy states a target
     acknowledged_version: str = ""  # the policy version the client last acknowledged ...
     policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
+    ratings: Ratings = field(default_factory=Ratings)  # given in the period
 
     @property
     def credit_total(self) -> Decimal:
@@ -265,7 +267,8 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
     outages: list[Outage] = []
-    for t in sorted(tickets, key=lambda t: (t.created_at, t.id or 0)):
+    tickets = sorted(tickets, key=lambda t: (t.created_at, t.id or 0))
+    for t in tickets:
         if t.created_at >= as_of:
             continue
         ordered = sorted((e for e in t.events if e.at <= as_of), key=lambda e: (e.at, e.id or 0))
@@ -305,6 +308,7 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
         tickets=tuple(lines), change_requests=tuple(crs), placeholders=policy.placeholders,
         availability=None if policy.availability_target is None else compute_availability(
             policy.availability_target, outages, maintenance, start, as_of),
+        ratings=period_ratings(tickets, start, as_of),
     )
 
 
