@@ -179,7 +179,8 @@ class SlackSender:
         if job.kind in ("reply", "link", "post"):  # post: a channel message (maintenance)
             await self.client.chat_postMessage(channel=job.channel,
                                                thread_ts=job.payload.get("thread_ts"),
-                                               text=job.payload["text"], unfurl_links=False)
+                                               text=job.payload["text"], unfurl_links=False,
+                                               blocks=job.payload.get("blocks"))
             return None
         raise ValueError(f"unknown Slack job kind {job.kind!r}")
 
