@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.inbox import InboxStore
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.tables import SlackThreadRow
+from adapters.storage.tables import OutboxRow, SlackThreadRow
 
 KIND = "slack"
 """The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
@@ -88,6 +88,12 @@ class SqlSlackRepository:
     def has_pending(self, ticket_id: int, kind: str) -> bool:
         """Unclaimed work of ``kind`` for the ticket is waiting."""
         return self.outbox.has(KIND, ticket_id, kind, ("pending",))
+
+    def states_to(self, channel: str, kind: str) -> set[str]:
+        """The states of the work of ``kind`` for ``channel`` (a user's App Home) ever queued."""
+        return set(self.s.exec(select(OutboxRow.state).where(
+            OutboxRow.kind == KIND, OutboxRow.purpose == kind,
+            OutboxRow.channel == channel).distinct()))
 
     def has_unfinished(self, ticket_id: int, kind: str) -> bool:
         """Work of ``kind`` for the ticket is waiting or being delivered right now."""
