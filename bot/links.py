@@ -87,7 +87,9 @@ class ClientLinks:
             body = _unb64(encoded).decode("ascii")
         except (ValueError, UnicodeDecodeError):
             return None
-        if not sig or not hmac.compare_digest(sig, self._sign(body)):
+        if _b64(body.encode("ascii")) != encoded:  # one spelling per token: no spare bits
+            return None
+        if not (sig and sig.isascii() and hmac.compare_digest(sig, self._sign(body))):
             return None
         kind, _, rest = body.partition(".")
         ticket, _, stamp = rest.partition(".")
@@ -104,7 +106,7 @@ class ClientLinks:
         return self._sign(f"form.{token}.{nonce}")
 
     def form_key_ok(self, token: str, nonce: str, given: str) -> bool:
-        return bool(nonce) and bool(given) and hmac.compare_digest(
+        return bool(nonce) and bool(given) and given.isascii() and hmac.compare_digest(
             given, self.form_key(token, nonce))
 
     def _sign(self, body: str) -> str:

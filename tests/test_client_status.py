@@ -128,7 +128,8 @@ def test_a_tampered_expired_or_foreign_token_is_a_404(wb: WebBot) -> None:
     with wb.browser() as b:
         assert b.get(path).status_code == 200
         for bad in (f"{forged.rstrip('=')}.{sig}", f"{as_rating.rstrip('=')}.{sig}",
-                    token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "x", "x.y"):
+                    token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "x", "x.y",
+                    f"{encoded}.{sig[:-1]}é", "é.é", f"{encoded}."):
             r = b.get(f"/status/{bad}")
             assert r.status_code == 404, bad
             assert other_ref not in r.text and ref not in r.text
@@ -145,4 +146,5 @@ def test_the_page_says_when_nothing_more_can_be_added(wb: WebBot) -> None:
         page = b.get(path).text
         assert "<form" not in page and "closed" in page
         r = b.post(path, data={"form_key": "x", "nonce": "y" * 20, "text": "late"})
-    assert r.status_code == 403  # no key for a form that is not shown
+        odd = b.post(path, data={"form_key": "ké", "nonce": "y" * 20, "text": "late"})
+    assert r.status_code == odd.status_code == 403  # no key for a form that is not shown

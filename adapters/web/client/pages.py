@@ -18,7 +18,7 @@ from bot.errors import InvalidAction, NotFound, StorageError
 from bot.links import RATE, SCORES, STATUS, ClientLinks
 from bot.mail.compose import safe_address
 from bot.mail.notify import SCORE_WORDS
-from bot.model import EventKind, TicketStatus, reference_of
+from bot.model import EventKind, Staff, TicketStatus, reference_of
 from bot.ticket import RATING_CHANGE_WINDOW
 from bot.views import TicketView
 
@@ -38,7 +38,7 @@ GONE = Page("gone.html", status=404, outcome="not_found")
 @dataclass(frozen=True)
 class _Loaded:
     view: TicketView
-    staff: list[Any]
+    staff: list[Staff]
     thread: list[str]
 
 
