@@ -148,3 +148,32 @@ def test_the_page_says_when_nothing_more_can_be_added(wb: WebBot) -> None:
         r = b.post(path, data={"form_key": "x", "nonce": "y" * 20, "text": "late"})
         odd = b.post(path, data={"form_key": "ké", "nonce": "y" * 20, "text": "late"})
     assert r.status_code == odd.status_code == 403  # no key for a form that is not shown
+
+
+def test_added_information_reopens_a_resolved_ticket_as_a_mail_reply_would(wb: WebBot) -> None:
+    ref, path = _open_ticket(wb)
+    wb.bot.app.helpdesk.resolve(ref, actor="alice", note="restarted")
+    wb.bot.clock.advance(timedelta(hours=2))
+    with wb.browser() as b:
+        fields = _form(b.get(path).text)
+        assert b.post(path, data={**fields, "text": "Still down here."}).status_code == 303
+    (outcome,) = wb.bot.process()
+    assert outcome.action == "follow-up reopened the ticket", outcome
+    assert wb.bot.app.helpdesk.show(ref).ticket.status == "open"
+
+
+def test_a_form_the_inbox_cannot_store_is_refused_with_its_text_and_health_says_so(
+        wb: WebBot) -> None:
+    _ref, path = _open_ticket(wb)
+    with wb.browser() as b:
+        fields = _form(b.get(path).text)
+        wb.bot.store.stop()  # the inbox's writer is gone: nothing can be stored
+        r = b.post(path, data={**fields, "text": "Important detail"})
+    assert r.status_code == 503 and "Important detail" in r.text and "nothing was sent" in r.text
+    health = wb.component.health()
+    assert health.ok and health.degraded and "not stored" in health.detail
+    wb.bot.store.start()
+    with wb.browser() as b:
+        fields = _form(b.get(path).text)
+        assert b.post(path, data={**fields, "text": "Important detail"}).status_code == 303
+    assert wb.component.health().status == "ok"

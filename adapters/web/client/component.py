@@ -75,6 +75,11 @@ class ClientComponent:
                 Route("/rate/{token}/{score:int}", self._rate, methods=["GET", "POST"])]
 
     def health(self) -> Health:
+        """Degraded while the last form could not be stored (the pages still read)."""
+        failure = self.pages.store_failure
+        if failure is not None:
+            return Health(True, f"the last status-page form was not stored: {failure}",
+                          degraded=True)
         return Health(True, f"status and rating links at {self.links.base}")
 
     def metrics(self) -> Iterable[Metric]:

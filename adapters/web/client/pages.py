@@ -50,6 +50,8 @@ class ClientPages:
         self.accept = accept
         self.support = app.settings.mail.support_addresses[0]
         self.team = app.settings.mail.team_name
+        self.store_failure: str | None = None
+        """Why the last form could not be stored (None: the last one was)."""
 
     # -- the status page --------------------------------------------------------------------
 
@@ -86,9 +88,11 @@ class ClientPages:
         try:
             await self.accept(Accepted(raw, channel="web", mail_from=requester,
                                        rcpt_to=(self.support,)))
-        except StorageError:
+        except StorageError as e:
+            self.store_failure = str(e)
             return self._refused(503, "We could not store your message just now; nothing was "
                                  "sent. Try again in a minute.", text, back)
+        self.store_failure = None
         return Page("status.html", outcome="added", redirect=f"{back}?sent=1")
 
     def _status_page(self, found: _Loaded, token: str, nonce: str, *, sent: bool = False,
