@@ -112,3 +112,31 @@ def test_a_storm_of_changes_publishes_the_home_once_with_the_time_left(
     asyncio.run(component.sender.send_due())
     assert len(fake.called("views.publish", user_id=ALICE)) == 3
     assert "Your tickets (1)" in _home_text(fake, ALICE)
+
+
+def test_a_change_to_an_at_risk_ticket_refreshes_every_opened_home(
+        quiet: tuple[App, SlackComponent, FakeSlack, ManualClock]) -> None:
+    app, component, fake, clock = quiet
+    h = app.helpdesk
+    ref = h.register(subject="Checkout down", client="acme", priority=Priority.P1,
+                     actor="cli:alice", reason="customer called").reference
+    calm = h.register(subject="Typo", client="acme", priority=Priority.P4,
+                      actor="cli:alice", reason="minor").reference
+    with app.uow() as uow:  # Bob (not staff) and Carol opened their Home; Dave never did
+        for user in (BOB, "UCAROL"):
+            assert queue_home(uow.slack, user, clock.now())
+        uow.commit()
+    asyncio.run(component.sender.send_due())
+    assert sorted(c.params["user_id"] for c in fake.called("views.publish")) == [BOB, "UCAROL"]
+    h.note(calm, "nobody's Home shows a note", actor="alice")
+    h.set_priority(calm, Priority.P3, actor="alice", reason="more users")
+    assert _pending_homes(app) == [], "a calm, unassigned ticket refreshed someone's Home"
+    clock.advance(timedelta(hours=1, minutes=45))  # the P1 has 15 working minutes left
+    h.log_time(ref, 0.5, actor="alice")  # not a change any Home shows
+    assert _pending_homes(app) == []
+    h.assign(ref, "alice", actor="test")  # taken: the at-risk queue shows who has it
+    assert sorted(_pending_homes(app)) == [BOB, "UCAROL"]
+    asyncio.run(component.sender.send_due())
+    at_risk = _home_text(fake, "UCAROL")
+    assert ref in at_risk and "*15m* of working time left" in at_risk
+    assert "assigned to alice" in at_risk

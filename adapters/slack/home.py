@@ -3,8 +3,9 @@ them, ``staff[].slack_user``) and the at-risk queue, each with its working time 
 
 Published with ``views.publish`` by the Slack sender, from the one outbox: a ``home`` job per
 user, queued when they open the tab (``app_home_opened``) and, once they have opened it, when
-one of their tickets changes. While a user's job waits, no other is queued: the one delivered
-renders the state of that moment, so a storm of events publishes once.
+one of their tickets changes or a ticket of the at-risk queue does. While a user's job waits,
+no other is queued: the one delivered renders the state of that moment, so a storm of events
+publishes once. Home jobs' keys are ``home:USER:...`` (read by key range).
 """
 
 from __future__ import annotations
@@ -33,17 +34,39 @@ CHANGES = frozenset({
 """What changes a ticket's line on a Home tab (a note or a mail sent does not)."""
 
 
-def queue_home(slack: SqlSlackRepository, user: str, at: datetime, *,
-               opened: bool = True) -> bool:
-    """A refresh of ``user``'s Home tab, unless one is waiting already. ``opened``: they
-    opened it just now; else (a ticket changed) only a Home they have opened before is kept
-    current. True if queued."""
-    if not user:
+def queue_home(slack: SqlSlackRepository, user: str, at: datetime) -> bool:
+    """A refresh of ``user``'s Home tab (they opened it), unless one is waiting already.
+    True if queued."""
+    if not user or "pending" in slack.states_to(user, HOME):
         return False
-    states = slack.states_to(user, HOME)
-    if "pending" in states or not (opened or states):
+    return _queue(slack, user, at)
+
+
+def _queue(slack: SqlSlackRepository, user: str, at: datetime) -> bool:
+    return slack.queue(HOME, key=f"{HOME}:{user}:{uuid.uuid4().hex}", channel=user, at=at)
+
+
+def refresh_homes(slack: SqlSlackRepository, view: TicketView, events: Sequence[Event],
+                  staff: Callable[[], Sequence[Staff]], at: datetime) -> bool:
+    """Queue the Home refreshes ``events`` call for: the ticket's assignee's (and the one it
+    was taken from), and while it is at risk (or was, before these events) every opened Home,
+    whose at-risk queue shows it. True if any was queued."""
+    if not any(e.kind in CHANGES for e in events):
         return False
-    return slack.queue(HOME, key=f"home:{user}:{uuid.uuid4().hex}", channel=user, at=at)
+    users = users_to_refresh(view, events, staff)
+    at_risk = view.at_risk() or any(e.kind in (EventKind.RESPONDED, EventKind.RESOLVED,
+                                               EventKind.CLOSED, EventKind.PAUSED)
+                                    for e in events)
+    if not users and not at_risk:
+        return False
+    opened = slack.channels_of(HOME)
+    if at_risk:
+        users |= set(opened)
+    queued = False
+    for user in users:
+        if user in opened and not opened[user]:  # opened before, and none waiting
+            queued |= _queue(slack, user, at)
+    return queued
 
 
 def users_to_refresh(view: TicketView, events: Sequence[Event],
@@ -62,8 +85,9 @@ def users_to_refresh(view: TicketView, events: Sequence[Event],
 def _line(v: TicketView) -> str:
     t = v.ticket
     tz = v.policy.calendar.tz
-    head = (f"*{t.reference}* · *{t.priority}* · {escape(t.client_name) or '_unassigned_'} · "
-            f"{t.status}\n{escape(' '.join(t.subject.split())[:150])}")
+    who = f"assigned to {escape(t.assignee)}" if t.assignee else "_nobody has it_"
+    head = (f"*{t.reference}* · *{t.priority}* · {escape(t.client_name) or '_no client_'} · "
+            f"{t.status} · {who}\n{escape(' '.join(t.subject.split())[:150])}")
     c = v.next_due()
     if c is None:
         return head + "\nno clock running"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from adapters.slack.format import escape, event_line
-from adapters.slack.home import queue_home, users_to_refresh
+from adapters.slack.home import refresh_homes
 from adapters.slack.rating import rating_blocks, resolution_text
 from bot.model import Channel, Event, EventKind
 from bot.phone.followup import reminder_text
@@ -77,7 +77,6 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(text)})
-        for user in users_to_refresh(view, events, uow.staff.list):
-            queued |= queue_home(slack, user, at, opened=False)
+        queued |= refresh_homes(slack, view, events, uow.staff.list, at)
         if queued and self.on_queued is not None:
             self.on_queued()

@@ -90,10 +90,19 @@ class SqlSlackRepository:
         return self.outbox.has(KIND, ticket_id, kind, ("pending",))
 
     def states_to(self, channel: str, kind: str) -> set[str]:
-        """The states of the work of ``kind`` for ``channel`` (a user's App Home) ever queued."""
+        """The states of the work of ``kind`` ever queued for ``channel`` (a user's App Home),
+        whose keys start ``KIND:CHANNEL:`` (read by key range, on the outbox's unique index)."""
         return set(self.s.exec(select(OutboxRow.state).where(
-            OutboxRow.kind == KIND, OutboxRow.purpose == kind,
-            OutboxRow.channel == channel).distinct()))
+            *_key_range(f"{kind}:{channel}:")).distinct()))
+
+    def channels_of(self, kind: str) -> dict[str, bool]:
+        """Every channel work of ``kind`` (keys ``KIND:CHANNEL:...``) was ever queued for ->
+        whether some of it is pending."""
+        found: dict[str, bool] = {}
+        for channel, state in self.s.exec(select(OutboxRow.channel, OutboxRow.state).where(
+                *_key_range(f"{kind}:")).distinct()):
+            found[channel] = found.get(channel, False) or state == "pending"
+        return found
 
     def has_unfinished(self, ticket_id: int, kind: str) -> bool:
         """Work of ``kind`` for the ticket is waiting or being delivered right now."""
@@ -121,6 +130,13 @@ class SqlSlackRepository:
 
     def count_jobs(self) -> dict[str, int]:
         return self.outbox.counts(KIND)
+
+
+def _key_range(prefix: str) -> tuple[Any, ...]:
+    """Slack outbox rows whose key starts with ``prefix`` (ending in ``:``), as a range an
+    index serves on SQLite and PostgreSQL alike (LIKE would not, on either by default)."""
+    return (OutboxRow.kind == KIND, col(OutboxRow.key) >= prefix,
+            col(OutboxRow.key) < prefix[:-1] + ";")
 
 
 def job_of(item: OutboxItem) -> SlackJob:
