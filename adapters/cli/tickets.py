@@ -20,6 +20,7 @@ from adapters.cli.options import (
 )
 from adapters.render import ticket_json, ticket_table
 from bot.change_requests import KINDS
+from bot.errors import ConfigError
 from bot.model import Channel, TicketStatus
 from bot.priority import Priority
 from bot.services import ACTIVE, TicketView
@@ -60,6 +61,20 @@ def tickets_list(app: App, client: str | None, statuses: tuple[str, ...], only_o
 def tickets_show(app: App, ref: str, as_json: bool) -> None:
     """One ticket with its clocks, classification reasons and events."""
     emit(app.helpdesk.show(ref), as_json)
+
+
+@tickets.command("link")
+@click.argument("ref")
+@pass_app
+def tickets_link(app: App, ref: str) -> None:
+    """Print the ticket's client status page link (to give a client by phone or chat); it
+    expires after client_links.status_days."""
+    if app.links is None:
+        raise ConfigError(app.settings.source, "client_links.secret", (
+            "no client links: set client_links.secret, web.enabled and web.public_url"))
+    t = app.helpdesk.show(ref).ticket
+    assert t.id is not None
+    click.echo(app.links.status_url(t.id, app.clock.now()))
 
 
 @tickets.command("new")
