@@ -19,13 +19,13 @@ from bot.errors import InvalidAction
 from bot.model import Channel, Client, Event, EventKind, TicketStatus, reference_of
 from bot.priority import Priority
 
-RATING_SCORES = (1, 2, 3, 4, 5)
-RATING_CHANGE_WINDOW = timedelta(days=7)
-"""A client's rating may be changed for a week after they first gave it."""
-
 PAGE_KINDS = frozenset({EventKind.PAGE_STARTED, EventKind.PAGE_ATTEMPT,
                         EventKind.PAGE_CALL_ENDED, EventKind.PAGE_EXHAUSTED})
 """What the pager records as it works through the on-call numbers (``page_taken`` apart)."""
+
+RATING_SCORES = (1, 2, 3, 4, 5)
+RATING_CHANGE_WINDOW = timedelta(days=7)
+"""A client's rating may be changed for a week after they first gave it."""
 
 
 class Ticket:

@@ -263,12 +263,12 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     start, end = period.start_at(tz), period.end_at(tz)
     as_of = min(now, end)
     names = tuple(policy.clocks)
+    tickets = list(tickets)  # read twice: the clocks, then the ratings
     lines: list[TicketLine] = []
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
     outages: list[Outage] = []
-    tickets = sorted(tickets, key=lambda t: (t.created_at, t.id or 0))
-    for t in tickets:
+    for t in sorted(tickets, key=lambda t: (t.created_at, t.id or 0)):
         if t.created_at >= as_of:
             continue
         ordered = sorted((e for e in t.events if e.at <= as_of), key=lambda e: (e.at, e.id or 0))
