@@ -22,7 +22,7 @@ the period's invoiced amount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,7 +32,7 @@ from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind
 from bot.priority import Priority
 from bot.reports.periods import Period
-from bot.reports.ratings import Ratings, period_ratings
+from bot.reports.ratings import NO_RATINGS, Ratings, period_ratings
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 
@@ -159,7 +159,7 @@ class Report:
     availability: Availability | None = None  # where the policy states a target
     acknowledged_version: str = ""  # the policy version the client last acknowledged ...
     policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
-    ratings: Ratings = field(default_factory=Ratings)  # given in the period
+    ratings: Ratings = NO_RATINGS  # the clients' satisfaction ratings given in the period
 
     @property
     def credit_total(self) -> Decimal:

@@ -40,6 +40,10 @@ class Ratings:
                 for n in sorted(RATING_SCORES, reverse=True)}
 
 
+NO_RATINGS = Ratings()
+"""A report's ratings when none were given (immutable: one shared value)."""
+
+
 def period_ratings(tickets: Iterable[Ticket], start: datetime, as_of: datetime) -> Ratings:
     found: list[tuple[str, int]] = []
     for t in tickets:
