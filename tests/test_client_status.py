@@ -155,9 +155,14 @@ def test_added_information_reopens_a_resolved_ticket_as_a_mail_reply_would(wb: W
     wb.bot.app.helpdesk.resolve(ref, actor="alice", note="restarted")
     wb.bot.clock.advance(timedelta(hours=2))
     with wb.browser() as b:
-        fields = _form(b.get(path).text)
+        resolved = b.get(path).text
+        rate = re.findall(r'<a href="(/rate/[^"]+/4)">4 \(good\)</a>', resolved)
+        assert len(rate) == 1 and b.get(rate[0]).status_code == 200  # the page asks to rate
+        assert "Resolved. restarted" in resolved
+        fields = _form(resolved)
         assert b.post(path, data={**fields, "text": "Still down here."}).status_code == 303
-    (outcome,) = wb.bot.process()
+        (outcome,) = wb.bot.process()
+        assert 'id="rate"' not in b.get(path).text  # reopened: nothing to rate now
     assert outcome.action == "follow-up reopened the ticket", outcome
     assert wb.bot.app.helpdesk.show(ref).ticket.status == "open"
 
@@ -177,3 +182,17 @@ def test_a_form_the_inbox_cannot_store_is_refused_with_its_text_and_health_says_
         fields = _form(b.get(path).text)
         assert b.post(path, data={**fields, "text": "Important detail"}).status_code == 303
     assert wb.component.health().status == "ok"
+
+
+def test_a_flood_of_forms_from_one_page_is_refused_with_the_text_kept(wb: WebBot) -> None:
+    _ref, path = _open_ticket(wb)
+    with wb.browser() as b:
+        for n in range(20):
+            fields = _form(b.get(path).text)
+            assert b.post(path, data={**fields, "text": f"detail {n}"}).status_code == 303
+        fields = _form(b.get(path).text)
+        flood = b.post(path, data={**fields, "text": "detail 20"})
+        assert flood.status_code == 429 and "detail 20" in flood.text
+        wb.bot.clock.advance(timedelta(hours=1))
+        fields = _form(b.get(path).text)
+        assert b.post(path, data={**fields, "text": "detail 21"}).status_code == 303

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.bootstrap import App
@@ -33,6 +35,9 @@ class Page:
 
 
 GONE = Page("gone.html", status=404, outcome="not_found")
+FORMS_PER_HOUR = 20
+"""Forms one ticket's page takes per hour in this process; more are refused (429), text kept:
+a leaked link cannot flood the ticket."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class ClientPages:
         self.accept = accept
         self.support = app.settings.mail.support_addresses[0]
         self.team = app.settings.mail.team_name
+        self.recent: dict[int, deque[datetime]] = {}
+        """Ticket id -> when its page's last forms were stored (for ``FORMS_PER_HOUR``)."""
         self.store_failure: str | None = None
         """Why the last form could not be stored (None: the last one was)."""
 
@@ -79,6 +86,10 @@ class ClientPages:
             return self._refused(409, f"{t.reference} is {t.status}: messages can no longer "
                                  "be added here. Write to us by mail instead.", text, back)
         now = self.app.clock.now()
+        if not self._allowed(_id(found), now):
+            return self._refused(429, f"{t.reference} took {FORMS_PER_HOUR} messages from this "
+                                 "page in the last hour; wait a little, or reply by mail.",
+                                 text, back)
         try:
             raw = reply_mail(reference=t.reference, subject=t.subject, requester=requester,
                              support=self.support, text=text, nonce=message_nonce,
@@ -93,7 +104,14 @@ class ClientPages:
             return self._refused(503, "We could not store your message just now; nothing was "
                                  "sent. Try again in a minute.", text, back)
         self.store_failure = None
+        self.recent.setdefault(_id(found), deque()).append(now)
         return Page("status.html", outcome="added", redirect=f"{back}?sent=1")
+
+    def _allowed(self, ticket_id: int, now: datetime) -> bool:
+        sent = self.recent.get(ticket_id)
+        while sent and now - sent[0] >= timedelta(hours=1):
+            sent.popleft()
+        return not sent or len(sent) < FORMS_PER_HOUR
 
     def _status_page(self, found: _Loaded, token: str, nonce: str, *, sent: bool = False,
                      error: str = "", text: str = "", code: int = 200) -> Page:
@@ -101,9 +119,21 @@ class ClientPages:
                            can_write=_writer(found.view) is not None)
         return Page("status.html", {
             "page": page, "sent": sent, "error": error, "text": text,
+            "rate": self._rate_links(found.view),
             "action": f"/status/{token}", "form_key": self.links.form_key(token, nonce),
             "nonce": secrets.token_urlsafe(18)}, status=code,
             outcome="refused" if error else "status")
+
+    def _rate_links(self, view: TicketView) -> list[tuple[int, str, str]]:
+        """(score, word, path) of the rating links of a resolved ticket, while they work."""
+        t = view.ticket
+        resolved = t.last(EventKind.RESOLVED)
+        if t.status != TicketStatus.RESOLVED or resolved is None or t.id is None:
+            return []
+        token = self.links.rating_token(t.id, resolved.at)
+        if self.links.read(token, RATE, view.now) is None:
+            return []
+        return [(n, SCORE_WORDS[n], f"/rate/{token}/{n}") for n in SCORES]
 
     def _refused(self, code: int, reason: str, text: str, back: str) -> Page:
         return Page("refused.html", {"reason": reason, "text": text, "back": back},
