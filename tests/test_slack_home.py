@@ -136,7 +136,17 @@ def test_a_change_to_an_at_risk_ticket_refreshes_every_opened_home(
     assert _pending_homes(app) == []
     h.assign(ref, "alice", actor="test")  # taken: the at-risk queue shows who has it
     assert sorted(_pending_homes(app)) == [BOB, "UCAROL"]
+    h.respond(ref, actor="alice", message="On it")  # one refresh each waits: none more
+    assert sorted(_pending_homes(app)) == [BOB, "UCAROL"]
+    asyncio.run(component.sender.send_due())
+    gone = _home_text(fake, "UCAROL")
+    assert "No ticket is at risk" in gone, "answered in time, it left the queue"
+    h.set_priority(ref, Priority.P2, actor="alice", reason="a workaround")  # nothing runs
+    h.confirm_cause(ref, actor="alice")  # the resolution clock starts: 8h, far from due
+    assert _pending_homes(app) == []
+    clock.advance(timedelta(days=1, hours=6))  # ~9 working hours: far from the P2's 24h ...
+    h.set_priority(ref, Priority.P1, actor="alice", reason="all users again")  # ... past 8h
+    assert sorted(_pending_homes(app)) == [BOB, "UCAROL"], "raised into the queue"
     asyncio.run(component.sender.send_due())
     at_risk = _home_text(fake, "UCAROL")
-    assert ref in at_risk and "*15m* of working time left" in at_risk
-    assert "assigned to alice" in at_risk
+    assert ref in at_risk and "assigned to alice" in at_risk and "BREACHED" in at_risk

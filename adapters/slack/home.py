@@ -5,7 +5,8 @@ Published with ``views.publish`` by the Slack sender, from the one outbox: a ``h
 user, queued when they open the tab (``app_home_opened``) and, once they have opened it, when
 one of their tickets changes or a ticket of the at-risk queue does. While a user's job waits,
 no other is queued: the one delivered renders the state of that moment, so a storm of events
-publishes once. Home jobs' keys are ``home:USER:...`` (read by key range).
+publishes once. Who opened their Home is kept in ``slack_home`` (migration 16), with the key of
+their latest refresh, read by the outbox's unique index: each check is one row.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.slack.text import escape
 from bot import readable
 from bot.model import Event, EventKind, Staff, TicketStatus
+from bot.priority import Priority
 from bot.services import ACTIVE, Helpdesk, TicketView
 
 if TYPE_CHECKING:
@@ -32,41 +34,69 @@ CHANGES = frozenset({
     EventKind.CAUSE_CONFIRMED, EventKind.PAUSED, EventKind.RESUMED, EventKind.RESOLVED,
     EventKind.REOPENED, EventKind.CLOSED, EventKind.MESSAGE_RECEIVED})
 """What changes a ticket's line on a Home tab (a note or a mail sent does not)."""
+STOPS = frozenset({EventKind.RESPONDED, EventKind.RESOLVED, EventKind.CLOSED,
+                   EventKind.PAUSED})
+"""What stops or pauses clocks: a ticket close to a deadline leaves the at-risk queue by it."""
+RISK_SHARE = 0.25
+"""``TicketView.at_risk``'s share: less than this much of a target left is at risk."""
 
 
 def queue_home(slack: SqlSlackRepository, user: str, at: datetime) -> bool:
-    """A refresh of ``user``'s Home tab (they opened it), unless one is waiting already.
-    True if queued."""
-    if not user or "pending" in slack.states_to(user, HOME):
+    """``user`` opened their Home tab: publish it (unless a refresh waits already), and keep
+    it current from now on. True if queued."""
+    if not user:
         return False
-    return _queue(slack, user, at)
-
-
-def _queue(slack: SqlSlackRepository, user: str, at: datetime) -> bool:
-    return slack.queue(HOME, key=f"{HOME}:{user}:{uuid.uuid4().hex}", channel=user, at=at)
+    slack.home_opened(user, at)
+    return _refresh(slack, user, slack.homes([user]).get(user, ""), at)
 
 
 def refresh_homes(slack: SqlSlackRepository, view: TicketView, events: Sequence[Event],
                   staff: Callable[[], Sequence[Staff]], at: datetime) -> bool:
     """Queue the Home refreshes ``events`` call for: the ticket's assignee's (and the one it
-    was taken from), and while it is at risk (or was, before these events) every opened Home,
-    whose at-risk queue shows it. True if any was queued."""
+    was taken from), and while it is at risk (or has just left the queue) every opened Home,
+    whose at-risk queue shows it. Only Homes their users opened. True if any was queued."""
     if not any(e.kind in CHANGES for e in events):
         return False
     users = users_to_refresh(view, events, staff)
-    at_risk = view.at_risk() or any(e.kind in (EventKind.RESPONDED, EventKind.RESOLVED,
-                                               EventKind.CLOSED, EventKind.PAUSED)
-                                    for e in events)
+    at_risk = view.at_risk(RISK_SHARE) or _left_the_queue(view, events)
     if not users and not at_risk:
         return False
-    opened = slack.channels_of(HOME)
-    if at_risk:
-        users |= set(opened)
+    opened = slack.homes(None if at_risk else users)
     queued = False
-    for user in users:
-        if user in opened and not opened[user]:  # opened before, and none waiting
-            queued |= _queue(slack, user, at)
+    for user in sorted(set(opened) if at_risk else users & set(opened)):
+        queued |= _refresh(slack, user, opened[user], at)
     return queued
+
+
+def _left_the_queue(view: TicketView, events: Sequence[Event]) -> bool:
+    """Whether ``events`` may have taken the ticket out of the at-risk queue: they stopped or
+    paused a clock that was close to (or past) its target, or lowered the priority of a
+    ticket with a clock running."""
+    if any(e.kind in STOPS for e in events) and any(
+            c.started_at is not None and c.used >= c.target * (1 - RISK_SHARE)
+            for c in view.clocks.values()):
+        return True
+    return any(e.kind == EventKind.PRIORITY_SET and _lowered(e) for e in events) and any(
+        c.running for c in view.clocks.values())
+
+
+def _lowered(e: Event) -> bool:
+    try:
+        before, now = Priority.parse(str(e.data.get("previous"))), Priority.parse(
+            str(e.data.get("priority")))
+    except ValueError:
+        return False
+    return now.rank > before.rank
+
+
+def _refresh(slack: SqlSlackRepository, user: str, last_key: str, at: datetime) -> bool:
+    """A refresh of ``user``'s Home unless the last one queued still waits: delivered, it
+    renders the state of that moment, so it covers every change made meanwhile."""
+    if last_key and slack.is_pending(last_key):
+        return False
+    key = f"{HOME}:{user}:{uuid.uuid4().hex}"
+    slack.home_queued(user, key)
+    return slack.queue(HOME, key=key, channel=user, at=at)
 
 
 def users_to_refresh(view: TicketView, events: Sequence[Event],
