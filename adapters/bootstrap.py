@@ -14,6 +14,7 @@ from adapters.storage import SCHEMA_VERSION, Database, UnitOfWorks
 from adapters.storage.writelock import write_lock
 from adapters.system_clock import SystemClock
 from bot.clock import Clock
+from bot.links import ClientLinks
 from bot.mail.notify import MailNotifier
 from bot.mail.quarantine import Quarantine
 from bot.maintenance import Maintenance
@@ -70,6 +71,8 @@ class App:
     """Called when mail was queued in the outbox (wakes its sender)."""
     slack_queued: Signal
     """Called when Slack work was queued (wakes the Slack sender)."""
+    links: ClientLinks | None = None
+    """The signed client links (status page, rating); None when not configured."""
     _mail: BatchIntake | None = field(default=None, init=False, repr=False)
     _metrics: Metrics | None = field(default=None, init=False, repr=False)
 
@@ -110,6 +113,16 @@ def open_database(settings: Settings) -> Database:
     return Database(s.url, schema=s.schema_, echo=s.echo)
 
 
+def client_links(settings: Settings) -> ClientLinks | None:
+    """The signed client links, when a secret is set and the web app serves them at its
+    public URL (``config check`` names what is missing otherwise)."""
+    c, w = settings.client_links, settings.web
+    if c.secret is None or not (w.enabled and w.public_url):
+        return None
+    return ClientLinks(c.secret.get_secret_value().encode("utf-8"), w.public_url,
+                       status_days=c.status_days, rating_days=c.rating_days)
+
+
 def mail_policy(settings: Settings) -> MailPolicy:
     from bot.mail.intake import MailPolicy
     from bot.mail.parse import Limits
@@ -121,6 +134,7 @@ def mail_policy(settings: Settings) -> MailPolicy:
         ack_limit_per_hour=m.ack_limit_per_hour,
         reopen_within=timedelta(hours=m.reopen_within_hours), late_reply=m.late_reply,
         limits=Limits(max_attachment_bytes=m.max_attachment_bytes),
+        links=client_links(settings),
     )
 
 
@@ -137,9 +151,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
     uow = UnitOfWorks(db)
     mail_queued, slack_queued = Signal(), Signal()
     s = settings
+    links = client_links(s)
 
     listeners: list[Listener] = [MailNotifier(s.mail.sender, s.mail.reopen_within_hours,
-                                              s.mail.team_name),
+                                              s.mail.team_name, links=links),
                                  ReplanListener()]
     if s.slack.enabled:
         from adapters.slack.notify import SlackNotifier
@@ -205,5 +220,5 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         approvals=approvals,
         quarantine=Quarantine(uow, clock, lambda inbound_id: app.mail.process(inbound_id),
                               read=uow.reader),
-        mail_queued=mail_queued, slack_queued=slack_queued)
+        mail_queued=mail_queued, slack_queued=slack_queued, links=links)
     return app

@@ -27,7 +27,7 @@ from config.env import ENV_PREFIX, apply_env
 if TYPE_CHECKING:
     from bot.ticket import Ticket
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 16
 """The schema the direct paths read and write (``adapters.storage.database.SCHEMA_VERSION``;
 a test keeps the two equal). Another version: the direct path steps aside."""
 

@@ -101,9 +101,15 @@ class WebStack:
     """The web app on uvicorn (``[web] enabled``) with its components; Slack in Socket Mode
     runs without it."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, inbound: InboundStore | None = None) -> None:
+        """``inbound``: the mail stack's store, where the client status page's form is
+        stored as the mail reply it stands for (no page without it)."""
         self.settings = app.settings
         self.components: list[WebComponent] = []
+        if app.links is not None and inbound is not None:
+            from adapters.web.client import ClientComponent
+
+            self.components.append(ClientComponent(app, app.links, inbound.accept))
         if self.settings.slack.enabled:
             from adapters.slack.component import SlackComponent
 
@@ -159,7 +165,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     smtp_socket, web_socket = bind_listeners(s)  # first: a port in use leaves nothing to undo
     mail = MailStack(app)
     await mail.start(smtp_socket)
-    web = WebStack(app)
+    web = WebStack(app, mail.store)
     await web.start(web_socket)
     scheduler = AsyncIOScheduler(timezone="UTC")
     running = _RunningJobs(scheduler)  # before start: the first runs are counted too

@@ -29,7 +29,8 @@ from bot.clock import ManualClock
 from bot.model import Client
 from bot.policies import PolicyBook
 from bot.priority import Priority
-from bot.services import ACTIVE, Helpdesk
+from bot.services import Helpdesk
+from bot.views import ACTIVE
 
 
 def main() -> None:

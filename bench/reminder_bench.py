@@ -161,7 +161,8 @@ def measure_rebuild(db: Database, policies: Path, now: datetime, precise: bool) 
 def measure_peer(db: Database, policies: Path, now: datetime, n: int) -> dict:
     from bot.clock import ManualClock
     from bot.policies import PolicyBook
-    from bot.services import ACTIVE, Helpdesk
+    from bot.services import Helpdesk
+    from bot.views import ACTIVE
 
     base = rss_mb()
     hd = Helpdesk(lambda: SqlUnitOfWork(db), ManualClock(now), PolicyBook("bench247",

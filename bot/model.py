@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     OUTAGE_CORRECTED = "outage_corrected"  # staff set the outage interval (availability)
     MERGED = "merged"  # another ticket about the same incident was merged into this one
     IMPORTED = "imported"  # registered from a mailbox's history; at the instant of the import
+    RATED = "rated"  # the client rated the resolution 1-5 (the last one is the answer)
 
 
 class TicketStatus(StrEnum):

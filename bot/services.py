@@ -16,7 +16,15 @@ from bot.classify.change_request import change_request_reason
 from bot.clock import Clock
 from bot.errors import NotFound
 from bot.listeners import Listener, publish
-from bot.model import Channel, Client, EventKind, Staff, TicketStatus, id_of_reference
+from bot.model import (
+    Channel,
+    Client,
+    EventKind,
+    Staff,
+    TicketStatus,
+    id_of_reference,
+    reference_of,
+)
 from bot.policies import PolicyBook
 from bot.ports import UnitOfWork
 from bot.priority import Priority
@@ -187,6 +195,15 @@ class Helpdesk:
     def confirm_phone_followup(self, ref: str, *, actor: str, note: str = "") -> TicketView:
         return self._act(ref, lambda t, p, now: t.confirm_phone_followup(actor=actor, now=now,
                                                                          note=note))
+
+    def rate(self, ticket_id: int, score: int, *, actor: str, channel: str) -> bool:
+        """The client's rating of the resolution (a signed link or a Slack button: the
+        caller checked who may rate). False: the same score again, nothing recorded."""
+        ref = reference_of(ticket_id)
+        changed: list[bool] = []
+        self._act(ref, lambda t, p, now: changed.append(
+            t.rate(score, actor=actor, now=now, channel=channel)))
+        return changed[0]
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ PAGE_KINDS = frozenset({EventKind.PAGE_STARTED, EventKind.PAGE_ATTEMPT,
                         EventKind.PAGE_CALL_ENDED, EventKind.PAGE_EXHAUSTED})
 """What the pager records as it works through the on-call numbers (``page_taken`` apart)."""
 
+RATING_SCORES = (1, 2, 3, 4, 5)
+RATING_CHANGE_WINDOW = timedelta(days=7)
+"""A client's rating may be changed for a week after they first gave it."""
+
 
 class Ticket:
     """An incident (or request) of one client. Clocks derive from ``events``; never stored."""
@@ -302,6 +306,33 @@ class Ticket:
     def receive_message(self, *, actor: str, now: datetime, data: Mapping[str, Any]) -> None:
         """A message from the client in the ticket's thread (mail, Slack, ...)."""
         self._record(EventKind.MESSAGE_RECEIVED, now, actor, dict(data))
+
+    @property
+    def rating(self) -> Event | None:
+        """The client's answer to "how did we do?" (``data["score"]`` 1-5), if any."""
+        return self.last(EventKind.RATED)
+
+    def rate(self, score: int, *, actor: str, now: datetime, channel: str,
+             change_within: timedelta = RATING_CHANGE_WINDOW) -> bool:
+        """The client rates the resolution: one answer per ticket, which they may change
+        within ``change_within`` of their first. False: the same score again (nothing to
+        record)."""
+        if score not in RATING_SCORES:
+            raise InvalidAction(f"a rating is 1 to 5 (got {score})")
+        if self.last(EventKind.RESOLVED) is None:
+            raise InvalidAction(f"{self.reference} was never resolved: nothing to rate yet")
+        first = next((e for e in self.events if e.kind == EventKind.RATED), None)
+        if first is not None and now - first.at > change_within:
+            raise InvalidAction(f"{self.reference} was rated {first.at:%Y-%m-%d}; a rating "
+                                f"can be changed for {change_within.days} days only")
+        current = self.rating
+        if current is not None and current.data.get("score") == score:
+            return False
+        data: dict[str, Any] = {"score": score, "channel": channel}
+        if current is not None:
+            data["previous"] = current.data.get("score")
+        self._record(EventKind.RATED, now, actor, data)
+        return True
 
     def resolved_for(self, now: datetime) -> timedelta | None:
         """How long the ticket has been resolved at ``now``; None when it is not resolved."""

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.priority import Priority
 from config.fields import DatabaseUrl, Domain, Email, Phone, PriorityField, Section
@@ -176,3 +176,20 @@ class WebSettings(Section):
                                                         self.public_url):
             raise ValueError(f"public_url {self.public_url!r} is not an http(s) URL")
         return self
+
+
+class ClientLinkSettings(Section):
+    """Signed links in the client's mail: the ticket's status page and the rating links."""
+
+    secret: SecretStr | None = None
+    """Signs the links (HMAC-SHA256); none: no links. Changing it voids every link sent."""
+    status_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    rating_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. the output of "
+                             "`openssl rand -hex 32`)")
+        return secret

@@ -22,6 +22,7 @@ from bot.sla.loader import load_policy
 from config.env import ENV_PREFIX, NOT_SETTINGS, apply_env, variable_for
 from config.fields import Section
 from config.sections import (
+    ClientLinkSettings,
     ClientSettings,
     ImapSettings,
     LogSettings,
@@ -58,6 +59,7 @@ class Settings(Section):
     twilio: TwilioSettings = TwilioSettings()
     oncall: OnCallSettings = OnCallSettings()
     reminders: ReminderSettings = ReminderSettings()
+    client_links: ClientLinkSettings = ClientLinkSettings()
     source: str = Field("defaults", exclude=True)
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -168,7 +170,8 @@ def _named_policies(s: Settings) -> list[tuple[str, str]]:
 
 
 __all__ = [
-    "DEFAULT_FILE", "ENV_PREFIX", "NOT_SETTINGS", "ClientSettings", "ImapSettings", "LogSettings",
+    "DEFAULT_FILE", "ENV_PREFIX", "NOT_SETTINGS", "ClientLinkSettings", "ClientSettings",
+    "ImapSettings", "LogSettings",
     "MailSettings", "OnCallSettings", "PolicySettings", "RelaySettings", "ReminderSettings",
     "SchedulerSettings", "Settings", "ShiftSettings", "SlackSettings", "SmtpSettings",
     "StaffSettings", "StorageSettings", "TwilioSettings", "WebSettings", "load_settings",

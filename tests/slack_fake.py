@@ -41,6 +41,8 @@ class FakeSlack:
     """user id -> ``users.info``'s user object."""
     deleted: set[tuple[str, str]] = field(default_factory=set)
     """(channel, ts) of messages deleted in Slack: updates and thread replies fail."""
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """user id -> the Home tab view last published for them (``views.publish``)."""
     ws_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -99,6 +101,16 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(params.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "views.publish":
+            view = params.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            if not params.get("user_id") or not isinstance(view, dict) \
+                    or view.get("type") != "home" or len(view.get("blocks", [])) > 100:
+                return {"ok": False, "error": "invalid_arguments"}
+            with self.lock:
+                self.homes[str(params["user_id"])] = view
+            return {"ok": True, "view": {"id": f"V{ts}", "type": "home", **view}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.ws_url}
         return {"ok": False, "error": "unknown_method"}

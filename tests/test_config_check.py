@@ -96,3 +96,18 @@ def test_every_mistake_is_its_own_line(tmp_path: Path) -> None:
     where = f"{PREFIX}{tmp_path / 'supportbot.toml'}: "
     assert [line.removeprefix(where).split(": ")[0] for line in err] == [
         "web.public_url", "relay.password, relay.security"], err
+
+
+def test_client_links_without_the_web_app_name_what_is_missing(tmp_path: Path) -> None:
+    code, out, err = check(tmp_path, '[web]\npublic_url = "https://bot.example.com"\n',
+                           SUPPORTBOT_CLIENT_LINKS__SECRET="s" * 32)
+    assert (code, out, len(err)) == (2, "", 1), err
+    assert err[0].startswith(f"{PREFIX}SUPPORTBOT_CLIENT_LINKS__SECRET: client_links.secret, "
+                             "web.enabled: "), err
+    assert "s" * 32 not in err[0]
+    code, _out, err = check(tmp_path, '[web]\nenabled = true\n'
+                                      'public_url = "https://bot.example.com"\n',
+                            SUPPORTBOT_CLIENT_LINKS__SECRET="s" * 32)
+    assert code == 0, err
+    code, _out, err = check(tmp_path, '[client_links]\nsecret = "short"\n')
+    assert code != 0 and "client_links.secret" in err[-1] and "16" in err[-1], err

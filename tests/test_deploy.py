@@ -314,14 +314,18 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.postEphemeral": {"chat:write"},
     "conversations.replies": {"channels:history", "groups:history"},
     "users.info": {"users:read", "users:read.email"},  # the email: who wrote a direct message
+    "views.publish": set(),  # the App Home tab: needs no scope, the manifest's app_home
 }
 """The Web API methods the code may call and the bot scopes they need (Slack's method pages);
 a method called that is not here fails the test, so the manifest is looked at again."""
 EVENTS: dict[str, set[str]] = {"message": {"message.channels", "message.groups", "message.im"},
-                               "reaction_added": {"reaction_added"}}
+                               "reaction_added": {"reaction_added"},
+                               "app_home_opened": {"app_home_opened"}}
 """The event types the intake handles -> the subscriptions that deliver them."""
 EVENT_SCOPES = {"message.channels": "channels:history", "message.groups": "groups:history",
-                "message.im": "im:history", "reaction_added": "reactions:read"}
+                "message.im": "im:history", "reaction_added": "reactions:read",
+                "app_home_opened": None}
+"""The scope each subscription needs (None: app_home_opened needs none)."""
 
 
 def called_methods() -> set[str]:
@@ -352,7 +356,7 @@ def test_the_slack_manifests_ask_the_scopes_and_events_the_code_uses() -> None:
     assert handled_events() == set(EVENTS)
     events = set().union(*EVENTS.values())
     needed = set().union(*(METHOD_SCOPES[m] for m in calls)) | \
-        {EVENT_SCOPES[e] for e in events} | {"commands"}
+        {s for e in events if (s := EVENT_SCOPES[e])} | {"commands"}
     docs = manifests()
     assert set(docs) == {"manifest.yaml", "manifest-socket.yaml"}
     for name, m in docs.items():
@@ -361,6 +365,7 @@ def test_the_slack_manifests_ask_the_scopes_and_events_the_code_uses() -> None:
         assert m["settings"]["interactivity"]["is_enabled"] is True
         assert [c["command"] for c in m["features"]["slash_commands"]] == ["/ticket"]
         assert m["features"]["bot_user"]["display_name"]
+        assert m["features"]["app_home"]["home_tab_enabled"] is True, name
 
 
 def test_the_slash_command_is_the_one_bolt_serves_and_its_hint_names_real_verbs() -> None:

@@ -20,6 +20,7 @@ from adapters.cli.options import (
     ticket_action,
 )
 from bot.change_requests import KINDS
+from bot.errors import ConfigError
 from bot.model import Channel, TicketStatus
 from bot.views import ACTIVE, TicketView
 
@@ -98,6 +99,20 @@ def _list_directly(state: Ctx, client: str | None, statuses: Sequence[TicketStat
 def tickets_show(app: App, ref: str, as_json: bool) -> None:
     """One ticket with its clocks, classification reasons and events."""
     emit(app.helpdesk.show(ref), as_json)
+
+
+@tickets.command("link")
+@click.argument("ref")
+@pass_app
+def tickets_link(app: App, ref: str) -> None:
+    """Print the ticket's client status page link (to give a client by phone or chat); it
+    expires after client_links.status_days."""
+    if app.links is None:
+        raise ConfigError(app.settings.source, "client_links.secret", (
+            "no client links: set client_links.secret, web.enabled and web.public_url"))
+    t = app.helpdesk.show(ref).ticket
+    assert t.id is not None
+    click.echo(app.links.status_url(t.id, app.clock.now()))
 
 
 @tickets.command("new")

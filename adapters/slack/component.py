@@ -26,6 +26,8 @@ from starlette.routing import BaseRoute, Route
 from adapters.bootstrap import App
 from adapters.slack.commands import SlackCommands
 from adapters.slack.intake import SlackIdentity, SlackIntake
+from adapters.slack.rating import ACTION as RATE_ACTION
+from adapters.slack.rating import SlackRating
 from adapters.slack.sender import SlackSender, api_problem
 from adapters.slack.socket import SocketLink
 from adapters.slack.text import decode
@@ -53,6 +55,7 @@ class SlackComponent:
                                   phone_number=app.settings.mail.phone_number,
                                   support_address=app.settings.mail.support_addresses[0])
         self.commands = SlackCommands(app.helpdesk, app.uow.reader)
+        self.rating = SlackRating(app.helpdesk, app.settings.client_links.rating_days)
         app.slack_queued.connect(self.sender.wake)  # called by the root's SlackNotifier
         self.bolt = self._bolt(token, s.signing_secret.get_secret_value())
         self.handler = AsyncSlackRequestHandler(self.bolt)
@@ -115,6 +118,20 @@ class SlackComponent:
                 await asyncio.to_thread(commands.button, user, action)
             except (SupportbotError, ValueError) as e:
                 await client.chat_postEphemeral(channel=channel, user=user, text=f":warning: {e}")
+
+        rating = self.rating
+
+        @bolt.action(re.compile(RATE_ACTION))
+        async def on_rating(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+            await ack()
+            user = (body.get("user") or {}).get("id", "")
+            channel = (body.get("channel") or {}).get("id", "")
+            try:
+                text = await asyncio.to_thread(rating.press, user, action)
+            except SupportbotError as e:
+                text = f":warning: {e}"
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
 
         return bolt
 

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.inbox.processor import Decision, Inbox
 from adapters.slack.direct import contact_client, help_answer, is_direct
+from adapters.slack.home import queue_home
 from adapters.slack.identity import Identity, SlackIdentity
 from adapters.slack.text import decode, mentioned_users
 from adapters.slack.users import SlackUsers
@@ -178,6 +179,10 @@ class SlackIntake:
             return self._message(uow, ev, me, body, names, email)
         if kind == "reaction_added":
             return self._reaction(uow, ev, fetched, body, names)
+        if kind == "app_home_opened" and ev.get("tab", "home") == "home":
+            queued = queue_home(uow.slack, str(ev.get("user", "")), self.clock.now())
+            return "done", "home tab opened: " + (
+                "refresh queued" if queued else "a refresh is waiting already"), None, None
         return "ignored", f"{kind} events are not used", None, None
 
     def _message(self, uow: SqlUnitOfWork, ev: dict[str, Any], me: Identity,

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from adapters.slack.format import escape, event_line
+from adapters.slack.home import refresh_homes
+from adapters.slack.rating import rating_blocks, resolution_text
 from bot.model import Channel, Event, EventKind
 from bot.phone.followup import reminder_text
 from bot.ports import UnitOfWork
@@ -61,6 +63,13 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(str(e.data["message"]))})
+                elif e.kind == EventKind.RESOLVED and source:
+                    # the client hears of it where they reported, and may rate it there
+                    text = resolution_text(t.reference, str(e.data.get("note", "")))
+                    queued |= slack.queue("reply", key=f"resolved:{t.id}:{e.id}",
+                                          channel=source[0], at=at, ticket_id=t.id,
+                                          payload={"thread_ts": source[1], "text": escape(text),
+                                                   "blocks": rating_blocks(t.id, text)})
                 elif e.kind == EventKind.PHONE_FOLLOWUP_MISSING and source:
                     # the call is late: remind the client where they reported, as mail does
                     text = reminder_text(t.reference, self.phone_number)
@@ -68,5 +77,6 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(text)})
+        queued |= refresh_homes(slack, view, events, uow.staff.list, at)
         if queued and self.on_queued is not None:
             self.on_queued()

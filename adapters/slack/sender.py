@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,6 +23,7 @@ from sqlmodel import Session
 
 from adapters.outbox.delivery import Failure, Outbox, RetryPolicy
 from adapters.slack.format import triage_blocks, triage_text
+from adapters.slack.home import HOME, home_view
 from adapters.storage import UnitOfWorks
 from adapters.storage.outbox import OutboxItem
 from adapters.storage.slack import KIND, SlackJob, SqlSlackRepository, job_of
@@ -179,9 +181,19 @@ class SlackSender:
         if job.kind in ("reply", "link", "post"):  # post: a channel message (maintenance)
             await self.client.chat_postMessage(channel=job.channel,
                                                thread_ts=job.payload.get("thread_ts"),
-                                               text=job.payload["text"], unfurl_links=False)
+                                               text=job.payload["text"], unfurl_links=False,
+                                               blocks=job.payload.get("blocks"))
+            return None
+        if job.kind == HOME:  # rendered now: a refresh queued long ago shows the latest
+            view = await asyncio.to_thread(self._home, job.channel)
+            await self.client.views_publish(user_id=job.channel, view=view)
             return None
         raise ValueError(f"unknown Slack job kind {job.kind!r}")
+
+    def _home(self, user: str) -> dict[str, Any]:
+        with self.uow.reader() as uow:
+            staff = next((s for s in uow.staff.list() if s.slack_user == user), None)
+        return home_view(self.helpdesk, staff, self.clock.now())
 
     async def _post_triage(self, ticket_id: int, channel: str) -> str:
         """Post the ticket's triage message as it stands; returns its ts."""

@@ -46,13 +46,15 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     10: one_inbox,
     11: claim_owner,
     14: lambda conn: _client_rates(conn),
+    16: _create(tables.SlackHomeRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
 10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
-14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports."""
+14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports,
+16 the Slack App Homes the bot keeps current (``slack_home``)."""
 
 
 def _slack_schema(conn: Connection) -> None:

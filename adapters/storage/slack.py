@@ -3,6 +3,7 @@ inbox (events, deduplicated by ``event_id``) and the one outbox (Web API work)."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.inbox import InboxStore
 from adapters.storage.outbox import OutboxItem, OutboxStore
-from adapters.storage.tables import SlackThreadRow, TicketRow
+from adapters.storage.tables import OutboxRow, SlackHomeRow, SlackThreadRow, TicketRow
 
 KIND = "slack"
 """The outbox kind of Slack Web API work; a job's own kind is the row's purpose."""
@@ -102,6 +103,32 @@ class SqlSlackRepository:
     def has_pending(self, ticket_id: int, kind: str) -> bool:
         """Unclaimed work of ``kind`` for the ticket is waiting."""
         return self.outbox.has(KIND, ticket_id, kind, ("pending",))
+
+    # -- App Homes -----------------------------------------------------------------------------
+
+    def homes(self, users: Iterable[str] | None = None) -> dict[str, str]:
+        """The Slack users who opened their Home (of ``users``; all if None) -> the outbox key
+        of their latest refresh ("" before the first)."""
+        q = select(SlackHomeRow)
+        if users is not None:
+            q = q.where(col(SlackHomeRow.user_id).in_(sorted(set(users))))
+        return {r.user_id: r.last_key for r in self.s.exec(q)}
+
+    def home_opened(self, user: str, at: datetime) -> None:
+        if self.s.get(SlackHomeRow, user) is None:
+            self.s.add(SlackHomeRow(user_id=user, opened_at=at.astimezone(UTC)))
+            self.s.flush()
+
+    def home_queued(self, user: str, key: str) -> None:
+        row = self.s.get(SlackHomeRow, user)
+        if row is not None:
+            row.last_key = key
+            self.s.add(row)
+
+    def is_pending(self, key: str) -> bool:
+        """The Slack work queued under ``key`` waits, unclaimed (one row, by unique index)."""
+        return self.s.exec(select(OutboxRow.state).where(
+            OutboxRow.kind == KIND, OutboxRow.key == key)).first() == "pending"
 
     def has_unfinished(self, ticket_id: int, kind: str) -> bool:
         """Work of ``kind`` for the ticket is waiting or being delivered right now."""

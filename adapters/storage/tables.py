@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from adapters.storage.home_tables import SlackHomeRow  # noqa: F401 (a table too)
 from adapters.storage.phone_tables import (  # noqa: F401 (the phone tables are tables too)
     PageAttemptRow,
     PageRow,

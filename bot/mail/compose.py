@@ -169,8 +169,9 @@ def subject_with_reference(reference: str, subject: str) -> str:
 
 def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str | None,
                     references: Sequence[str], key: str, at: datetime,
-                    phone_number: str | None) -> OutboundMail:
-    """The receipt for a new ticket: reference, priority and why, due instants, P1 phone step."""
+                    phone_number: str | None, status_url: str | None = None) -> OutboundMail:
+    """The receipt for a new ticket: reference, priority and why, due instants, P1 phone step,
+    and the link to the ticket's status page (``status_url``) when there is one."""
     t = view.ticket
     ref = t.reference
     lines = [
@@ -194,7 +195,10 @@ def acknowledgement(view: TicketView, *, to: str, sender: str, in_reply_to: str 
                       "followed up by a phone call."]
         if phone_number:
             lines.append(f"Please call us now on {readable.phone(phone_number)} and mention {ref}.")
-    lines += ["", f"Reply to this mail to add information; keep [{ref}] in the subject.", ""]
+    lines += ["", f"Reply to this mail to add information; keep [{ref}] in the subject."]
+    if status_url:
+        lines += ["", f"Follow {ref} and add information on its status page:", status_url]
+    lines.append("")
     subject = subject_with_reference(ref, f"Re: {t.subject}")
     msgid = message_id("ack", key, sender)
     raw = _text_mail(sender, to, subject, msgid, "\n".join(lines), in_reply_to=in_reply_to,

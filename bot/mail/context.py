@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from bot.links import ClientLinks
 from bot.mail.parse import Limits, ParsedMail, Unparseable, parse_message
 from bot.model import Channel, Client, InboundItem, Message, reference_of
 from bot.ports import UnitOfWork
@@ -47,6 +48,8 @@ class MailPolicy:
     reopen_within: timedelta = timedelta(days=7)
     late_reply: str = "new_ticket"  # or "follow_up": see MailSettings.late_reply
     limits: Limits = field(default_factory=Limits)
+    links: ClientLinks | None = None
+    """Signed client links: the acknowledgement carries the ticket's status page."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from bot.change_requests import clock_description
 from bot.clocks import ClockState
+from bot.links import ClientLinks
 from bot.mail import compose
 from bot.mail.outbox import queue_mail
 from bot.mail.signature import signer_name
@@ -19,10 +20,12 @@ from bot.services import TicketView
 class MailNotifier:
     """Queues mail to the requester of an email ticket when staff act on it."""
 
-    def __init__(self, sender: str, reopen_hours: int = 168, team_name: str = "Support") -> None:
+    def __init__(self, sender: str, reopen_hours: int = 168, team_name: str = "Support", *,
+                 links: ClientLinks | None = None) -> None:
         self.sender = sender
         self.reopen_hours = reopen_hours
         self.team_name = team_name  # signs staff replies (with the person's name if staff)
+        self.links = links  # signed links: the resolution mail carries the rating links
 
     def __call__(self, uow: UnitOfWork, view: TicketView, events: Sequence[Event]) -> None:
         t = view.ticket
@@ -82,8 +85,21 @@ class MailNotifier:
                 lines.append(f"Resolution: {note}")
             lines.append(f"If it is not, reply to this mail within {self.reopen_hours // 24} "
                          "days and the ticket reopens.")
+            if self.links is not None and view.ticket.id is not None:
+                lines += rating_lines(self.links.rate_urls(view.ticket.id, e.at), ref)
             return "\n".join(lines)
         return None
+
+
+SCORE_WORDS = {1: "very poor", 2: "poor", 3: "fair", 4: "good", 5: "excellent"}
+
+
+def rating_lines(urls: dict[int, str], ref: str) -> list[str]:
+    """The satisfaction question of a resolution mail: one link per score (each opens a page
+    that asks to confirm, so a mail scanner opening links casts no vote)."""
+    lines = ["", f"How did we do on {ref}? Choose a rating:"]
+    lines += [f"  {n} ({SCORE_WORDS[n]}): {url}" for n, url in sorted(urls.items())]
+    return lines
 
 
 def _due_line(c: ClockState, view: TicketView) -> str:

@@ -34,6 +34,7 @@ from bot.model import Client, Event, EventKind
 from bot.priority import Priority
 from bot.reports.fees import FLAT, FeeLine, period_fees
 from bot.reports.periods import Period
+from bot.reports.ratings import NO_RATINGS, Ratings, period_ratings
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 
@@ -162,6 +163,7 @@ class Report:
     policy_changes: tuple[str, ...] = ()  # ... and what changed since, when it differs
     billing: str = FLAT  # hourly (the client has rates) or flat (its invoice_amount)
     fees: tuple[FeeLine, ...] = ()  # hourly: hours, rate and amount per priority
+    ratings: Ratings = NO_RATINGS  # the clients' satisfaction ratings given in the period
 
     @property
     def credit_total(self) -> Decimal:
@@ -267,6 +269,7 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     start, end = period.start_at(tz), period.end_at(tz)
     as_of = min(now, end)
     names = tuple(policy.clocks)
+    tickets = list(tickets)  # read twice: the clocks, then the ratings
     lines: list[TicketLine] = []
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
@@ -315,6 +318,7 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
         tickets=tuple(lines), change_requests=tuple(crs), placeholders=policy.placeholders,
         availability=None if policy.availability_target is None else compute_availability(
             policy.availability_target, outages, maintenance, start, as_of),
+        ratings=period_ratings(tickets, start, as_of),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from html import escape
 
 from bot.reports.compute import RULE_TEXT, Report
+from bot.reports.ratings import rating_lines
 from bot.reports.text import availability_lines, hours_text, local, pct, summary_lines
 
 _CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -204,6 +205,8 @@ def render_html(r: Report) -> str:
     if r.availability is not None:
         out.append("<h2>Availability</h2>" + "".join(
             f"<p>{_e(line)}</p>" for line in availability_lines(r)))
+    out.append("<h2>Client satisfaction</h2>" + "".join(
+        f"<p>{_e(line)}</p>" for line in rating_lines(r.ratings)))
     out.append(f"<h2>Open at the end of the period</h2><p>{_e(RULE_TEXT.get(r.open_rule, ''))}"
                f"</p><p>Carried over: {_e(', '.join(r.carried) or 'none')}.</p>")
     out.append("<h2>Change requests</h2>")

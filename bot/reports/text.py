@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.reports.compute import Report
+from bot.reports.ratings import rating_lines, ratings_dict
 
 FORMATS = ("md", "html", "csv", "json")
 
@@ -82,6 +83,7 @@ def to_dict(r: Report) -> dict[str, Any]:
                              "answered": iso(c.answered_at), "outcome": c.outcome,
                              "late": hours_text(c.late)} for c in r.change_requests],
         "tickets": [row for row in csv_rows(r)],
+        "satisfaction": ratings_dict(r.ratings),
         **({} if r.availability is None else {"availability": availability_dict(r)}),
         **({} if not r.policy_changes else {"policy_changes": {
             "acknowledged_version": r.acknowledged_version, "changes": list(r.policy_changes)}}),
@@ -219,6 +221,7 @@ def render_md(r: Report) -> str:
         out.append(f"- Total credit: {_money(r, r.credit_total)}")
     if r.availability is not None:
         out += ["", "## Availability", ""] + [f"- {line}" for line in availability_lines(r)]
+    out += ["", "## Client satisfaction", ""] + [f"- {line}" for line in rating_lines(r.ratings)]
     out += ["", "## Open at the end of the period", "", RULE_TEXT.get(r.open_rule, r.open_rule)]
     out.append("Carried over: " + (", ".join(r.carried) or "none") + ".")
     out += ["", "## Change requests", ""]

@@ -32,10 +32,12 @@ def run(ctx: MailContext) -> Outcome | None:
     elif not ctx.ack_allowed(to):
         action += f"; not acknowledged: {to} reached {ctx.policy.ack_limit_per_hour}/hour"
     else:
+        links = ctx.policy.links
         ack = compose.acknowledgement(
             view, to=to, sender=ctx.policy.sender, in_reply_to=mail.message_id,
             references=list(mail.references), key=f"{t.reference}.{ctx.inbound_id}", at=now,
-            phone_number=ctx.policy.phone_number)
+            phone_number=ctx.policy.phone_number,
+            status_url=links.status_url(t.id, now) if links and t.id is not None else None)
         queue_mail(uow, t, ack, now)
         action += "; acknowledged"
     if action != "registered; acknowledged":
