@@ -44,6 +44,9 @@ class EventKind(StrEnum):
     OUTAGE_CORRECTED = "outage_corrected"  # staff set the outage interval (availability)
     MERGED = "merged"  # another ticket about the same incident was merged into this one
     IMPORTED = "imported"  # registered from a mailbox's history; at the instant of the import
+    WAITING_FOR_CLIENT = "waiting_for_client"  # staff asked the client: the policy's clocks pause
+    WAITING_ENDED = "waiting_ended"  # the client answered (or staff stopped waiting)
+    CLIENT_NUDGED = "client_nudged"  # no answer at half-time: the client was reminded once
 
 
 class TicketStatus(StrEnum):

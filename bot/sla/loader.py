@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.errors import PolicyError
+from bot.model import EventKind
 from bot.priority import Priority
 from bot.schema import config_error
-from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy
+from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy, WaitingRule
 from bot.sla.policy_file import Holidays, PolicyFile
 
 CHANGE_CLOCK = "change_response"
@@ -78,6 +79,30 @@ def _cross_check(spec: PolicyFile, source: str) -> None:
                 raise PolicyError(source, f"reminders.rules[{i}].clocks",
                                   f"{name!r} is not one of the clocks ({', '.join(reminded)})")
     _check_holidays(spec.calendar.holidays, source)
+    for name in spec.waiting.pauses or ():
+        if name not in spec.clocks:
+            raise PolicyError(source, "waiting.pauses",
+                              f"{name!r} is not one of the clocks ({clocks})")
+
+
+def _waiting_rule(spec: PolicyFile) -> WaitingRule:
+    w = spec.waiting
+    pauses = w.pauses if w.pauses is not None else \
+        [c for c in ("resolution",) if c in spec.clocks]
+    return WaitingRule(tuple(pauses), w.after, w.nudge and w.after is not None,
+                       w.resolve and w.after is not None)
+
+
+def _clock(name: str, c: Any, waiting: WaitingRule) -> ClockSpec:
+    """A clock as the file gives it; one the waiting state pauses also pauses while the ticket
+    waits for the client and runs again when that ends."""
+    pause, resume = set(c.pause), set(c.resume)
+    if name in waiting.pauses:
+        pause.add(EventKind.WAITING_FOR_CLIENT)
+        resume.add(EventKind.WAITING_ENDED)
+    return ClockSpec(name=name, description=c.description, start=frozenset(c.start),
+                     stop=frozenset(c.stop), pause=frozenset(pause), resume=frozenset(resume),
+                     reopen=frozenset(c.reopen), targets=dict(c.targets))
 
 
 def _misplaced_placeholders(raw: dict[str, Any], source: str) -> None:
@@ -178,14 +203,8 @@ def parse_policy(content: bytes, source: str) -> Policy:
         calendar = spec.calendar.build()
     except ValueError as e:  # overlapping windows, or none at all
         raise PolicyError(source, "calendar.windows", str(e)) from None
-    clocks = {
-        name: ClockSpec(
-            name=name, description=c.description,
-            start=frozenset(c.start), stop=frozenset(c.stop), pause=frozenset(c.pause),
-            resume=frozenset(c.resume), reopen=frozenset(c.reopen), targets=dict(c.targets),
-        )
-        for name, c in spec.clocks.items()
-    }
+    waiting = _waiting_rule(spec)
+    clocks = {name: _clock(name, c, waiting) for name, c in spec.clocks.items()}
     return Policy(
         name=spec.policy.name,
         title=spec.policy.title,
@@ -207,6 +226,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         change_approval=spec.changes.approval,
         placeholders=tuple(spec.placeholders),
         reminders=spec.reminders.build(_reminded_clocks(spec)),
+        waiting=waiting,
     )
 
 

@@ -80,6 +80,18 @@ class ReminderRule:
 
 
 @dataclass(frozen=True)
+class WaitingRule:
+    """The waiting-for-the-client state (``[waiting]``): which clocks it pauses, and what
+    happens after ``after`` (working days, or working time) with no answer: a nudge to the
+    client at half of it (``nudge``), the ticket resolved by itself at the end (``resolve``)."""
+
+    pauses: tuple[str, ...] = ()
+    after: timedelta | WorkingDays | None = None
+    nudge: bool = False
+    resolve: bool = False
+
+
+@dataclass(frozen=True)
 class Policy:
     """One contract, loaded from a policy file. ``version`` identifies the exact file content."""
 
@@ -105,6 +117,7 @@ class Policy:
     document: str = ""
     reminders: Mapping[tuple[str, Priority], ReminderRule] = field(default_factory=dict)
     """The reminder rule per (clock, priority); a pair not listed gets ``ReminderRule()``."""
+    waiting: WaitingRule = WaitingRule()
 
     def reminder_rule(self, clock: str, priority: Priority) -> ReminderRule:
         return self.reminders.get((clock, priority)) or ReminderRule()

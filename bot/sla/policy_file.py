@@ -202,6 +202,16 @@ class _Reminders(_ReminderFields):
         return out
 
 
+class _Waiting(_Strict):
+    """``[waiting]``: see ``bot.sla.policy.WaitingRule``. ``pauses`` None: the resolution
+    clock, if the policy has one."""
+
+    pauses: list[str] | None = None
+    after: Deadline | None = None
+    nudge: bool = True
+    resolve: bool = True
+
+
 class PolicyFile(_Strict):
     """A whole policy file, as written (``config/policies/README.md``)."""
 
@@ -216,4 +226,5 @@ class PolicyFile(_Strict):
     availability: _Availability = _Availability()
     changes: _Changes = _Changes()
     reminders: _Reminders = _Reminders()
+    waiting: _Waiting = _Waiting()
     placeholders: list[str] = []
