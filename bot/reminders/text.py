@@ -20,6 +20,7 @@ _STOPS = {
     EventKind.CLOSED: "closing it",
     EventKind.CAUSE_CONFIRMED: "confirming the cause (supportbot tickets confirm-cause {ref})",
     EventKind.PAUSED: "pausing it (supportbot tickets pause {ref} --reason ...)",
+    EventKind.WAITING_FOR_CLIENT: "waiting for the client (supportbot tickets wait {ref})",
 }
 
 
