@@ -8,50 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import bootstrap
-from adapters.mail.inbound import InboundStore
-from adapters.mail.outbound import OutboxSender, Relay
-from adapters.mail.smtp import SmtpIntake, SupportHandler
 from adapters.storage import Database
-from bot.clock import ManualClock
 from bot.model import EventKind, TicketStatus
-from config.settings import Settings
-from tests.mailbot import SUPPORT, Bot, mail, reply_to
-from tests.mailpeers import LoopThread, Sink
-
-POLICIES = Path(__file__).parent / "policies"
-MON_09 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Mon 23 Nov 2026 09:00 Brussels
+from tests.mailbot import Bot, mail, reply_to
+from tests.mailpeers import LoopThread
+from tests.policy_bot import MON_09, policy_bot
 
 
 @pytest.fixture
 def wbot(database: Database, loop: LoopThread) -> Iterator[Bot]:
-    sink = Sink(loop)
-    clock = ManualClock(MON_09)
-    settings = Settings.model_validate({
-        "storage": {"url": database.url.render_as_string(hide_password=False),
-                    "schema": database.schema},
-        "policies": {"default": "waiting", "paths": [str(POLICIES)]},
-        "clients": [{"name": "acme", "policy": "waiting", "email_domains": ["acme.example"]}],
-        "mail": {"support_addresses": [SUPPORT]},
-        "relay": {"host": "127.0.0.1", "port": sink.port},
-    })
-    app = bootstrap(settings, clock=clock)
-    store = InboundStore(app.db, clock)
-    store.start()
-    intake = SmtpIntake(SupportHandler(store, [SUPPORT]), "127.0.0.1", 0,
-                        max_message_bytes=5_000_000)
-    loop.run(intake.start())
-    bot = Bot(app, clock, intake, store, OutboxSender(app.db, clock, Relay("127.0.0.1",
-                                                                            sink.port)), sink)
-    yield bot
-    loop.run(intake.stop())
-    store.stop()
-    sink.close()
-    app.close()
+    with policy_bot(database, loop, "waiting") as bot:
+        yield bot
 
 
 def test_a_question_waits_nudges_at_half_time_and_the_clients_mail_ends_the_wait(

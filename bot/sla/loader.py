@@ -72,6 +72,10 @@ def _cross_check(spec: PolicyFile, source: str) -> None:
         if c.clock not in spec.clocks:
             raise PolicyError(source, f"credits[{i}].clock",
                               f"{c.clock!r} is not one of the clocks ({clocks})")
+        if spec.clocks[c.clock].repeats:
+            raise PolicyError(source, f"credits[{i}].clock",
+                              f"{c.clock!r} repeats: credits count a ticket's breach once, so "
+                              "they name a clock that runs once per ticket")
     reminded = _reminded_clocks(spec)
     for i, r in enumerate(spec.reminders.rules):
         for name in r.clocks:
@@ -102,7 +106,7 @@ def _clock(name: str, c: Any, waiting: WaitingRule) -> ClockSpec:
         resume.add(EventKind.WAITING_ENDED)
     return ClockSpec(name=name, description=c.description, start=frozenset(c.start),
                      stop=frozenset(c.stop), pause=frozenset(pause), resume=frozenset(resume),
-                     reopen=frozenset(c.reopen), targets=dict(c.targets))
+                     reopen=frozenset(c.reopen), targets=dict(c.targets), repeats=c.repeats)
 
 
 def _misplaced_placeholders(raw: dict[str, Any], source: str) -> None:

@@ -17,6 +17,9 @@ class ClockSpec:
     """A named clock: which events start, pause, resume, stop and reopen it, and its targets.
 
     A reopen event lets a stopped clock run on from the working time it had already used.
+    A ``repeats`` clock (next response) runs again, from zero and with its whole target, at each
+    start event after it stopped: each run is a *cycle* of its own (``bot.clocks.cycle_states``).
+    A start while it runs changes nothing, nor does one while the ticket is resolved or closed.
     """
 
     name: str
@@ -27,6 +30,7 @@ class ClockSpec:
     resume: frozenset[EventKind] = frozenset()
     reopen: frozenset[EventKind] = frozenset()
     description: str = ""
+    repeats: bool = False
 
 
 @dataclass(frozen=True)

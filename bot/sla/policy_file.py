@@ -112,12 +112,16 @@ class _Clock(_Strict):
     pause: list[EventField] = []
     resume: list[EventField] = []
     reopen: list[EventField] = []
+    repeats: bool = False
     targets: dict[PriorityField, Duration]
 
     @model_validator(mode="after")
     def _check(self) -> _Clock:
         if bool(self.pause) != bool(self.resume):
             raise ValueError("pause and resume go together: give both or neither")
+        if self.repeats and self.reopen:
+            raise ValueError("a repeating clock starts again at its start events: reopen "
+                             "has no meaning for it (list `reopened` in start instead)")
         return self
 
 
