@@ -94,6 +94,8 @@ class Staff:
     slack_user: str | None = None
     phone: str | None = None
     id: int | None = None
+    role: str | None = None
+    """``manager``: told at the reminder steps that name managers (``[reminders] ladder``)."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bot.phone.chase import chase_missing
 from bot.phone.followup import call_covers, ticket_for_call, ticket_waiting_for
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.numbers import client_for_number, try_e164
+from bot.phone.pages import start_page
 from bot.phone.paging import Call, Exhausted, next_step, page_text, spell_reference
 from bot.phone.ports import CallAnswer, PhonePolicy, Telephony, TelephonyError
 from bot.phone.status import UNANSWERED, advance, is_final
@@ -56,12 +57,8 @@ class PhoneDesk:
                      and e.data.get("previous") not in (None, "P1") for e in events)
         now = view.now
         if t.priority == Priority.P1 and (registered or raised) and t.status in ACTIVE:
-            numbers = self.policy.oncall.numbers_at(now)
-            page = uow.phone.open_page(t.id, "registered as P1" if registered else
-                                       "raised to P1", numbers, now)
-            if page is not None:
-                t.paging(EventKind.PAGE_STARTED, now=now, data={
-                    "page": page.id, "numbers": list(numbers), "reason": page.reason})
+            start_page(uow, t, self.policy.oncall.numbers_at(now),
+                       "registered as P1" if registered else "raised to P1", now)
         if registered and t.phone_followup == "pending" and t.client_id is not None:
             for call in uow.phone.waiting_calls(t.client_id, now - self.policy.link_window):
                 if call_covers(call.created_at, t.created_at, self.policy.link_window):

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import threading
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from bot.errors import PolicyError
 from bot.model import EventKind
 from bot.priority import Priority
 from bot.schema import config_error
-from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy, WaitingRule
+from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy, ReminderRule, WaitingRule
 from bot.sla.policy_file import Holidays, PolicyFile
 
 CHANGE_CLOCK = "change_response"
@@ -87,6 +88,21 @@ def _cross_check(spec: PolicyFile, source: str) -> None:
         if name not in spec.clocks:
             raise PolicyError(source, "waiting.pauses",
                               f"{name!r} is not one of the clocks ({clocks})")
+
+
+def _reminders(spec: PolicyFile, source: str) -> dict[tuple[str, Priority], ReminderRule]:
+    """The reminder rules per (clock, priority); a ladder step naming no threshold of its
+    rule is a mistake, reported at the key that says it."""
+    rules = spec.reminders.build(_reminded_clocks(spec))
+    for (clock, p), rule in rules.items():
+        known = rule.labels(timedelta.max)
+        for label, _ in rule.ladder:
+            if label not in known:
+                raise PolicyError(source, "reminders.ladder" if spec.reminders.ladder and
+                                  label in spec.reminders.ladder else "reminders.rules",
+                                  f"{label!r} is not a threshold of the {clock} reminders at "
+                                  f"{p} (they are: {', '.join(known) or 'none'})")
+    return rules
 
 
 def _waiting_rule(spec: PolicyFile) -> WaitingRule:
@@ -229,7 +245,7 @@ def parse_policy(content: bytes, source: str) -> Policy:
         availability_target=spec.availability.target,
         change_approval=spec.changes.approval,
         placeholders=tuple(spec.placeholders),
-        reminders=spec.reminders.build(_reminded_clocks(spec)),
+        reminders=_reminders(spec, source),
         waiting=waiting,
     )
 

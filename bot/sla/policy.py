@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.model import EventKind
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
-from bot.sla.durations import WorkingDays
+from bot.sla.durations import WorkingDays, format_duration
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class ReminderRule:
     ``before`` the target runs out (working time left), the breach itself, and repeats while
     breached every ``repeat_every`` (working time; wall time where reminders go out outside the
     service window). ``outside_window``: None means "only P1" (the default: P1 always).
-    ``notify`` None means triage and the assignee, plus the on-call for P1.
+    ``notify`` None means triage and the assignee, plus the on-call for P1. ``ladder``: who is
+    told at each threshold, by its label (``50%``, ``30m-left``, ``breach``; the breach's
+    repeats too); a threshold it does not name tells ``notify``'s recipients.
     """
 
     shares: tuple[float, ...] = (0.5, 0.75, 0.9)
@@ -71,6 +73,7 @@ class ReminderRule:
     repeat_every: timedelta | None = None
     outside_window: bool | None = None
     notify: tuple[str, ...] | None = None
+    ladder: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def always(self, priority: Priority) -> bool:
         """Whether reminders go out outside the service window for ``priority``."""
@@ -81,6 +84,16 @@ class ReminderRule:
             return self.notify
         return ("triage", "assignee", "oncall") if priority == Priority.P1 else \
             ("triage", "assignee")
+
+    def targets_at(self, label: str, priority: Priority) -> tuple[str, ...]:
+        """Who is told at the threshold ``label`` (``75%``, ``breach``) for ``priority``."""
+        return dict(self.ladder).get(label) or self.targets(priority)
+
+    def labels(self, target: timedelta) -> list[str]:
+        """The labels of this rule's thresholds for a clock of ``target``."""
+        out = [f"{s * 100:g}%" for s in self.shares]
+        out += [f"{format_duration(b)}-left" for b in self.before if timedelta(0) < b < target]
+        return out + (["breach"] if self.breach else [])
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,12 @@ class _Changes(_Strict):
     approval: bool = False
 
 
+Recipient = Literal["triage", "assignee", "manager", "oncall"]
+"""Who a reminder step tells: the triage channel, the assignee (Slack DM and mail when the
+triage channel is not told too), the staff whose role is manager (DM and mail), on-call (SMS;
+and a call for a P1's breach)."""
+
+
 class _ReminderFields(_Strict):
     """Fields of a reminder rule; None means "not said here" (an earlier level decides)."""
 
@@ -166,7 +172,10 @@ class _ReminderFields(_Strict):
     breach: bool | None = None
     repeat_every: Repeat | None = None
     outside_window: bool | None = None
-    notify: list[Literal["triage", "assignee", "oncall"]] | None = None
+    notify: list[Recipient] | None = None
+    ladder: dict[str, list[Recipient]] | None = None
+    """Who is told at each threshold (``"50%"``, ``"30m-left"``, ``breach``); a threshold not
+    named tells ``notify``'s recipients."""
 
     def apply(self, rule: ReminderRule) -> ReminderRule:
         changes: dict[str, Any] = {}
@@ -182,6 +191,10 @@ class _ReminderFields(_Strict):
             changes["outside_window"] = self.outside_window
         if self.notify is not None:
             changes["notify"] = tuple(dict.fromkeys(self.notify))
+        if self.ladder is not None:
+            steps = {**dict(rule.ladder), **{k: tuple(dict.fromkeys(v))
+                                             for k, v in self.ladder.items()}}
+            changes["ladder"] = tuple(sorted(steps.items()))
         return dataclasses.replace(rule, **changes) if changes else rule
 
 
