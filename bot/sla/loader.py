@@ -21,6 +21,7 @@ from bot.errors import PolicyError
 from bot.model import EventKind
 from bot.priority import Priority
 from bot.schema import config_error
+from bot.sla.extends import KEY, merged
 from bot.sla.policy import ClockSpec, Compliance, CreditRule, Policy, ReminderRule, WaitingRule
 from bot.sla.policy_file import Holidays, PolicyFile
 
@@ -128,11 +129,12 @@ def _clock(name: str, c: Any, waiting: WaitingRule) -> ClockSpec:
 def _misplaced_placeholders(raw: dict[str, Any], source: str) -> None:
     """The TOML pitfall: ``placeholders`` written after a ``[table]`` header lands inside it."""
     for table, value in raw.items():
-        if isinstance(value, dict) and "placeholders" in value:
-            raise PolicyError(source, f"{table}.placeholders",
-                              "unknown key: `placeholders` belongs at the top of the file, "
-                              "before the first [table] (TOML puts keys written after a table "
-                              "header inside that table)")
+        for key in ("placeholders", "extends"):
+            if isinstance(value, dict) and key in value:
+                raise PolicyError(source, f"{table}.{key}",
+                                  f"unknown key: `{key}` belongs at the top of the file, "
+                                  "before the first [table] (TOML puts keys written after a "
+                                  "table header inside that table)")
 
 
 @functools.cache
@@ -173,24 +175,34 @@ def load_policy(name_or_path: str | Path, search: tuple[Path, ...] = ()) -> Poli
     when the file is not valid.
     """
     path = resolve_policy_path(name_or_path, search)
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
     where = os.path.abspath(path)
-    signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _cache_lock:
         seen = _by_stat.get(where)
-    if seen is not None and seen[0] == signature:
+    if seen is not None and seen[0] == _signature(where, seen[1].chain):
         return seen[1]
     try:
         content = path.read_bytes()
     except OSError as e:
         raise PolicyError(str(path), "", f"cannot read: {e.strerror or e}") from None
-    policy = _parse_cached(content, str(path), where)
+    if b"extends" in content:  # its parents' files count too: parsed here, not by content
+        policy = parse_policy(content, str(path), search)
+    else:
+        policy = _parse_cached(content, str(path), where)
     with _cache_lock:
-        _by_stat[where] = (signature, policy)
+        _by_stat[where] = (_signature(where, policy.chain), policy)
     return policy
+
+
+def _signature(where: str, chain: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    """The stat signatures of a policy's file and those it extends (any edit moves one)."""
+    out = []
+    for p in (*chain[:-1], where) if chain else (where,):
+        try:
+            st = os.stat(p)
+        except OSError as e:
+            raise PolicyError(p, "", f"cannot read: {e.strerror or e}") from None
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
 
 
 def _parse_cached(content: bytes, source: str, where: str) -> Policy:
@@ -205,8 +217,7 @@ def _parse_cached(content: bytes, source: str, where: str) -> Policy:
     return policy
 
 
-def parse_policy(content: bytes, source: str) -> Policy:
-    """Build a Policy from the bytes of a policy file; ``source`` names it in errors."""
+def _read_toml(content: bytes, source: str) -> dict[str, Any]:
     import tomllib
 
     try:
@@ -214,6 +225,29 @@ def parse_policy(content: bytes, source: str) -> Policy:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise PolicyError(source, "", f"not valid TOML: {e}") from None
     _misplaced_placeholders(raw, source)
+    return raw
+
+
+def parse_policy(content: bytes, source: str, search: tuple[Path, ...] = ()) -> Policy:
+    """Build a Policy from the bytes of a policy file; ``source`` names it in errors. A file
+    that ``extends`` another finds it by name in ``search``, its own folder, then the built-in
+    policies (or by path)."""
+    raw = _read_toml(content, source)
+    contents = [content]
+
+    def read(name: str) -> tuple[dict[str, Any], str]:
+        path = resolve_policy_path(name, (*search, Path(source).parent))
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise PolicyError(source, KEY, f"cannot read {path}: {e.strerror or e}") from None
+        contents.insert(0, data)
+        return _read_toml(data, str(path)), str(path)
+
+    raw, origins, chain = merged(raw, source, read)
+    if len(chain) > 1 and origins.get("policy.name") != source:
+        raise PolicyError(source, "policy.name", "a policy that extends another needs a "
+                          "[policy] name of its own (its tickets are filed under it)")
     try:
         spec = PolicyFile.model_validate(raw)
     except ValidationError as e:
@@ -229,7 +263,8 @@ def parse_policy(content: bytes, source: str) -> Policy:
         name=spec.policy.name,
         title=spec.policy.title,
         document=spec.policy.document,
-        version=hashlib.sha256(content).hexdigest()[:12],
+        version=hashlib.sha256(b"\0".join(contents)).hexdigest()[:12] if len(chain) > 1
+        else hashlib.sha256(content).hexdigest()[:12],
         source=source,
         calendar=calendar,
         clocks=clocks,
@@ -247,6 +282,8 @@ def parse_policy(content: bytes, source: str) -> Policy:
         placeholders=tuple(spec.placeholders),
         reminders=_reminders(spec, source),
         waiting=waiting,
+        origins=origins,
+        chain=chain,
     )
 
 

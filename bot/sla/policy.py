@@ -135,6 +135,11 @@ class Policy:
     reminders: Mapping[tuple[str, Priority], ReminderRule] = field(default_factory=dict)
     """The reminder rule per (clock, priority); a pair not listed gets ``ReminderRule()``."""
     waiting: WaitingRule = WaitingRule()
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Which file set each key (``calendar.windows``, ``calendar.closed:2026-12-24``...), for a
+    policy that ``extends`` another (``bot.sla.extends``)."""
+    chain: tuple[str, ...] = ()
+    """The files it was built from, the one it extends first, its own last."""
 
     def reminder_rule(self, clock: str, priority: Priority) -> ReminderRule:
         return self.reminders.get((clock, priority)) or ReminderRule()

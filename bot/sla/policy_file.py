@@ -75,6 +75,8 @@ class _NamedDay(_Strict):
 class _Closed(_Strict):
     date: date
     name: str = "closed"
+    window: Span | None = None
+    """Only this part of the day is closed (``13:00-18:00``); none: the whole day."""
 
 
 class Holidays(_Strict):
@@ -100,9 +102,13 @@ class _Calendar(_Strict):
             subdivision=self.holidays.subdivision,
             language=self.holidays.language,
             named=tuple(d.build() for d in self.holidays.days),
-            extra={c.date: c.name for c in self.closed},
+            extra={c.date: c.name for c in self.closed if c.window is None},
         )
-        return Calendar(self.timezone, per_day, closed)
+        partly: dict[date, list[tuple[Window, str]]] = {}
+        for c in self.closed:
+            if c.window is not None:
+                partly.setdefault(c.date, []).append((span(c.window), c.name))
+        return Calendar(self.timezone, per_day, closed, partly)
 
 
 class _Clock(_Strict):
