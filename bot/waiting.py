@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.model import Event
+from bot.readable import when
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 
@@ -56,3 +58,28 @@ def due_step(policy: Policy, ticket: Ticket, now: datetime) -> str | None:
     if plan.nudge_at is not None and now >= plan.nudge_at and not ticket.nudged:
         return NUDGE
     return None
+
+
+def _instant(text: object) -> datetime | None:
+    return datetime.fromisoformat(str(text)) if text else None
+
+
+def nudge_text(e: Event, policy: Policy, reference: str, reply: str = "Reply") -> str:
+    """What the client reads when nudged (``e``: the ``client_nudged`` event); ``reply``: how
+    they answer where they read it."""
+    tz = policy.calendar.tz
+    lines = [f"We are still waiting for your answer about {reference}: we asked you on "
+             f"{when(_instant(e.data.get('waiting_since')), tz)}.",
+             f"{reply} and we carry on at once."]
+    resolves = _instant(e.data.get("resolves_at"))
+    if resolves is not None:
+        lines.append(f"Without an answer by {when(resolves, tz)} we will consider the ticket "
+                     "resolved (you can still reply afterwards to reopen it).")
+    return "\n".join(lines)
+
+
+def unanswered_text(e: Event, policy: Policy, reference: str) -> str:
+    """The first line of the resolution notice of a ticket resolved for want of an answer."""
+    return (f"We asked you a question about {reference} on "
+            f"{when(_instant(e.data.get('waiting_since')), policy.calendar.tz)} and have had "
+            "no answer, so we consider it resolved.")

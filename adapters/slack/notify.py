@@ -11,6 +11,7 @@ from bot.model import Channel, Event, EventKind
 from bot.phone.followup import reminder_text
 from bot.ports import UnitOfWork
 from bot.services import TicketView
+from bot.waiting import nudge_text, unanswered_text
 
 if TYPE_CHECKING:
     from adapters.storage.uow import SqlUnitOfWork
@@ -61,6 +62,12 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(str(e.data["message"]))})
+                elif (text := _to_client(e, view)) is not None and source:
+                    # waiting for the client: the nudge, the resolution for want of an answer
+                    queued |= slack.queue("reply", key=f"waiting:{t.id}:{e.id}",
+                                          channel=source[0], at=at, ticket_id=t.id,
+                                          payload={"thread_ts": source[1],
+                                                   "text": escape(text)})
                 elif e.kind == EventKind.PHONE_FOLLOWUP_MISSING and source:
                     # the call is late: remind the client where they reported, as mail does
                     text = reminder_text(t.reference, self.phone_number)
@@ -70,3 +77,13 @@ class SlackNotifier:
                                                    "text": escape(text)})
         if queued and self.on_queued is not None:
             self.on_queued()
+
+
+def _to_client(e: Event, view: TicketView) -> str | None:
+    """What the client hears in their thread of a waiting ticket's own steps."""
+    if e.kind == EventKind.CLIENT_NUDGED:
+        return nudge_text(e, view.policy, view.reference, "Answer in this thread")
+    if e.kind == EventKind.RESOLVED and e.data.get("unanswered"):
+        return unanswered_text(e, view.policy, view.reference) + \
+            " If it is not, tell us in this thread."
+    return None

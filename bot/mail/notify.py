@@ -4,7 +4,6 @@ thread. Runs as a Helpdesk listener, inside the action's transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from bot.change_requests import clock_description
 from bot.clocks import ClockState
@@ -15,6 +14,7 @@ from bot.model import Channel, Event, EventKind, OutboundMail, Staff
 from bot.ports import UnitOfWork
 from bot.readable import duration, when
 from bot.services import TicketView
+from bot.waiting import nudge_text, unanswered_text
 
 
 class MailNotifier:
@@ -77,36 +77,18 @@ class MailNotifier:
                 lines.append(_due_line(c, view))
             return "\n".join(lines)
         if e.kind == EventKind.CLIENT_NUDGED:
-            return _nudge_text(e, view)
+            return nudge_text(e, view.policy, ref, "Reply to this mail")
         if e.kind == EventKind.RESOLVED:
             note = e.data.get("note")
             lines = [f"We consider {ref} resolved."]
             if e.data.get("unanswered"):
-                lines = [f"We asked you a question about {ref} on "
-                         f"{when(_instant(e.data.get('waiting_since')), view.policy.calendar.tz)}"
-                         " and have had no answer, so we consider it resolved."]
+                lines = [unanswered_text(e, view.policy, ref)]
             elif note:
                 lines.append(f"Resolution: {note}")
             lines.append(f"If it is not, reply to this mail within {self.reopen_hours // 24} "
                          "days and the ticket reopens.")
             return "\n".join(lines)
         return None
-
-
-def _instant(text: object) -> datetime | None:
-    return datetime.fromisoformat(str(text)) if text else None
-
-
-def _nudge_text(e: Event, view: TicketView) -> str:
-    tz = view.policy.calendar.tz
-    lines = [f"We are still waiting for your answer about {view.reference}: we asked you on "
-             f"{when(_instant(e.data.get('waiting_since')), tz)}.",
-             "Reply to this mail and we carry on at once."]
-    resolves = _instant(e.data.get("resolves_at"))
-    if resolves is not None:
-        lines.append(f"Without an answer by {when(resolves, tz)} we will consider the ticket "
-                     "resolved (you can still reply afterwards to reopen it).")
-    return "\n".join(lines)
 
 
 def _due_line(c: ClockState, view: TicketView) -> str:
