@@ -168,7 +168,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
     sinks = AlertSinks()
     sinks.add(LogSink(), REMINDERS, PHONE)
-    if s.reminders.mail_to or s.reminders.mail_assignee:
+    # mail for the triage addresses, and for staff a reminder step tells directly (the ladder)
+    if s.reminders.mail_to or s.reminders.mail_assignee or any(p.email for p in s.staff):
         sinks.add(MailSink(uow, clock, s.mail.sender, s.reminders.mail_to,
                            s.reminders.mail_assignee, on_queued=mail_queued), REMINDERS)
     if s.slack.enabled:  # the ticket's triage thread, mentioning the assignee
@@ -188,7 +189,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
         helpdesk.listeners.append(phone)
         # a P1's reminders and the desk's own `page` alert (nobody took it) reach on-call
-        sinks.add(OnCallSmsSink(phone, clock), REMINDERS, PHONE)
+        sinks.add(OnCallSmsSink(phone, clock, uow), REMINDERS, PHONE)
 
     sender = s.mail.sender
     approvals = Approvals(uow, clock, policies, sender)

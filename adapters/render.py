@@ -49,6 +49,9 @@ def ticket_text(view: TicketView) -> str:
         lines.append(f"  assignee: {t.assignee}")
     if t.phone_followup:
         lines.append(f"  phone follow-up: {t.phone_followup}")
+    if (since := t.waiting_since) is not None:
+        lines.append(f"  waiting for the client since {local(since.at, view)}: "
+                     f"{since.data.get('reason', '')}")
     lines.append("  clocks:")
     lines += [f"    {clock_line(c, view)}" for c in view.clocks.values()]
     reasons = next((e for e in reversed(t.events) if e.kind == "priority_set"
@@ -133,6 +136,7 @@ def ticket_json(view: TicketView) -> dict[str, Any]:
         "kind": t.kind, "channel": t.channel.value, "requester": t.requester,
         "assignee": t.assignee, "created_at": _iso(t.created_at),
         "phone_followup": t.phone_followup, "hours_logged": t.time_logged_hours(),
+        "waiting_since": _iso(t.waiting_since.at) if t.waiting_since else None,
         "clocks": {name: clock_json(c, view) for name, c in view.clocks.items()},
         "events": [{"kind": e.kind.value, "at": _iso(e.at), "actor": e.actor, "data": e.data}
                    for e in t.events],

@@ -174,8 +174,11 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         from adapters.maintenance import MaintenanceSweep, PolicyWatch
 
         sweep = MaintenanceSweep(app.maintenance, app.mail_queued, scheduler=scheduler)
+        from adapters.waiting import WaitingSweep
+
         for job_id, job in (("maintenance", sweep),
-                            ("policy-changes", PolicyWatch(app.policy_changes, app.mail_queued))):
+                            ("policy-changes", PolicyWatch(app.policy_changes, app.mail_queued)),
+                            ("waiting", WaitingSweep(app.helpdesk, app.mail_queued))):
             scheduler.add_job(job, "interval", seconds=s.scheduler.sweep_seconds, id=job_id,
                               next_run_time=app.clock.now(), coalesce=True, max_instances=1)
         engine = ReminderEngine(app.uow, app.clock, app.helpdesk.policies,

@@ -8,10 +8,12 @@ never delivers it twice; a sink only delivers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from bot.model import Staff
 from bot.priority import Priority
 
 
@@ -36,9 +38,22 @@ class Alert:
     """Sent after its time (the bot was down when it was due)."""
     targets: tuple[str, ...] = ("triage",)
     """Who should hear it: ``triage`` (the client's triage channel, in the ticket's thread),
-    ``assignee``, ``oncall``. A sink delivers to the targets it can reach and ignores the rest."""
+    ``assignee`` (mentioned there; told directly when triage is not a target), ``manager``
+    (the staff whose role is manager, directly), ``oncall``. A sink delivers to the targets it
+    can reach and ignores the rest; each person once (:func:`direct_people`)."""
     assignee: str | None = None
     data: dict[str, object] = field(default_factory=dict)
+
+
+def direct_people(alert: Alert, staff: Sequence[Staff]) -> list[Staff]:
+    """Whom ``alert`` tells directly (a Slack DM, a mail), each once: the assignee when the
+    triage channel is not told too (there they are mentioned), and every manager."""
+    out: dict[str, Staff] = {}
+    if "assignee" in alert.targets and "triage" not in alert.targets and alert.assignee:
+        out.update((s.name, s) for s in staff if s.name == alert.assignee)
+    if "manager" in alert.targets:
+        out.update((s.name, s) for s in staff if s.role == "manager")
+    return list(out.values())
 
 
 class AlertSink(Protocol):

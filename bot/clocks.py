@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from bot.model import Event
+from bot.model import Event, EventKind
 from bot.priority import Priority
 from bot.sla.policy import ClockSpec, Policy
 
@@ -41,6 +41,7 @@ class ClockState:
     due: datetime | None = None  # when the target runs out (UTC); None while paused/not started
     stopped_at: datetime | None = None
     running: bool = False  # counting now (a breached clock can still be running)
+    cycle: int = 0  # of a repeating clock: which run this is (1, 2, ...); 0 for the others
 
     @property
     def left(self) -> timedelta:
@@ -58,12 +59,35 @@ class ClockState:
 
 
 def _segments(spec: ClockSpec, events: Iterable[Event]) -> tuple[list[list[datetime | None]], str]:
-    """The running stretches of a clock as ``[start, end]`` pairs (end None while running)."""
+    """The running stretches of a clock as ``[start, end]`` pairs (end None while running); of
+    a repeating clock, those of its last cycle."""
+    cycles = _cycles(spec, events)
+    return cycles[-1] if cycles else ([], "idle")
+
+
+_DONE = frozenset({EventKind.RESOLVED, EventKind.CLOSED})
+NOTHING_NEW = ("edited", "pleasantry")
+"""A message whose data says one of these (an edit of the report, a "thanks!") does not start
+a repeating clock: it asks nothing new of the provider."""
+
+
+def _cycles(spec: ClockSpec, events: Iterable[Event]
+            ) -> list[tuple[list[list[datetime | None]], str]]:
+    """Each run of the clock as (stretches, state); a clock that does not repeat has one."""
+    out: list[tuple[list[list[datetime | None]], str]] = []
     segs: list[list[datetime | None]] = []
     state = "idle"
+    done = False  # the ticket is resolved or closed: a repeating clock does not start
     for e in events:
         k = e.kind
-        if state == "idle" and k in spec.start:
+        if k == EventKind.REOPENED:
+            done = False
+        if spec.repeats and state in ("idle", "stopped") and k in spec.start and not done \
+                and not any(e.data.get(flag) for flag in NOTHING_NEW):
+            if segs:
+                out.append((segs, state))
+            segs, state = [[e.at, None]], "running"
+        elif state == "idle" and k in spec.start and not spec.repeats:
             segs.append([e.at, None])
             state = "running"
         elif state == "running" and k in spec.stop:
@@ -77,20 +101,43 @@ def _segments(spec: ClockSpec, events: Iterable[Event]) -> tuple[list[list[datet
             state = "running"
         elif state == "paused" and k in spec.stop:
             state = "stopped"
-        elif state == "stopped" and k in spec.reopen:
+        elif state == "stopped" and k in spec.reopen and not spec.repeats:
             segs.append([e.at, None])
             state = "running"
-    return segs, state
+        if k in _DONE:
+            done = True
+    if segs:
+        out.append((segs, state))
+    return out
 
 
 def derive_clock(spec: ClockSpec, policy: Policy, priority: Priority, events: Sequence[Event],
                  now: datetime) -> ClockState:
-    """The state of clock ``spec`` at ``now``, from ``events`` in the order they happened."""
+    """The state of clock ``spec`` at ``now``, from ``events`` in the order they happened; of a
+    repeating clock, the state of its last cycle (``cycle`` says which)."""
+    cycles = _cycles(spec, (e for e in events if e.at <= now))
+    if not cycles:
+        return ClockState(spec.name, ClockStatus.NOT_STARTED, spec.targets[priority],
+                          timedelta(0))
+    segs, state = cycles[-1]
+    return _state(spec, policy, priority, segs, state, now,
+                  len(cycles) if spec.repeats else 0)
+
+
+def cycle_states(spec: ClockSpec, policy: Policy, priority: Priority, events: Sequence[Event],
+                 now: datetime) -> list[ClockState]:
+    """Every cycle of a repeating clock (next response) at ``now``, oldest first; each is
+    met or breached on its own."""
+    return [_state(spec, policy, priority, segs, state, now, i + 1)
+            for i, (segs, state) in enumerate(_cycles(spec, (e for e in events
+                                                             if e.at <= now)))]
+
+
+def _state(spec: ClockSpec, policy: Policy, priority: Priority,
+           segs: list[list[datetime | None]], state: str, now: datetime,
+           cycle: int) -> ClockState:
     target = spec.targets[priority]
     cal = policy.calendar
-    segs, state = _segments(spec, (e for e in events if e.at <= now))
-    if not segs:
-        return ClockState(spec.name, ClockStatus.NOT_STARTED, target, timedelta(0))
     used = timedelta(0)
     due: datetime | None = None
     for i, (a, b) in enumerate(segs):
@@ -116,7 +163,7 @@ def derive_clock(spec: ClockSpec, policy: Policy, priority: Priority, events: Se
         due = None
     return ClockState(spec.name, status, target, used, started,
                       due.astimezone(UTC) if due is not None else None, stopped_at,
-                      running=state == "running")
+                      running=state == "running", cycle=cycle)
 
 
 def derive_clocks(specs: Mapping[str, ClockSpec], policy: Policy, priority: Priority,
@@ -144,8 +191,12 @@ def reached_at(spec: ClockSpec, policy: Policy, events: Sequence[Event], amount:
     return None
 
 
-def phase(spec: ClockSpec, events: Sequence[Event]) -> tuple[str, datetime | None]:
+def phase(spec: ClockSpec, events: Sequence[Event]) -> tuple[str, datetime | None, int]:
     """Where the clock's state machine stands after ``events`` (in order), without any calendar
-    work: ``idle``, ``running``, ``paused`` or ``stopped``, and the instant it first started."""
-    segs, state = _segments(spec, events)
-    return state, (segs[0][0] if segs else None)
+    work: ``idle``, ``running``, ``paused`` or ``stopped``, the instant it first started (in
+    its current cycle), and the cycle (0 unless it repeats)."""
+    cycles = _cycles(spec, events)
+    if not cycles:
+        return "idle", None, 0
+    segs, state = cycles[-1]
+    return state, segs[0][0], len(cycles) if spec.repeats else 0

@@ -45,6 +45,9 @@ class EventKind(StrEnum):
     MERGED = "merged"  # another ticket about the same incident was merged into this one
     IMPORTED = "imported"  # registered from a mailbox's history; at the instant of the import
     RATED = "rated"  # the client rated the resolution 1-5 (the last one is the answer)
+    WAITING_FOR_CLIENT = "waiting_for_client"  # staff asked the client: the policy's clocks pause
+    WAITING_ENDED = "waiting_ended"  # the client answered (or staff stopped waiting)
+    CLIENT_NUDGED = "client_nudged"  # no answer at half-time: the client was reminded once
 
 
 class TicketStatus(StrEnum):
@@ -100,6 +103,8 @@ class Staff:
     slack_user: str | None = None
     phone: str | None = None
     id: int | None = None
+    role: str | None = None
+    """``manager``: told at the reminder steps that name managers (``[reminders] ladder``)."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from bot.priority import Priority
 from bot.sla.policy import Policy
 from bot.ticket import Ticket
 from bot.views import TicketView, list_limit, select
+from bot.waiting import NUDGE, RESOLVE, due_step, ticket_wait_plan
 
 _Act = Callable[[Ticket, Policy, datetime], None]
 """A staff action: one of the ticket's methods, called with its policy and the instant."""
@@ -151,9 +152,48 @@ class Helpdesk:
         return self._act(ref, lambda t, policy, now: t.set_priority(
             priority, actor=actor, reason=reason, now=now, phone_followup=policy.phone_followup))
 
-    def respond(self, ref: str, *, actor: str, message: str = "") -> TicketView:
-        """Record a response to the client (the first one stops the response clock)."""
-        return self._act(ref, lambda t, p, now: t.respond(actor=actor, now=now, message=message))
+    def respond(self, ref: str, *, actor: str, message: str = "",
+                as_question: bool = False) -> TicketView:
+        """Record a response to the client (the first one stops the response clock); sent
+        ``as_question``, the ticket then waits for the client's answer."""
+        def act(t: Ticket, p: Policy, now: datetime) -> None:
+            t.respond(actor=actor, now=now, message=message)
+            if as_question:
+                t.wait_for_client(actor=actor, now=now, reason="a question to the client")
+        return self._act(ref, act)
+
+    def wait_for_client(self, ref: str, *, actor: str, reason: str = "") -> TicketView:
+        """The ticket waits for the client's answer: the clocks the policy's ``[waiting]``
+        names pause until the client writes or calls (or staff resume it)."""
+        return self._act(ref, lambda t, p, now: t.wait_for_client(actor=actor, now=now,
+                                                                  reason=reason))
+
+    def tend_waiting(self) -> list[tuple[str, str]]:
+        """Nudge the clients whose tickets have waited half the policy's time, and resolve
+        those that waited all of it; ``(reference, step)`` for each. Safe to run from two
+        processes at once: each ticket is re-read locked and its log says what was done."""
+        now = self.clock.now()
+        with self._uow() as uow:
+            due = [t.reference for t in uow.tickets.list(statuses=[TicketStatus.PAUSED],
+                                                         limit=1_000_000)
+                   if due_step(self.policies.get(t.policy), t, now) is not None]
+        done = []
+        for ref in due:
+            with self._uow() as uow:
+                t = self._get(uow, ref, for_update=True)
+                policy = self.policies.get(t.policy)
+                step = due_step(policy, t, now)
+                if step == RESOLVE:
+                    t.resolve_unanswered(now=now, waited=str(policy.waiting.after))
+                elif step == NUDGE:
+                    plan = ticket_wait_plan(policy, t)
+                    t.nudge_client(now=now, resolves_at=plan.resolve_at if plan else None)
+                else:
+                    continue  # another process did it, or the client answered meanwhile
+                self.publish(uow)
+                uow.commit()
+            done.append((ref, step))
+        return done
 
     def confirm_cause(self, ref: str, *, actor: str, note: str = "") -> TicketView:
         """Both sides agree the cause is the software: the resolution clock starts."""

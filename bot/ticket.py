@@ -14,23 +14,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot import ticket_state as state
 from bot.errors import InvalidAction
 from bot.model import Channel, Client, Event, EventKind, TicketStatus, reference_of
 from bot.priority import Priority
+from bot.ticket_channels import ChannelEvents
 
 if TYPE_CHECKING:  # the listing reads tickets without loading the classifier
     from bot.classify import Classification
 
-PAGE_KINDS = frozenset({EventKind.PAGE_STARTED, EventKind.PAGE_ATTEMPT,
-                        EventKind.PAGE_CALL_ENDED, EventKind.PAGE_EXHAUSTED})
-"""What the pager records as it works through the on-call numbers (``page_taken`` apart)."""
-
-RATING_SCORES = (1, 2, 3, 4, 5)
-RATING_CHANGE_WINDOW = timedelta(days=7)
 """A client's rating may be changed for a week after they first gave it."""
 
 
-class Ticket:
+class Ticket(ChannelEvents):
     """An incident (or request) of one client. Clocks derive from ``events``; never stored."""
 
     def __init__(self, *, client_id: int | None, client_name: str, policy: str, subject: str,
@@ -86,17 +82,17 @@ class Ticket:
 
     @property
     def phone_followup(self) -> str | None:
-        """The P1 phone follow-up step: ``pending``, ``confirmed``, ``waived`` (the ticket was
-        lowered out of the priorities that need it before the call), or None if never needed."""
-        state = None
-        for e in self.events:
-            if e.kind == EventKind.PHONE_FOLLOWUP_REQUIRED and state in (None, "waived"):
-                state = "pending"
-            elif e.kind == EventKind.PHONE_FOLLOWUP_CONFIRMED:
-                state = "confirmed"
-            elif e.kind == EventKind.PHONE_FOLLOWUP_WAIVED and state == "pending":
-                state = "waived"
-        return state
+        """The P1 phone follow-up step (``bot.ticket_state.phone_followup``)."""
+        return state.phone_followup(self.events)
+
+    @property
+    def waiting_since(self) -> Event | None:
+        """The ``waiting_for_client`` event while the ticket waits for the client, else None."""
+        return state.waiting_since(self._status, self.events)
+
+    @property
+    def nudged(self) -> bool:  # the client was nudged in the current wait
+        return state.nudged(self._status, self.events)
 
     def time_logged_hours(self) -> float:
         return sum(float(e.data.get("hours", 0)) for e in self.events
@@ -230,20 +226,62 @@ class Ticket:
     def resume(self, *, actor: str, now: datetime, note: str = "") -> None:
         if self._status != TicketStatus.PAUSED:
             raise InvalidAction(f"{self.reference} is {self._status}, not paused")
-        responded = self.last(EventKind.RESPONDED) is not None
-        self._status = TicketStatus.OPEN if responded else TicketStatus.NEW
+        if self.waiting_since is not None:
+            self._end_waiting(actor, now, {"by": "staff", **({"note": note} if note else {})})
+            return
+        self._status = TicketStatus.OPEN if self.last(EventKind.RESPONDED) else TicketStatus.NEW
         self._record(EventKind.RESUMED, now, actor, {"note": note} if note else {})
+
+    def wait_for_client(self, *, actor: str, now: datetime, reason: str = "") -> None:
+        """Staff asked the client something: the ticket waits for the answer, and the clocks
+        the policy names (``[waiting] pauses``) stop counting until it comes (or staff resume)."""
+        if self._status not in (TicketStatus.NEW, TicketStatus.OPEN):
+            raise InvalidAction(f"{self.reference} is already waiting for the client" if
+                                self.waiting_since else f"{self.reference} is {self._status}; "
+                                "only new or open tickets wait for the client")
+        self._status = TicketStatus.PAUSED
+        self._record(EventKind.WAITING_FOR_CLIENT, now, actor,
+                     {"reason": reason.strip() or "waiting for the client's answer"})
+
+    def client_answered(self, *, actor: str, now: datetime, channel: str) -> bool:
+        """The client wrote or called (email, slack, phone): True if the ticket waited."""
+        if self.waiting_since is None:
+            return False
+        self._end_waiting(actor, now, {"by": "client", "channel": channel})
+        return True
+
+    def nudge_client(self, *, now: datetime, resolves_at: datetime | None) -> None:
+        """No answer at half of the policy's wait: the client is reminded, once a wait."""
+        since = self.waiting_since
+        if since is None:
+            raise InvalidAction(f"{self.reference} is not waiting for the client")
+        if self.nudged:
+            raise InvalidAction(f"{self.reference}: the client was nudged already")
+        self._record(EventKind.CLIENT_NUDGED, now, "system", {
+            "waiting_since": since.at.isoformat(),
+            **({"resolves_at": resolves_at.isoformat()} if resolves_at else {})})
+
+    def resolve_unanswered(self, *, now: datetime, waited: str) -> None:
+        """No answer within the policy's wait (``waited``, ``6wd``): resolved by itself."""
+        since = self.waiting_since
+        if since is None:
+            raise InvalidAction(f"{self.reference} is not waiting for the client")
+        self._resolve("system", now, {"note": f"no answer from the client within {waited}",
+                                      "unanswered": True, "waiting_since": since.at.isoformat()})
 
     def resolve(self, *, actor: str, now: datetime, note: str = "") -> None:
         """A fix or answer was delivered. Never answered before, the resolution is the first
         response too (the client is told of it), so the response clock stops with it rather
         than run on, breached for ever, on a resolved ticket."""
+        self._resolve(actor, now, {"note": note} if note else {})
+
+    def _resolve(self, actor: str, now: datetime, data: dict[str, Any]) -> None:
         if self._status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
             raise InvalidAction(f"{self.reference} is already {self._status}")
         if self.last(EventKind.RESPONDED) is None:
             self._record(EventKind.RESPONDED, now, actor, {"with": "the resolution"})
         self._status = TicketStatus.RESOLVED
-        self._record(EventKind.RESOLVED, now, actor, {"note": note} if note else {})
+        self._record(EventKind.RESOLVED, now, actor, data)
 
     def reopen(self, *, actor: str, reason: str, now: datetime) -> None:
         _needs(reason, "reopening needs a reason")
@@ -307,39 +345,9 @@ class Ticket:
         """A message from the client in the ticket's thread (mail, Slack, ...)."""
         self._record(EventKind.MESSAGE_RECEIVED, now, actor, dict(data))
 
-    @property
-    def rating(self) -> Event | None:
-        """The client's answer to "how did we do?" (``data["score"]`` 1-5), if any."""
-        return self.last(EventKind.RATED)
-
-    def rate(self, score: int, *, actor: str, now: datetime, channel: str,
-             change_within: timedelta = RATING_CHANGE_WINDOW) -> bool:
-        """The client rates the resolution: one answer per ticket, which they may change
-        within ``change_within`` of their first. False: the same score again (nothing to
-        record)."""
-        if score not in RATING_SCORES:
-            raise InvalidAction(f"a rating is 1 to 5 (got {score})")
-        if self.last(EventKind.RESOLVED) is None:
-            raise InvalidAction(f"{self.reference} was never resolved: nothing to rate yet")
-        first = next((e for e in self.events if e.kind == EventKind.RATED), None)
-        if first is not None and now - first.at > change_within:
-            raise InvalidAction(f"{self.reference} was rated {first.at:%Y-%m-%d}; a rating "
-                                f"can be changed for {change_within.days} days only")
-        current = self.rating
-        if current is not None and current.data.get("score") == score:
-            return False
-        data: dict[str, Any] = {"score": score, "channel": channel}
-        if current is not None:
-            data["previous"] = current.data.get("score")
-        self._record(EventKind.RATED, now, actor, data)
-        return True
-
     def resolved_for(self, now: datetime) -> timedelta | None:
         """How long the ticket has been resolved at ``now``; None when it is not resolved."""
-        resolved = self.last(EventKind.RESOLVED)
-        if self._status != TicketStatus.RESOLVED or resolved is None:
-            return None
-        return now - resolved.at
+        return state.resolved_for(self._status, self.events, now)
 
     def reopen_by_client(self, *, actor: str, now: datetime, within: timedelta) -> bool:
         """The client wrote after resolution: reopened when within ``within`` of it. True if
@@ -352,47 +360,11 @@ class Ticket:
                      {"reason": "the client replied after resolution"})
         return True
 
-    def auto_reply_received(self, *, now: datetime, data: Mapping[str, Any]) -> None:
-        """A bounce or out-of-office about this ticket's mail."""
-        self._record(EventKind.AUTO_REPLY_RECEIVED, now, "mail", dict(data))
-
-    def mail_sent(self, *, purpose: str, to: Sequence[str], message_id: str,
-                  now: datetime) -> None:
-        """A mail to the client was queued in the outbox (it leaves from there)."""
-        self._record(EventKind.MAIL_SENT, now, "mail", {
-            "purpose": purpose, "to": list(to), "message_id": message_id})
-
-    # -- the phone -------------------------------------------------------------------------
-
-    def voicemail_recorded(self, *, actor: str, now: datetime, data: Mapping[str, Any]) -> None:
-        self._record(EventKind.VOICEMAIL_RECORDED, now, actor, dict(data))
-
-    def merge_in(self, other: Ticket, *, now: datetime, reason: str) -> None:
-        """``other`` reported the same incident first (a voicemail before the mail): its
-        voicemails are recorded here too. ``other`` is closed by its own ``close``."""
-        for e in other.events:
-            if e.kind == EventKind.VOICEMAIL_RECORDED:
-                self._record(EventKind.VOICEMAIL_RECORDED, now, e.actor, {
-                    **e.data, "recorded_at": e.at.isoformat(), "from_ticket": other.reference})
-        self._record(EventKind.MERGED, now, "phone", {"from_ticket": other.reference,
-                                                      "reason": reason})
-
-    def paging(self, kind: EventKind, *, now: datetime, data: Mapping[str, Any]) -> None:
-        """What the pager did: one of :data:`PAGE_KINDS`."""
-        if kind not in PAGE_KINDS:
-            raise ValueError(f"{kind} is not a paging event")
-        self._record(kind, now, "pager", dict(data))
-
-    def page_taken(self, *, by: str, now: datetime, data: Mapping[str, Any]) -> None:
-        """Someone on call pressed 1: paging stops."""
-        self._record(EventKind.PAGE_TAKEN, now, by, dict(data))
-
-    def followup_missing(self, *, due: datetime, reminded: str, now: datetime) -> None:
-        """The P1's phone call is late: the client and triage are told."""
-        self._record(EventKind.PHONE_FOLLOWUP_MISSING, now, "pager", {
-            "due": due.isoformat(), "reminded": reminded})
-
     # -- internals -------------------------------------------------------------------------
+
+    def _end_waiting(self, actor: str, now: datetime, data: dict[str, Any]) -> None:
+        self._status = TicketStatus.OPEN if self.last(EventKind.RESPONDED) else TicketStatus.NEW
+        self._record(EventKind.WAITING_ENDED, now, actor, data)
 
     def _record(self, kind: EventKind, at: datetime, actor: str, data: dict[str, Any]) -> None:
         if at.tzinfo is None:

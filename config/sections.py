@@ -58,6 +58,8 @@ class StaffSettings(Section):
     email: Email | None = None
     slack_user: str | None = None
     phone: Phone | None = None
+    role: Literal["manager", "agent"] | None = None
+    """``manager``: told at the reminder steps whose ladder names ``manager``."""
 
 
 class SmtpSettings(Section):

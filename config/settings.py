@@ -85,7 +85,7 @@ class Settings(Section):
         ) for c in self.clients]
 
     def staff_objects(self) -> list[Staff]:
-        return [Staff(s.name, s.email, s.slack_user, s.phone) for s in self.staff]
+        return [Staff(s.name, s.email, s.slack_user, s.phone, role=s.role) for s in self.staff]
 
 
 def _resolve(path: Path, base: Path) -> Path:

@@ -243,7 +243,7 @@ def test_a_long_cycle_is_printed_in_order(tmp_path: Path) -> None:
         "p.a (line 1) -> p.b (line 1) -> p.c (line 1) -> p.a"]
 
 
-EVENT_WRITERS = ("bot/ticket.py", "adapters/storage/")
+EVENT_WRITERS = ("bot/ticket.py", "bot/ticket_channels.py", "adapters/storage/")
 """Where a ticket event may be made: the aggregate records them; storage rebuilds stored ones."""
 
 

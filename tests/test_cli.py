@@ -597,3 +597,25 @@ def test_actor_defaults_to_the_variable(cli: Cli, monkeypatch: pytest.MonkeyPatc
     assert doc["events"][0]["actor"] == "night-shift"
     doc = cli.ok("tickets", "note", doc["reference"], "hi", "--actor", "alice", "--json")
     assert events(doc)[-1] == ("note", "alice"), "--actor wins over the variable"
+
+
+def test_wait_for_the_client_pauses_resolution_and_resume_ends_the_wait(cli: Cli) -> None:
+    ref = cli.ok("tickets", "new", "--client", "nightowl", "--subject", "Export fails",
+                 "--actor", "alice", "--json")["reference"]
+    cli.ok("tickets", "confirm-cause", ref, "--actor", "alice")
+    doc = cli.ok("tickets", "reply", ref, "--message", "Which file?", "--question",
+                 "--actor", "alice", "--json")
+    assert doc["status"] == "paused" and doc["waiting_since"] is not None
+    assert events(doc)[-2:] == [("responded", "alice"), ("waiting_for_client", "alice")]
+    assert doc["clocks"]["resolution"]["status"] == "paused"  # demo247: [waiting] pauses it
+    text = cli.ok("tickets", "show", ref)
+    assert "waiting for the client since" in text and "a question to the client" in text
+    r = cli("tickets", "wait", ref, "--actor", "alice")
+    assert "already waiting for the client" in one_line_error(r, 1)
+    doc = cli.ok("tickets", "resume", ref, "--actor", "bob", "--json")
+    assert doc["status"] == "open" and doc["waiting_since"] is None
+    assert doc["events"][-1]["kind"] == "waiting_ended"
+    assert doc["events"][-1]["data"] == {"by": "staff"}
+    assert doc["clocks"]["resolution"]["status"] in ("running", "breached")
+    doc = cli.ok("tickets", "wait", ref, "--reason", "asked for logs", "--json")
+    assert doc["events"][-1]["data"] == {"reason": "asked for logs"}

@@ -14,6 +14,7 @@ from adapters.cli.options import Ctx, F, json_option, priority_value
 from bot.priority import Priority
 from bot.sla import builtin_policies, load_policy
 from bot.sla.durations import format_duration
+from bot.sla.extends import explain_origins
 
 
 @click.group()
@@ -86,6 +87,10 @@ def sla_explain(state: Ctx, policy: str | None, priority: Priority, clock: str,
     click.echo(f"start {when.astimezone(tz):%a %d %b %Y %H:%M %Z}")
     click.echo(str(ex))
     click.echo(f"due   {ex.due.astimezone(tz):%a %d %b %Y %H:%M %Z}  ({ex.due.isoformat()})")
+    if len(p.chain) > 1:  # it extends another policy: say where each value came from
+        click.echo("from: " + " <- ".join(p.chain))
+        for line in explain_origins(p, clock, when, ex.due):
+            click.echo(f"  {line}")
 
 
 @sla.command("policies")

@@ -155,14 +155,20 @@ _action("respond", "Record a response to the client (stops the response clock)."
         click.option("--message", default="", help="what was said"))
 _action("reply", "Reply to the client in the ticket's mail thread (stops the response clock).",
         lambda app, ref, **kw: app.helpdesk.respond(ref, **kw),
-        click.option("--message", required=True, help="the text of the reply"))
+        click.option("--message", required=True, help="the text of the reply"),
+        click.option("--question", "as_question", is_flag=True,
+                     help="a question: the ticket then waits for the client's answer"))
+_action("wait", "Wait for the client's answer: the clocks the policy's [waiting] names pause "
+        "until the client writes or calls (or `tickets resume`).",
+        lambda app, ref, **kw: app.helpdesk.wait_for_client(ref, **kw),
+        click.option("--reason", default="", help="what the client is asked for"))
 _action("confirm-cause", "Record that both sides agree the cause is the software.",
         lambda app, ref, **kw: app.helpdesk.confirm_cause(ref, **kw),
         click.option("--note", default=""))
 _action("pause", "Pause (clocks the policy lets pause stop counting).",
         lambda app, ref, **kw: app.helpdesk.pause(ref, **kw),
         click.option("--reason", required=True))
-_action("resume", "Resume a paused ticket.",
+_action("resume", "Resume a paused ticket (or stop waiting for the client).",
         lambda app, ref, **kw: app.helpdesk.resume(ref, **kw), click.option("--note", default=""))
 _action("resolve", "Mark resolved (stops the resolution clock).",
         lambda app, ref, **kw: app.helpdesk.resolve(ref, **kw), click.option("--note", default=""))

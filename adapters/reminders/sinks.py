@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from bot.alerts import Alert, AlertSink
+from bot.alerts import Alert, AlertSink, direct_people
 from bot.clock import Clock
 from bot.mail import compose
+from bot.model import Staff
 from bot.ports import UnitOfWork
 
 log = logging.getLogger("supportbot.alerts")
@@ -35,7 +36,9 @@ class LogSink:
 class MailSink:
     """Alerts by mail, queued in the outbox (sent through the relay, retried there): the
     ``triage`` target goes to the configured addresses, ``assignee`` to the assignee's staff
-    address when ``mail_assignee`` is on. Queueing is idempotent by the alert's key."""
+    address when ``mail_assignee`` is on, and those the alert tells directly
+    (``bot.alerts.direct_people``: a ladder step for the assignee alone, managers) to theirs.
+    One mail per alert, each address once; queueing is idempotent by the alert's key."""
 
     name = "mail"
 
@@ -49,18 +52,19 @@ class MailSink:
         self.mail_assignee = mail_assignee
         self.on_queued = on_queued
 
-    def recipients(self, alert: Alert, staff_email: dict[str, str]) -> list[str]:
+    def recipients(self, alert: Alert, staff: Sequence[Staff]) -> list[str]:
         to = list(self.triage) if "triage" in alert.targets else []
+        staff_email = {s.name: s.email for s in staff if s.email}
         if self.mail_assignee and "assignee" in alert.targets and alert.assignee:
             email = staff_email.get(alert.assignee)
             if email:
                 to.append(email)
+        to += [s.email for s in direct_people(alert, staff) if s.email]
         return list(dict.fromkeys(a for a in to if compose.safe_address(a)))
 
     def deliver(self, alert: Alert) -> None:
         with self._uow() as uow:
-            staff = {s.name: s.email for s in uow.staff.list() if s.email}
-            to = self.recipients(alert, staff)
+            to = self.recipients(alert, uow.staff.list())
             if not to:
                 return
             what = "Breached" if alert.kind != "reminder" else "Due soon"

@@ -23,6 +23,9 @@ HELP = """\
 `/ticket priority T-1042 P2 REASON`
 `/ticket reply T-1042 TEXT`: to the client (by mail, or in their Slack thread); stops the \
 response clock
+`/ticket ask T-1042 QUESTION`: reply as a question; the ticket waits for the client's answer
+`/ticket wait T-1042 [REASON]`: wait for the client (the policy's waiting clocks pause until \
+they answer), `/ticket resume T-1042`
 `/ticket confirm-cause T-1042 [NOTE]`: the cause is the software; the resolution clock starts
 `/ticket resolve T-1042 [NOTE]`, `/ticket reopen T-1042 REASON`
 `/ticket hours T-1042 1.5 [NOTE]`: time spent, for the reports
@@ -101,6 +104,16 @@ class SlackCommands:
             if not rest:
                 raise InvalidAction("usage: /ticket reply T-1042 TEXT")
             return done(h.respond(ref, actor=actor, message=rest), "reply sent to the client")
+        if verb == "ask":
+            if not rest:
+                raise InvalidAction("usage: /ticket ask T-1042 QUESTION")
+            return done(h.respond(ref, actor=actor, message=rest, as_question=True),
+                        "question sent; waiting for the client's answer")
+        if verb == "wait":
+            return done(h.wait_for_client(ref, actor=actor, reason=rest),
+                        "waiting for the client's answer")
+        if verb == "resume":
+            return done(h.resume(ref, actor=actor, note=rest), "counting again")
         if verb == "confirm-cause":
             return done(h.confirm_cause(ref, actor=actor, note=rest),
                         "cause confirmed; the resolution clock runs")

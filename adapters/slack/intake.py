@@ -327,10 +327,16 @@ class SlackIntake:
                                 "slack_ts": str(msg.get("ts", ""))}
         if edited:
             data["edited"] = True
+        now = self.clock.now()
         if is_pleasantry(data["text"]):
             data["pleasantry"] = True  # kept, but no answer: it never restarts a clock
-        t.receive_message(actor=f"slack:{user}", now=self.clock.now(), data=data)
-        return "done", "edit recorded" if edited else "follow-up", t.reference, t.id
+        t.receive_message(actor=f"slack:{user}", now=now, data=data)
+        if edited:
+            return "done", "edit recorded", t.reference, t.id
+        if not data.get("pleasantry") and t.client_answered(actor=f"slack:{user}", now=now,
+                                                            channel="slack"):
+            return "done", "follow-up: the client answered", t.reference, t.id
+        return "done", "follow-up", t.reference, t.id
 
     @staticmethod
     def _own(msg: dict[str, Any], me: Identity) -> bool:

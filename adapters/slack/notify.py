@@ -13,6 +13,7 @@ from bot.model import Channel, Event, EventKind
 from bot.phone.followup import reminder_text
 from bot.ports import UnitOfWork
 from bot.services import TicketView
+from bot.waiting import nudge_text, unanswered_text
 
 if TYPE_CHECKING:
     from adapters.storage.uow import SqlUnitOfWork
@@ -63,6 +64,14 @@ class SlackNotifier:
                                           channel=source[0], at=at, ticket_id=t.id,
                                           payload={"thread_ts": source[1],
                                                    "text": escape(str(e.data["message"]))})
+                elif (text := _to_client(e, view)) is not None and source:
+                    # waiting for the client: the nudge, the resolution for want of an answer
+                    payload = {"thread_ts": source[1], "text": escape(text)}
+                    if e.kind == EventKind.RESOLVED:
+                        payload["blocks"] = rating_blocks(t.id, text)
+                    queued |= slack.queue("reply", key=f"waiting:{t.id}:{e.id}",
+                                          channel=source[0], at=at, ticket_id=t.id,
+                                          payload=payload)
                 elif e.kind == EventKind.RESOLVED and source:
                     # the client hears of it where they reported, and may rate it there
                     text = resolution_text(t.reference, str(e.data.get("note", "")))
@@ -80,3 +89,13 @@ class SlackNotifier:
         queued |= refresh_homes(slack, view, events, uow.staff.list, at)
         if queued and self.on_queued is not None:
             self.on_queued()
+
+
+def _to_client(e: Event, view: TicketView) -> str | None:
+    """What the client hears in their thread of a waiting ticket's own steps."""
+    if e.kind == EventKind.CLIENT_NUDGED:
+        return nudge_text(e, view.policy, view.reference, "Answer in this thread")
+    if e.kind == EventKind.RESOLVED and e.data.get("unanswered"):
+        return unanswered_text(e, view.policy, view.reference) + \
+            " If it is not, tell us in this thread."
+    return None

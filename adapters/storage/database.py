@@ -32,6 +32,13 @@ def _create(*rows: type[SQLModel]) -> Callable[[Connection], None]:
     return step
 
 
+def staff_role(conn: Connection) -> None:
+    """13: each staff member's role (``manager``, ...)."""
+    from adapters.storage.migrate_steps import add_columns
+
+    add_columns(conn, tables.StaffRow.__table__, (("role", "VARCHAR"),))  # type: ignore[attr-defined]
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _create(tables.ClientRow, tables.StaffRow, tables.TicketRow, tables.EventRow,
                tables.MessageRow),
@@ -45,6 +52,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: one_outbox,
     10: one_inbox,
     11: claim_owner,
+    13: staff_role,
     14: lambda conn: _client_rates(conn),
     16: _create(tables.SlackHomeRow),
 }
@@ -53,6 +61,7 @@ own tables, so upgrading from any version gives the same schema as a fresh datab
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
 10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
+13 staff have a role (``manager``: told at the escalation ladder's steps that name it),
 14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports,
 16 the Slack App Homes the bot keeps current (``slack_home``)."""
 

@@ -51,6 +51,7 @@ class StaffRow(SQLModel, table=True):
     email: str | None = None
     slack_user: str | None = None
     phone: str | None = None
+    role: str | None = None
 
 
 class TicketRow(SQLModel, table=True):

@@ -15,6 +15,7 @@ from bot.model import Channel, Event, EventKind, OutboundMail, Staff
 from bot.ports import UnitOfWork
 from bot.readable import duration, when
 from bot.services import TicketView
+from bot.waiting import nudge_text, unanswered_text
 
 
 class MailNotifier:
@@ -78,10 +79,14 @@ class MailNotifier:
             if c is not None and c.running:
                 lines.append(_due_line(c, view))
             return "\n".join(lines)
+        if e.kind == EventKind.CLIENT_NUDGED:
+            return nudge_text(e, view.policy, ref, "Reply to this mail")
         if e.kind == EventKind.RESOLVED:
             note = e.data.get("note")
             lines = [f"We consider {ref} resolved."]
-            if note:
+            if e.data.get("unanswered"):
+                lines = [unanswered_text(e, view.policy, ref)]
+            elif note:
                 lines.append(f"Resolution: {note}")
             lines.append(f"If it is not, reply to this mail within {self.reopen_hours // 24} "
                          "days and the ticket reopens.")

@@ -19,9 +19,10 @@ from bot.errors import InvalidAction, NotFound
 from bot.model import Channel, Event, EventKind
 from bot.model import reference_of as reference
 from bot.phone.chase import chase_missing
-from bot.phone.followup import call_covers, ticket_for_call
+from bot.phone.followup import call_covers, ticket_for_call, ticket_waiting_for
 from bot.phone.model import Page, PhoneCall, Sms
 from bot.phone.numbers import client_for_number, try_e164
+from bot.phone.pages import start_page
 from bot.phone.paging import Call, Exhausted, next_step, page_text, spell_reference
 from bot.phone.ports import CallAnswer, PhonePolicy, Telephony, TelephonyError
 from bot.phone.status import UNANSWERED, advance, is_final
@@ -57,12 +58,8 @@ class PhoneDesk:
                      and e.data.get("previous") not in (None, "P1") for e in events)
         now = view.now
         if t.priority == Priority.P1 and (registered or raised) and t.status in ACTIVE:
-            numbers = self.policy.oncall.numbers_at(now)
-            page = uow.phone.open_page(t.id, "registered as P1" if registered else
-                                       "raised to P1", numbers, now)
-            if page is not None:
-                t.paging(EventKind.PAGE_STARTED, now=now, data={
-                    "page": page.id, "numbers": list(numbers), "reason": page.reason})
+            start_page(uow, t, self.policy.oncall.numbers_at(now),
+                       "registered as P1" if registered else "raised to P1", now)
         if registered and t.phone_followup == "pending" and t.client_id is not None:
             for call in uow.phone.waiting_calls(t.client_id, now - self.policy.link_window):
                 if call_covers(call.created_at, t.created_at, self.policy.link_window):
@@ -127,10 +124,15 @@ class PhoneDesk:
             known = uow.phone.call(sid)
             if known is None:
                 client = client_for_number(uow.clients.list(), caller)
-                ticket = None
+                ticket = answered = None
                 if client is not None:
-                    ticket = ticket_for_call(uow.tickets.list(client=client.name,
-                                                              statuses=ACTIVE), client.id)
+                    tickets = uow.tickets.list(client=client.name, statuses=ACTIVE)
+                    ticket = ticket_for_call(tickets, client.id)
+                    answered = None if ticket else ticket_waiting_for(tickets, client.id)
+                if answered is not None and answered.id is not None:
+                    locked = uow.tickets.get(answered.id, for_update=True)
+                    assert locked is not None
+                    return self._answer_by_phone(uow, locked, sid, caller, to_number, now)
                 known = PhoneCall(sid=sid, direction="in", from_number=caller or "",
                                   to_number=to_number, created_at=now,
                                   ticket_id=ticket.id if ticket else None,
@@ -138,6 +140,8 @@ class PhoneDesk:
                                   link="confirming" if ticket else "waiting")
                 uow.phone.add_call(known)
                 self._commit(uow)
+        if known.ticket_id is not None and known.link == "answered":
+            return _answered(reference(known.ticket_id))
         if known.ticket_id is not None and known.link in ("confirming", "linked"):
             self.confirm_linked()
             ref = reference(known.ticket_id)
@@ -146,6 +150,21 @@ class PhoneDesk:
         return CallAnswer("voicemail", "We found no open priority 1 incident for this number. "
                           "Please leave a message after the tone, and send your report by "
                           "mail: it will be linked to this call.")
+
+    def _answer_by_phone(self, uow: PhoneUnitOfWork, t: Ticket, sid: str, caller: str | None,
+                         to_number: str, now: datetime) -> CallAnswer:
+        """The client calls while one of its tickets waits for their answer: the call is that
+        answer (the ticket counts again, its people are told through the listeners)."""
+        assert t.id is not None
+        who = caller or "a withheld number"
+        t.client_answered(actor=f"phone:{who}", now=now, channel="phone")
+        t.note(f"the client called ({who}, call {sid}) while the ticket waited for their "
+               "answer: call them back", actor="phone", now=now, call_sid=sid)
+        uow.phone.add_call(PhoneCall(sid=sid, direction="in", from_number=caller or "",
+                                     to_number=to_number, created_at=now, ticket_id=t.id,
+                                     client_id=t.client_id, link="answered"))
+        self._commit(uow)
+        return _answered(t.reference)
 
     def recording(self, sid: str, url: str, duration: str = "") -> CallAnswer:
         """The caller's message: attached to a new phone-reported ticket that waits for its
@@ -374,3 +393,6 @@ def _recorded_text(ref: str | None) -> str:
             "your report by mail.")
 
 
+def _answered(ref: str) -> CallAnswer:
+    return CallAnswer("answered", f"Thank you. We note your call as your answer about incident "
+                      f"{spell_reference(ref)}; the person handling it will call you back.", ref)

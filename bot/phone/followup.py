@@ -22,6 +22,13 @@ def ticket_for_call(tickets: Iterable[Ticket], client_id: int | None) -> Ticket 
     return max(waiting, key=lambda t: (t.created_at, t.id or 0), default=None)
 
 
+def ticket_waiting_for(tickets: Iterable[Ticket], client_id: int | None) -> Ticket | None:
+    """The client's newest ticket waiting for the client's answer (a call can be it)."""
+    waiting = [t for t in tickets if client_id is not None and t.client_id == client_id
+               and t.waiting_since is not None]
+    return max(waiting, key=lambda t: (t.created_at, t.id or 0), default=None)
+
+
 def call_covers(call_at: datetime, ticket_at: datetime, window: timedelta) -> bool:
     """Whether a call at ``call_at`` can be the follow-up of a P1 registered at ``ticket_at``:
     the mail arrives within ``window`` after the call."""

@@ -135,3 +135,4 @@ def spell_reference(reference: str) -> str:
     """``T-1042`` read out digit by digit, so text-to-speech does not say 'one thousand'."""
     prefix, _, digits = reference.partition("-")
     return f"{prefix} {' '.join(digits)}" if digits.isdigit() else reference
+

@@ -10,7 +10,8 @@ A ticket imported from a mailbox's history (``supportbot import``) has no remind
 clocks that came due before its import: those deadlines passed in the past, and an old P1
 must not call on-call now; a clock due after the import is reminded as any other.
 
-Keys are ``T-1042/response/P1-75%/0``: ticket, clock, priority and threshold, repeat number.
+Keys are ``T-1042/response/P1-75%/0``: ticket, clock, priority and threshold, repeat number;
+a repeating clock's cycle is part of the clock (``T-1042/next_response#2/P1-75%/0``).
 The priority is part of the threshold because the target depends on it: after a change of
 priority the new target's thresholds are new reminders, and ones already sent stay sent.
 """
@@ -137,7 +138,7 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
         spec = specs[name]
         rule = policy.reminder_rule(name, priority)
         always = rule.always(priority)
-        prefix = f"{reference}/{name}/{priority}-"
+        prefix = f"{reference}/{_cycle_name(name, state.cycle)}/{priority}-"
 
         def make(label: str, kind: str, repeat: int, reached: datetime, order: int,
                  name: str = name, always: bool = always, prefix: str = prefix) -> Reminder:
@@ -198,6 +199,12 @@ def plan_ticket(ticket_id: int, reference: str, priority: Priority, policy: Poli
     return out
 
 
+def _cycle_name(clock: str, cycle: int) -> str:
+    """The clock in a reminder key: ``next_response#3`` for the third cycle of a repeating
+    clock, so each cycle's thresholds are reminders of their own."""
+    return f"{clock}#{cycle}" if cycle else clock
+
+
 def imported_at(events: Sequence[Event]) -> datetime | None:
     """When the ticket was imported from a mailbox's history, if it was."""
     return next((e.at for e in events if e.kind == EventKind.IMPORTED), None)
@@ -218,11 +225,11 @@ def earliest(reference: str, priority: Priority, policy: Policy, events: Sequenc
     ordered = sorted((e for e in events if e.at <= now), key=lambda e: (e.at, e.id or 0))
     best: datetime | None = None
     for name, spec in specs.items():
-        state, first = phase(spec, ordered)
+        state, first, cycle = phase(spec, ordered)
         if state != "running" or first is None:
             continue
         rule = policy.reminder_rule(name, priority)
-        prefix = f"{reference}/{name}/{priority}-"
+        prefix = f"{reference}/{_cycle_name(name, cycle)}/{priority}-"
         nxt = next((amount for amount, label, _ in _thresholds(policy, spec, priority, rule)
                     if f"{prefix}{label}/0" not in done), None)
         if nxt is None:

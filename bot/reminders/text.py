@@ -20,6 +20,7 @@ _STOPS = {
     EventKind.CLOSED: "closing it",
     EventKind.CAUSE_CONFIRMED: "confirming the cause (supportbot tickets confirm-cause {ref})",
     EventKind.PAUSED: "pausing it (supportbot tickets pause {ref} --reason ...)",
+    EventKind.WAITING_FOR_CLIENT: "waiting for the client (supportbot tickets wait {ref})",
 }
 
 
@@ -71,7 +72,8 @@ def build_alert(r: Reminder, ticket: Ticket, policy: Policy, state: ClockState,
     return Alert(
         key=r.key, ticket_id=ticket.id, reference=ref, client=ticket.client_name,
         priority=ticket.priority, kind=r.kind, text="\n".join(lines), at=r.due_at,
-        clock=r.clock, due=state.due, late=late, targets=rule.targets(ticket.priority),
+        clock=r.clock, due=state.due, late=late,
+        targets=rule.targets_at(r.threshold.partition("-")[2], ticket.priority),
         assignee=ticket.assignee,
         data={"threshold": r.threshold, "repeat": r.repeat, "subject": ticket.subject,
               "left_seconds": state.left.total_seconds(),

@@ -32,6 +32,7 @@ from bot.change_requests import CHANGE_REQUEST, CLOCK, DEADLINE, clock_specs, ti
 from bot.clocks import ClockState, ClockStatus, derive_clock
 from bot.model import Client, Event, EventKind
 from bot.priority import Priority
+from bot.reports.cycles import CycleLine, cycle_figures, cycle_lines, repeating_clocks
 from bot.reports.fees import FLAT, FeeLine, period_fees
 from bot.reports.periods import Period
 from bot.reports.ratings import NO_RATINGS, Ratings, period_ratings
@@ -164,6 +165,13 @@ class Report:
     billing: str = FLAT  # hourly (the client has rates) or flat (its invoice_amount)
     fees: tuple[FeeLine, ...] = ()  # hourly: hours, rate and amount per priority
     ratings: Ratings = NO_RATINGS  # the clients' satisfaction ratings given in the period
+    repeating: tuple[str, ...] = ()  # repeating clocks (next response): counted per cycle
+    cycles: tuple[CycleLine, ...] = ()  # their cycles settled in the period
+
+    @property
+    def compliance_names(self) -> tuple[str, ...]:
+        """The clocks of the compliance figures: per ticket, then per cycle."""
+        return self.clock_names + self.repeating
 
     @property
     def credit_total(self) -> Decimal:
@@ -268,9 +276,10 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
     tz = policy.calendar.tz
     start, end = period.start_at(tz), period.end_at(tz)
     as_of = min(now, end)
-    names = tuple(policy.clocks)
+    names = tuple(n for n, c in policy.clocks.items() if not c.repeats)
     tickets = list(tickets)  # read twice: the clocks, then the ratings
     lines: list[TicketLine] = []
+    cycles: list[CycleLine] = []
     crs: list[ChangeRequestLine] = []
     hours: dict[Priority, Decimal] = {p: Decimal(0) for p in Priority}
     outages: list[Outage] = []
@@ -294,6 +303,8 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
         specs = clock_specs(policy, t.kind, t.created_at)
         clocks = {n: _settle(policy, derive_clock(specs[n], policy, prio, ordered, as_of),
                              as_of, start, end) for n in names}
+        cycles += cycle_lines(policy, t.reference, prio, ordered, as_of,
+                              lambda s: _settle(policy, s, as_of, start, end))
         logged = _hours(ordered, t, ordered, start, as_of)
         for p, h in logged.items():
             hours[p] += h
@@ -310,35 +321,42 @@ def compute_report(policy: Policy, client: Client, period: Period, tickets: Iter
         policy_version=policy.version, timezone=str(tz), period_kind=policy.compliance.period,
         period=period, start=start, end=end, as_of=as_of, final=as_of >= end,
         open_rule=policy.compliance.open_at_period_end, clock_names=names,
-        priorities=_figures(policy, lines, hours), breaches=_breaches(lines),
+        priorities=_figures(policy, names, lines, cycles, hours),
+        breaches=_breaches(lines, cycles),
         credits=_credits(policy, client, lines, fees.amount),
         carried=tuple(t.reference for t in lines
                       if t.open_at_end and not any(c.state.breached and c.state.open
                                                    for c in t.clocks.values())),
         tickets=tuple(lines), change_requests=tuple(crs), placeholders=policy.placeholders,
+        repeating=repeating_clocks(policy), cycles=tuple(cycles),
         availability=None if policy.availability_target is None else compute_availability(
             policy.availability_target, outages, maintenance, start, as_of),
         ratings=period_ratings(tickets, start, as_of),
     )
 
 
-def _figures(policy: Policy, lines: Sequence[TicketLine],
+def _figures(policy: Policy, names: Sequence[str], lines: Sequence[TicketLine],
+             cycles: Sequence[CycleLine],
              hours: dict[Priority, Decimal]) -> tuple[PriorityFigures, ...]:
     out = []
     for p in Priority:
         mine = [t for t in lines if t.priority == p]
         clocks = {}
-        for n in policy.clocks:
+        for n in names:
             counted = [t.clocks[n] for t in mine if t.clocks[n].counted]
             clocks[n] = ClockFigures(sum(c.outcome == "met" for c in counted), len(counted),
+                                     policy.compliance.targets.get(n))
+        for n in repeating_clocks(policy):
+            clocks[n] = ClockFigures(*cycle_figures(cycles, n, p),
                                      policy.compliance.targets.get(n))
         out.append(PriorityFigures(p, sum(t.registered_in_period for t in mine), clocks,
                                    hours[p]))
     return tuple(out)
 
 
-def _breaches(lines: Sequence[TicketLine]) -> tuple[Breach, ...]:
-    out = []
+def _breaches(lines: Sequence[TicketLine], cycles: Sequence[CycleLine]) -> tuple[Breach, ...]:
+    out = [Breach(c.reference, c.priority, c.clock, c.due, c.stopped_at, c.late)
+           for c in cycles if c.outcome == "breached" and c.due is not None]
     for t in lines:
         for c in t.clocks.values():
             if c.counted and c.outcome == "breached":

@@ -35,7 +35,8 @@ def compliance_chart(r: Report) -> str:
     """Per priority and clock, a bar of the share met and a tick at the target share; the
     legend is ``chart_legend``, in HTML beside it, so no label can be cut off."""
     bar_w, gap, h, top, left = 22, 34, 160, 20, 40
-    groups = [(p.priority.value, n, p.clocks[n]) for p in r.priorities for n in r.clock_names]
+    groups = [(p.priority.value, n, p.clocks[n]) for p in r.priorities
+              for n in r.compliance_names]
     width = left + len(groups) * bar_w + (len(r.priorities)) * gap + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + top + 26}" '
              f'role="img" aria-label="share of clocks met against target, per priority '
@@ -46,7 +47,7 @@ def compliance_chart(r: Report) -> str:
                      f'<text x="4" y="{yy + 4}">{y}%</text>')
     x = left + gap // 2
     for p in r.priorities:
-        for j, n in enumerate(r.clock_names):
+        for j, n in enumerate(r.compliance_names):
             c = p.clocks[n]
             share = c.share
             if share is not None:
@@ -62,7 +63,7 @@ def compliance_chart(r: Report) -> str:
                 parts.append(f'<line x1="{x - 2}" y1="{ty}" x2="{x + bar_w}" y2="{ty}" '
                              f'stroke="{TICK}" stroke-width="2"/>')
             x += bar_w
-        parts.append(f'<text x="{x - bar_w * len(r.clock_names) // 2 - 8}" '
+        parts.append(f'<text x="{x - bar_w * len(r.compliance_names) // 2 - 8}" '
                      f'y="{top + h + 18}">{_e(p.priority)}</text>')
         x += gap
     parts.append("</svg>")
@@ -75,7 +76,7 @@ def _swatch(colour: str, cls: str = "sw") -> str:
 
 def chart_legend(r: Report) -> str:
     """What the compliance chart's bars, colours and ticks mean, as HTML text."""
-    names = list(r.clock_names)
+    names = list(r.compliance_names)
     shades = [SHADES[j % len(SHADES)] for j in range(len(names))]
     words = ", ".join(f"{n} {SHADE_WORDS[j % len(SHADE_WORDS)]}" if len(names) > 1 else n
                       for j, n in enumerate(names))
@@ -162,12 +163,12 @@ def render_html(r: Report) -> str:
     out += [f"<li>{_e(line)}</li>" for line in summary_lines(r)]
     out.append("</ul><h2>Compliance per priority</h2><table><tr><th>Priority</th>"
                "<th>Registered</th><th>Hours logged</th>")
-    out += [f"<th>{_e(n)} met</th><th>{_e(n)} target</th>" for n in r.clock_names]
+    out += [f"<th>{_e(n)} met</th><th>{_e(n)} target</th>" for n in r.compliance_names]
     out.append("</tr>")
     for p in r.priorities:
         out.append(f"<tr><td>{_e(p.priority)}</td><td>{p.registered}</td>"
                    f"<td>{p.hours:.2f}</td>")
-        for n in r.clock_names:
+        for n in r.compliance_names:
             c = p.clocks[n]
             cls = {True: "ok", False: "bad", None: ""}[c.meets_target]
             out.append(f"<td>{c.met}/{c.total} ({pct(c.share)})</td>"

@@ -13,7 +13,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.model import EventKind
-from bot.ticket import RATING_SCORES, Ticket
+from bot.ticket import Ticket
+from bot.ticket_channels import RATING_SCORES
 
 
 @dataclass(frozen=True)

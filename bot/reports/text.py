@@ -84,6 +84,11 @@ def to_dict(r: Report) -> dict[str, Any]:
                              "late": hours_text(c.late)} for c in r.change_requests],
         "tickets": [row for row in csv_rows(r)],
         "satisfaction": ratings_dict(r.ratings),
+        **({} if not r.repeating else {"cycles": [{
+            "ticket": c.reference, "priority": c.priority.value, "clock": c.clock,
+            "cycle": c.cycle, "started": iso(c.started_at), "due": iso(c.due),
+            "stopped": iso(c.stopped_at), "outcome": c.outcome, "late": hours_text(c.late)}
+            for c in r.cycles]}),
         **({} if r.availability is None else {"availability": availability_dict(r)}),
         **({} if not r.policy_changes else {"policy_changes": {
             "acknowledged_version": r.acknowledged_version, "changes": list(r.policy_changes)}}),
@@ -189,17 +194,19 @@ def render_md(r: Report) -> str:
     out += [f"- {line}" for line in summary_lines(r)]
     out += ["", "## Compliance per priority", ""]
     head = ["Priority", "Registered", "Hours"]
-    for n in r.clock_names:
+    for n in r.compliance_names:
         head += [f"{n} met", f"{n} %", f"{n} target"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for p in r.priorities:
         cells = [p.priority.value, str(p.registered), f"{p.hours:.2f}"]
-        for n in r.clock_names:
+        for n in r.compliance_names:
             c = p.clocks[n]
             cells += [f"{c.met}/{c.total}", pct(c.share),
                       f"{pct(c.target)} ({_verdict(c.meets_target)})"]
         out.append("| " + " | ".join(cells) + " |")
+    out += [f"{n} counts each client message answered (a cycle), not each ticket."
+            for n in r.repeating]
     out += ["", "## Breaches", ""]
     if not r.breaches:
         out.append("None.")

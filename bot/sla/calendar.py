@@ -100,7 +100,10 @@ class Calendar:
         timezone: str | ZoneInfo,
         windows: Mapping[int, Sequence[Window]],
         closed: ClosedDays | None = None,
+        closed_windows: Mapping[date, Sequence[tuple[Window, str]]] | None = None,
     ) -> None:
+        """``closed_windows``: parts of single dates closed (a company event's afternoon),
+        each window with its name; the rest of that day is worked as usual."""
         self.tz = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
         self.windows: dict[int, tuple[Window, ...]] = {}
         for wd in range(7):
@@ -117,6 +120,7 @@ class Calendar:
         if not any(self.windows.values()):
             raise ValueError("a calendar needs at least one service window")
         self.closed = closed or ClosedDays()
+        self.closed_windows = {d: tuple(sorted(ws)) for d, ws in (closed_windows or {}).items()}
         self._table: _Table | None = None
         self._lock = threading.Lock()
 
@@ -137,7 +141,7 @@ class Calendar:
         if not self.is_working_day(d):
             return []
         out = []
-        for s, e in self.windows[d.weekday()]:
+        for s, e in _minus(self.windows[d.weekday()], self.closed_windows.get(d, ())):
             a = self._local(d, s).astimezone(UTC)
             b = self._local(d, e).astimezone(UTC)
             if b > a:
@@ -300,14 +304,29 @@ class Calendar:
             if reason is not None:
                 steps.append(Step("holiday", f"skipped {reason} (holiday)"))
                 continue
+            day: list[tuple[datetime, Step]] = [
+                (self._local(d, cs), Step("closed", f"skipped {hhmm(cs)}–{hhmm(ce)} "
+                                          f"{day_label(d)} ({name})"))
+                for (cs, ce), name in self.closed_windows.get(d, ())
+                if start < self._local(d, ce) and self._local(d, cs) < due]
             for a, b in self.day_intervals(d):
                 lo, hi = max(a, start), min(b, due)
                 if hi > lo:
                     lo_l, hi_l = lo.astimezone(self.tz), hi.astimezone(self.tz)
                     end = "24:00" if hi_l.date() > d else f"{hi_l:%H:%M}"
-                    steps.append(Step("counted", f"counted {lo_l:%H:%M}–{end} {day_label(d)}",
-                                      hi - lo))
+                    day.append((lo, Step("counted", f"counted {lo_l:%H:%M}–{end} "
+                                         f"{day_label(d)}", hi - lo)))
+            steps += [step for _, step in sorted(day, key=lambda x: x[0])]
         return Explanation(start, duration, due, tuple(steps))
+
+
+def _minus(windows: Sequence[Window], closed: Sequence[tuple[Window, str]]) -> list[Window]:
+    """``windows`` less the ``closed`` spans (minutes of the day)."""
+    out = list(windows)
+    for (cs, ce), _name in closed:
+        out = [part for s, e in out for part in ((s, min(e, cs)), (max(s, ce), e))
+               if part[1] > part[0]]
+    return out
 
 
 def _dates(first: date, last: date) -> Iterator[date]:

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.model import EventKind
 from bot.priority import Priority
 from bot.sla.calendar import Calendar
-from bot.sla.durations import WorkingDays
+from bot.sla.durations import WorkingDays, format_duration
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,9 @@ class ClockSpec:
     """A named clock: which events start, pause, resume, stop and reopen it, and its targets.
 
     A reopen event lets a stopped clock run on from the working time it had already used.
+    A ``repeats`` clock (next response) runs again, from zero and with its whole target, at each
+    start event after it stopped: each run is a *cycle* of its own (``bot.clocks.cycle_states``).
+    A start while it runs changes nothing, nor does one while the ticket is resolved or closed.
     """
 
     name: str
@@ -27,6 +30,7 @@ class ClockSpec:
     resume: frozenset[EventKind] = frozenset()
     reopen: frozenset[EventKind] = frozenset()
     description: str = ""
+    repeats: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ class ReminderRule:
     ``before`` the target runs out (working time left), the breach itself, and repeats while
     breached every ``repeat_every`` (working time; wall time where reminders go out outside the
     service window). ``outside_window``: None means "only P1" (the default: P1 always).
-    ``notify`` None means triage and the assignee, plus the on-call for P1.
+    ``notify`` None means triage and the assignee, plus the on-call for P1. ``ladder``: who is
+    told at each threshold, by its label (``50%``, ``30m-left``, ``breach``; the breach's
+    repeats too); a threshold it does not name tells ``notify``'s recipients.
     """
 
     shares: tuple[float, ...] = (0.5, 0.75, 0.9)
@@ -67,6 +73,7 @@ class ReminderRule:
     repeat_every: timedelta | None = None
     outside_window: bool | None = None
     notify: tuple[str, ...] | None = None
+    ladder: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def always(self, priority: Priority) -> bool:
         """Whether reminders go out outside the service window for ``priority``."""
@@ -77,6 +84,28 @@ class ReminderRule:
             return self.notify
         return ("triage", "assignee", "oncall") if priority == Priority.P1 else \
             ("triage", "assignee")
+
+    def targets_at(self, label: str, priority: Priority) -> tuple[str, ...]:
+        """Who is told at the threshold ``label`` (``75%``, ``breach``) for ``priority``."""
+        return dict(self.ladder).get(label) or self.targets(priority)
+
+    def labels(self, target: timedelta) -> list[str]:
+        """The labels of this rule's thresholds for a clock of ``target``."""
+        out = [f"{s * 100:g}%" for s in self.shares]
+        out += [f"{format_duration(b)}-left" for b in self.before if timedelta(0) < b < target]
+        return out + (["breach"] if self.breach else [])
+
+
+@dataclass(frozen=True)
+class WaitingRule:
+    """The waiting-for-the-client state (``[waiting]``): which clocks it pauses, and what
+    happens after ``after`` (working days, or working time) with no answer: a nudge to the
+    client at half of it (``nudge``), the ticket resolved by itself at the end (``resolve``)."""
+
+    pauses: tuple[str, ...] = ()
+    after: timedelta | WorkingDays | None = None
+    nudge: bool = False
+    resolve: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +136,12 @@ class Policy:
     """The reminder rule per (clock, priority); a pair not listed gets ``ReminderRule()``."""
     slack_group_window: timedelta = timedelta(minutes=2)
     """Messages of one person in a support channel this close together make one ticket."""
+    waiting: WaitingRule = WaitingRule()
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Which file set each key (``calendar.windows``, ``calendar.closed:2026-12-24``...), for a
+    policy that ``extends`` another (``bot.sla.extends``)."""
+    chain: tuple[str, ...] = ()
+    """The files it was built from, the one it extends first, its own last."""
 
     def reminder_rule(self, clock: str, priority: Priority) -> ReminderRule:
         return self.reminders.get((clock, priority)) or ReminderRule()

@@ -75,6 +75,8 @@ class _NamedDay(_Strict):
 class _Closed(_Strict):
     date: date
     name: str = "closed"
+    window: Span | None = None
+    """Only this part of the day is closed (``13:00-18:00``); none: the whole day."""
 
 
 class Holidays(_Strict):
@@ -100,9 +102,13 @@ class _Calendar(_Strict):
             subdivision=self.holidays.subdivision,
             language=self.holidays.language,
             named=tuple(d.build() for d in self.holidays.days),
-            extra={c.date: c.name for c in self.closed},
+            extra={c.date: c.name for c in self.closed if c.window is None},
         )
-        return Calendar(self.timezone, per_day, closed)
+        partly: dict[date, list[tuple[Window, str]]] = {}
+        for c in self.closed:
+            if c.window is not None:
+                partly.setdefault(c.date, []).append((span(c.window), c.name))
+        return Calendar(self.timezone, per_day, closed, partly)
 
 
 class _Clock(_Strict):
@@ -112,12 +118,16 @@ class _Clock(_Strict):
     pause: list[EventField] = []
     resume: list[EventField] = []
     reopen: list[EventField] = []
+    repeats: bool = False
     targets: dict[PriorityField, Duration]
 
     @model_validator(mode="after")
     def _check(self) -> _Clock:
         if bool(self.pause) != bool(self.resume):
             raise ValueError("pause and resume go together: give both or neither")
+        if self.repeats and self.reopen:
+            raise ValueError("a repeating clock starts again at its start events: reopen "
+                             "has no meaning for it (list `reopened` in start instead)")
         return self
 
 
@@ -158,6 +168,12 @@ class _Changes(_Strict):
     approval: bool = False
 
 
+Recipient = Literal["triage", "assignee", "manager", "oncall"]
+"""Who a reminder step tells: the triage channel, the assignee (Slack DM and mail when the
+triage channel is not told too), the staff whose role is manager (DM and mail), on-call (SMS;
+and a call for a P1's breach)."""
+
+
 class _ReminderFields(_Strict):
     """Fields of a reminder rule; None means "not said here" (an earlier level decides)."""
 
@@ -166,7 +182,10 @@ class _ReminderFields(_Strict):
     breach: bool | None = None
     repeat_every: Repeat | None = None
     outside_window: bool | None = None
-    notify: list[Literal["triage", "assignee", "oncall"]] | None = None
+    notify: list[Recipient] | None = None
+    ladder: dict[str, list[Recipient]] | None = None
+    """Who is told at each threshold (``"50%"``, ``"30m-left"``, ``breach``); a threshold not
+    named tells ``notify``'s recipients."""
 
     def apply(self, rule: ReminderRule) -> ReminderRule:
         changes: dict[str, Any] = {}
@@ -182,6 +201,10 @@ class _ReminderFields(_Strict):
             changes["outside_window"] = self.outside_window
         if self.notify is not None:
             changes["notify"] = tuple(dict.fromkeys(self.notify))
+        if self.ladder is not None:
+            steps = {**dict(rule.ladder), **{k: tuple(dict.fromkeys(v))
+                                             for k, v in self.ladder.items()}}
+            changes["ladder"] = tuple(sorted(steps.items()))
         return dataclasses.replace(rule, **changes) if changes else rule
 
 
@@ -206,6 +229,16 @@ class _Reminders(_ReminderFields):
         return out
 
 
+class _Waiting(_Strict):
+    """``[waiting]``: see ``bot.sla.policy.WaitingRule``. ``pauses`` None: the resolution
+    clock, if the policy has one."""
+
+    pauses: list[str] | None = None
+    after: Deadline | None = None
+    nudge: bool = True
+    resolve: bool = True
+
+
 class PolicyFile(_Strict):
     """A whole policy file, as written (``config/policies/README.md``)."""
 
@@ -221,4 +254,5 @@ class PolicyFile(_Strict):
     changes: _Changes = _Changes()
     intake: _Intake = _Intake()
     reminders: _Reminders = _Reminders()
+    waiting: _Waiting = _Waiting()
     placeholders: list[str] = []

@@ -79,11 +79,12 @@ class SqlStaffRepository:
         row = self.s.exec(select(StaffRow).where(StaffRow.name == staff.name)).first()
         row = row or StaffRow(name=staff.name)
         row.email, row.slack_user, row.phone = staff.email, staff.slack_user, staff.phone
+        row.role = staff.role
         self.s.add(row)
         self.s.flush()
-        return Staff(row.name, row.email, row.slack_user, row.phone, row.id)
+        return Staff(row.name, row.email, row.slack_user, row.phone, row.id, row.role)
 
     def list(self) -> list[Staff]:
-        return [Staff(r.name, r.email, r.slack_user, r.phone, r.id)
+        return [Staff(r.name, r.email, r.slack_user, r.phone, r.id, r.role)
                 for r in self.s.exec(select(StaffRow).order_by(col(StaffRow.name)))]
 

@@ -21,7 +21,7 @@ from bot.links import RATE, SCORES, STATUS, ClientLinks
 from bot.mail.compose import safe_address
 from bot.mail.notify import SCORE_WORDS
 from bot.model import EventKind, Staff, TicketStatus, reference_of
-from bot.ticket import RATING_CHANGE_WINDOW
+from bot.ticket_channels import RATING_CHANGE_WINDOW
 from bot.views import TicketView
 
 

@@ -37,7 +37,10 @@ def run(ctx: MailContext) -> Outcome | None:
     t.receive_message(actor=sender or "unknown", now=now, data={
         "from": sender, "text": text[:FOLLOWUP_TEXT_LIMIT], **details(mail)})
     action = "follow-up"
-    if may_see(t, sender, ctx.client) and t.reopen_by_client(
+    if may_see(t, sender, ctx.client) and t.client_answered(
+            actor=sender or "unknown", now=now, channel="email"):
+        action = "follow-up: the client answered, the ticket waits no more"
+    elif may_see(t, sender, ctx.client) and t.reopen_by_client(
             actor=sender or "unknown", now=now, within=ctx.policy.reopen_within):
         action = "follow-up reopened the ticket"
     elif late:
