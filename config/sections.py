@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from config.fields import DatabaseUrl, Domain, Email, Phone, PriorityField, Section
+from config.trackers import TrackerSettings
 
 
 class StorageSettings(Section):
@@ -36,6 +37,8 @@ class ClientSettings(Section):
     invoice_amount: Annotated[float, Field(ge=0)] = 0.0
     currency: str = "EUR"
     default_priority: PriorityField | None = None
+    tracker: TrackerSettings | None = None
+    """The client's joint tracker (Jira, Trello or Asana) its tickets are mirrored to."""
 
 
 class StaffSettings(Section):

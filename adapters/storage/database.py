@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 import adapters.storage.tables as tables
 from adapters.storage.migrate_inbox import one_inbox
 from adapters.storage.migrate_outbox import claim_owner, one_outbox
+from adapters.storage.tracker_tables import TrackerHookRow, TrackerLinkRow
 from bot.errors import StorageError
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -45,12 +46,15 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: one_outbox,
     10: one_inbox,
     11: claim_owner,
+    12: _create(TrackerLinkRow, TrackerHookRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
-10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner."""
+10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
+12 the joint trackers' links (``tracker_link``: a ticket's Jira issue, Trello card, Asana task;
+``tracker_hook``: the secrets of Asana's webhook handshakes)."""
 
 
 def _slack_schema(conn: Connection) -> None:
