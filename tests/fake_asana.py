@@ -71,6 +71,15 @@ class FakeAsana(FakeServer):
                              "parent": {"gid": section, "resource_type": "section"},
                              "user": {"gid": "42", "resource_type": "user"}})
 
+    def change_priority(self, gid: str, option: str, user: str = "Carol") -> bytes:
+        with self.lock:
+            self.tasks[gid]["custom_fields"] = [{"gid": PRIORITY_FIELD,
+                                                 "enum_value": {"gid": option}}]
+            self.tasks[gid]["modified_by"] = {"name": user}
+        return self._events({"action": "changed", "resource": {"gid": gid, "resource_type":
+                                                                "task"},
+                             "change": {"field": "custom_fields", "action": "changed"}})
+
     def add_comment(self, gid: str, text: str, user: str = "Carol") -> bytes:
         with self.lock:
             story = {"gid": str(next(self._ids)), "text": text, "type": "comment",

@@ -56,22 +56,29 @@ class FakeTrello(FakeServer):
             return [c for c in self.cards.values() if c["name"].startswith(f"[{reference}]")]
 
     def webhook(self, card_id: str, *, moved_to: str | None = None,
-                comment: str | None = None, user: str = "Bob") -> bytes:
+                comment: str | None = None, label: str | None = None,
+                user: str = "Bob") -> bytes:
+        """The body Trello posts when ``user`` moves the card, comments or adds a label."""
         card = self.cards[card_id]
         action_id = f"{next(self._ids):024x}"
         creator = {"fullName": user, "username": user.lower()}
-        if comment is not None:
+        if label is not None:
+            card["idLabels"].append(label)
+            action = {"id": action_id, "type": "addLabelToCard", "memberCreator": creator,
+                      "data": {"card": {"id": card_id, "name": card["name"]},
+                               "label": {"id": label}}}
+        elif comment is not None:
             action = {"id": action_id, "type": "commentCard", "memberCreator": creator,
                       "data": {"text": comment, "card": {"id": card_id,
                                                          "name": card["name"]}}}
         else:
             after = next(s for s, i in LISTS.items() if i == moved_to)
-            card["idList"] = moved_to
+            before, card["idList"] = card["idList"], moved_to
             action = {"id": action_id, "type": "updateCard", "memberCreator": creator,
                       "data": {"card": {"id": card_id, "name": card["name"],
                                         "idList": moved_to},
                                "listAfter": {"id": moved_to, "name": after.capitalize()},
-                               "old": {"idList": card["idList"]}}}
+                               "old": {"idList": before}}}
         return json.dumps({"action": action, "model": {"id": BOARD}}).encode()
 
     def _create(self, q: Request) -> Answer:
