@@ -23,10 +23,13 @@ class TrackerError(Exception):
     project, an unknown priority); otherwise an outage, retried with backoff (``wait``: the
     seconds the tracker asked for)."""
 
-    def __init__(self, message: str, *, permanent: bool = False, wait: int | None = None):
+    def __init__(self, message: str, *, permanent: bool = False, wait: int | None = None,
+                 status: int = 0) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.wait = wait
+        self.status = status
+        """The HTTP status the tracker answered (0: none, it was not reached)."""
 
 
 PERMANENT_STATUS = frozenset({400, 401, 403, 404, 410, 422})
@@ -38,7 +41,20 @@ def http_error(vendor: str, status: int, detail: str, retry_after: str | None = 
     """The error of an HTTP answer ``status`` from ``vendor`` (never with a credential)."""
     wait = int(retry_after) if retry_after and retry_after.isdigit() else None
     text = f"{vendor} answered {status}" + (f": {detail.strip()[:300]}" if detail.strip() else "")
-    return TrackerError(text, permanent=status in PERMANENT_STATUS, wait=wait)
+    return TrackerError(text, permanent=status in PERMANENT_STATUS, wait=wait, status=status)
+
+
+def explained(e: TrackerError, vendor: str, what: str) -> TrackerError:
+    """``e`` of a call about ``what`` (``project SUP``), said for a person setting it up."""
+    if e.status == 401:
+        return TrackerError(f"{vendor} refused the token (401): check token / token_env",
+                            permanent=True, status=401)
+    if e.status == 403:
+        return TrackerError(f"{vendor}: the token may not see {what} (403)", permanent=True,
+                            status=403)
+    if e.status == 404:
+        return TrackerError(f"{vendor} has no {what} (404)", permanent=True, status=404)
+    return e
 
 
 class TrackerApi(Protocol):

@@ -16,7 +16,7 @@ import asana
 import urllib3
 from asana.rest import ApiException
 
-from adapters.trackers.api import Item, TrackerError, http_error
+from adapters.trackers.api import Item, TrackerError, explained, http_error
 from bot.tracker.item import ItemText
 from config.trackers import AsanaTracker
 
@@ -50,7 +50,10 @@ class AsanaApi:
 
     def check(self) -> str:
         p = self.settings.project
-        project = self._call(lambda: self.projects.get_project(p, {"opt_fields": "name"}))
+        try:
+            project = self._call(lambda: self.projects.get_project(p, {"opt_fields": "name"}))
+        except TrackerError as e:
+            raise explained(e, "Asana", f"project {p}") from None
         have = {s["gid"] for s in self._call(lambda: list(
             self.sections.get_sections_for_project(p, {"opt_fields": "name"})))}
         missing = [f"{k} -> {v}" for k, v in sorted(self.settings.sections.items())

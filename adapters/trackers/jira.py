@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from jira import JIRA, JIRAError
 
-from adapters.trackers.api import Item, TrackerError, http_error
+from adapters.trackers.api import Item, TrackerError, explained, http_error
 from bot.tracker.item import BOT_LABEL, ItemText
 from config.trackers import JiraTracker
 
@@ -45,10 +45,13 @@ class JiraApi:
             return self._client
 
     def check(self) -> str:
-        j = self.client()
         p = self.settings.project
-        project = _call(lambda: j.project(p), what=f"project {p}")
-        names = {pr.name for pr in _call(j.priorities, what="priorities")}
+        try:
+            j = self.client()
+            project = _call(lambda: j.project(p))
+            names = {pr.name for pr in _call(j.priorities)}
+        except TrackerError as e:
+            raise explained(e, "Jira", f"project {p}") from None
         missing = [f"{k} -> {v}" for k, v in sorted(self.settings.priorities.items())
                    if v not in names]
         if missing:
@@ -120,12 +123,12 @@ class JiraApi:
         return Item(key, f"{self.base}/browse/{key}")
 
 
-def _call(do: Any, what: str = "") -> Any:
+def _call(do: Any) -> Any:
     """``do()``, its failures as TrackerError (never with a credential)."""
     try:
         return do()
     except JIRAError as e:
-        detail = (f"{what}: " if what else "") + str(e.text or "")
+        detail = str(e.text or "")
         status = e.status_code or 0
         if not status:
             raise TrackerError(f"cannot reach Jira: {detail}") from None

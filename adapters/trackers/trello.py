@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from adapters.trackers.api import Item, TrackerError, http_error
+from adapters.trackers.api import Item, TrackerError, explained, http_error
 from bot.tracker.item import ItemText
 from config.trackers import TrelloTracker
 
@@ -41,7 +41,10 @@ class TrelloApi:
         return r.json() if r.content else None
 
     def check(self) -> str:
-        board = self._call("GET", f"boards/{self.settings.board}", fields="name")
+        try:
+            board = self._call("GET", f"boards/{self.settings.board}", fields="name")
+        except TrackerError as e:
+            raise explained(e, "Trello", f"board {self.settings.board}") from None
         lists = {x["id"] for x in self._call("GET", f"boards/{self.settings.board}/lists")}
         missing = [f"{s} -> {i}" for s, i in sorted(self.settings.lists.items())
                    if i not in lists]
