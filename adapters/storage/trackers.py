@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.database import as_utc
 from adapters.storage.outbox import OutboxStore
-from adapters.storage.tables import OutboxRow
+from adapters.storage.tables import ClientRow, OutboxRow, TicketRow
 from adapters.storage.tracker_tables import TrackerHookRow, TrackerLinkRow
 
 KIND = "tracker"
@@ -60,6 +60,29 @@ class TrackerLinks:
         return OutboxStore(self.s).queue(KIND, action, key=f"{ticket_id}:{key}", at=at,
                                          channel=client, ticket_id=ticket_id,
                                          payload=dict(data or {}))
+
+    def create_row(self, ticket_id: int) -> tuple[int, str] | None:
+        """The ticket's ``create`` row of the outbox: (id, state); None if never queued."""
+        row = self.s.exec(select(OutboxRow.id, OutboxRow.state).where(
+            OutboxRow.kind == KIND, OutboxRow.key == f"{ticket_id}:create:{ticket_id}")).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    def unlinked(self, clients: list[str], statuses: tuple[str, ...]) -> list[int]:
+        """Ids of the tickets of ``clients`` in ``statuses`` with no item yet, oldest first."""
+        q = (select(TicketRow.id).join(ClientRow, col(ClientRow.id) == col(TicketRow.client_id))
+             .outerjoin(TrackerLinkRow, col(TrackerLinkRow.ticket_id) == col(TicketRow.id))
+             .where(col(ClientRow.name).in_(clients), col(TicketRow.status).in_(statuses),
+                    col(TrackerLinkRow.external_key).is_(None))
+             .order_by(col(TicketRow.id)))
+        return [i for i in self.s.exec(q) if i is not None]
+
+    def failures(self, limit: int = 20) -> list[tuple[str, int | None, str, str]]:
+        """The failed tracker rows, newest first: (client, ticket id, action, error)."""
+        q = select(OutboxRow.channel, OutboxRow.ticket_id, OutboxRow.purpose,
+                   OutboxRow.last_error).where(OutboxRow.kind == KIND,
+                                               OutboxRow.state == "failed"
+                                               ).order_by(col(OutboxRow.id).desc()).limit(limit)
+        return [(c, t, p, e) for c, t, p, e in self.s.exec(q)]
 
     def linked(self, ticket_id: int, kind: str, client: str, key: str, url: str, *,
                state: str, priority: str, at: datetime) -> None:

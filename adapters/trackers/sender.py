@@ -68,6 +68,9 @@ class TrackerSender:
         self.reach = {c: Reachability(f"{a.kind} of {c}") for c, a in self.apis.items()}
         self.sent = 0
         self.failures = 0
+        self.created = 0
+        self.found = 0
+        """Creates that made the item, and that found it made already."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -140,7 +143,12 @@ class TrackerSender:
             if found is None:
                 url = f"{self.link_base}{view.reference}" if self.link_base else None
                 found = api.create(item_text(view, url))
+                self.created += 1
+            else:
+                self.found += 1
             t = view.ticket
+            if t.status.value != "new":  # made late (a sync, an outage): where it stands
+                api.move(found.key, t.status.value)
             return Done(lambda links: links.linked(
                 tid, api.kind, client, found.key, found.url, state=t.status.value,
                 priority=t.priority.value, at=now))
