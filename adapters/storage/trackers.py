@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import as_utc
@@ -93,6 +93,13 @@ class TrackerLinks:
         row.synced_at, row.error = at.astimezone(UTC), ""
         self.s.add(row)
         self.s.flush()
+        self.waiting_go_now(ticket_id, at)
+
+    def waiting_go_now(self, ticket_id: int, at: datetime) -> None:
+        """The ticket's tracker work waiting for its item goes now (the item is there)."""
+        self.s.exec(update(OutboxRow).where(  # type: ignore[call-overload]
+            col(OutboxRow.kind) == KIND, col(OutboxRow.ticket_id) == ticket_id,
+            col(OutboxRow.state) == "pending").values(next_attempt_at=at.astimezone(UTC)))
 
     def mirrored(self, ticket_id: int, at: datetime, **values: str | None) -> None:
         """What the item shows now (``state``, ``priority``), after the bot or the tracker
