@@ -73,6 +73,8 @@ class App:
     """Called when Slack work was queued (wakes the Slack sender)."""
     links: ClientLinks | None = None
     """The signed client links (status page, rating); None when not configured."""
+    tracker_queued: Signal = field(default_factory=Signal)
+    """Called when tracker work was queued (wakes the tracker sender)."""
     _mail: BatchIntake | None = field(default=None, init=False, repr=False)
     _metrics: Metrics | None = field(default=None, init=False, repr=False)
 
@@ -161,6 +163,12 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
         listeners.append(SlackNotifier(s.slack.triage_channel, on_queued=slack_queued,
                                        phone_number=s.mail.phone_number))
+    tracker_queued = Signal()
+    trackers = {c.name: c.tracker.kind for c in s.clients if c.tracker is not None}
+    if trackers:  # each client's Jira, Trello or Asana mirrors its tickets
+        from adapters.trackers.notify import TrackerNotifier
+
+        listeners.append(TrackerNotifier(trackers, on_queued=tracker_queued))
     policies = PolicyBook(s.policies.default, s.policies.paths)
     helpdesk = Helpdesk(uow, clock, policies, listeners)
     if sync_directory:
@@ -177,6 +185,10 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
 
         sinks.add(SlackAlertSink(uow, clock, s.slack.triage_channel, on_queued=slack_queued),
                   REMINDERS, PHONE)
+    if trackers:  # a breach puts the "breached" label on the item
+        from adapters.trackers.notify import TrackerBreachSink
+
+        sinks.add(TrackerBreachSink(uow, clock, trackers, on_queued=tracker_queued), REMINDERS)
     # the desk delivers to the phone sinks registered when it alerts, not when it was built:
     # the on-call SMS sink needs the desk, so it is added after it
     phone = None
@@ -221,5 +233,6 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, upgrade: bool |
         approvals=approvals,
         quarantine=Quarantine(uow, clock, lambda inbound_id: app.mail.process(inbound_id),
                               read=uow.reader),
-        mail_queued=mail_queued, slack_queued=slack_queued, links=links)
+        mail_queued=mail_queued, slack_queued=slack_queued, links=links,
+        tracker_queued=tracker_queued)
     return app

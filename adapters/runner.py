@@ -121,6 +121,13 @@ class WebStack:
             self.components.append(slack)
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
             self.components.append(twilio_component(self.settings, app.phone, app.uow))
+        if any(c.tracker is not None for c in self.settings.clients):
+            from adapters.trackers.setup import tracker_component
+
+            tracker = tracker_component(app)
+            assert tracker is not None
+            tracker.sender.outbox.on_delivered = app.metrics.outbox_sent
+            self.components.append(tracker)
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:

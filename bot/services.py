@@ -226,8 +226,9 @@ class Helpdesk:
         data = correction_data(start, end, none=none, reason=reason)
         return self._act(ref, lambda t, p, now: t.correct_outage(data, actor=actor, now=now))
 
-    def note(self, ref: str, text: str, *, actor: str) -> TicketView:
-        return self._act(ref, lambda t, p, now: t.note(text, actor=actor, now=now))
+    def note(self, ref: str, text: str, *, actor: str, **data: Any) -> TicketView:
+        """An internal note; ``data`` goes into its event (``tracker``: a tracker's)."""
+        return self._act(ref, lambda t, p, now: t.note(text, actor=actor, now=now, **data))
 
     def assign(self, ref: str, assignee: str, *, actor: str) -> TicketView:
         return self._act(ref, lambda t, p, now: t.assign(assignee, actor=actor, now=now))

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.priority import Priority
 from config.fields import DatabaseUrl, Domain, Email, Phone, PriorityField, Section
+from config.trackers import TrackerSettings
 
 
 class StorageSettings(Section):
@@ -40,6 +41,8 @@ class ClientSettings(Section):
     """Hourly rate per priority (``{P1 = 150, P2 = 120, P3 = 95, P4 = 80}``) in ``currency``."""
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     default_priority: PriorityField | None = None
+    tracker: TrackerSettings | None = None
+    """The client's joint tracker (Jira, Trello or Asana) its tickets are mirrored to."""
 
     @model_validator(mode="after")
     def _one_way_to_bill(self) -> ClientSettings:

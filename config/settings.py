@@ -36,6 +36,7 @@ from config.sections import (
     StorageSettings,
     WebSettings,
 )
+from config.trackers import with_secrets
 from config.vendors import OnCallSettings, ShiftSettings, SlackSettings, TwilioSettings
 
 DEFAULT_FILE = "supportbot.toml"
@@ -140,6 +141,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         raise blame(ConfigError(source, "slack.app_token", 'slack.mode = "socket" connects '
                                 'with an app-level token: set slack.app_token = "xapp-...", '
                                 'or slack.mode = "http"'))
+    settings = settings.model_copy(update={"clients": tuple(
+        c.model_copy(update={"tracker": with_secrets(c.tracker, f"clients[{i}].tracker",
+                                                     source, env)}) if c.tracker else c
+        for i, c in enumerate(settings.clients))})
     # relative folders and policy files are read from the settings file's folder (else cwd)
     base = file.parent if file is not None else cwd
     settings = settings.model_copy(update={

@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Run the bot: storage, scheduler and every configured intake, until stopped."),
     "sla": ("sla", "sla", "Deadlines and the arithmetic behind them."),
     "tickets": ("tickets", "tickets", "List, show and act on tickets."),
+    "tracker": ("tracker", "tracker_group",
+                "Each client's joint tracker (Jira, Trello, Asana): sync and status."),
 }
 """Command name -> (module under ``adapters.cli``, attribute, the short help ``--help`` shows:
 the first sentence of the command's docstring)."""

@@ -62,12 +62,14 @@ def config_group() -> None:
 
 
 @config_group.command("check")
+@click.option("--offline", is_flag=True, help="Do not try the clients' trackers.")
 @click.pass_obj
-def config_check(state: Ctx) -> None:
+def config_check(state: Ctx, offline: bool) -> None:
     """Validate the settings and print them as loaded.
 
     Besides what stops the bot at start, it reports mistakes across settings (a public URL that
-    is not https, a relay password sent in clear text): one line each on stderr, exit 2.
+    is not https, a relay password sent in clear text) and, unless --offline, tries each
+    client's tracker (token, project, priorities, lists): one line each on stderr, exit 2.
     """
     from config.checks import cross_problems
 
@@ -76,7 +78,18 @@ def config_check(state: Ctx) -> None:
     for p in problems:
         click.echo(f"supportbot: configuration error: {s.origin_of(p.keys[0])}: "
                    f"{', '.join(p.keys)}: {p.reason}", err=True)
-    if problems:
+    failed = False
+    if not offline and any(c.tracker is not None for c in s.clients):
+        from adapters.trackers.check import check_trackers
+
+        for checked in check_trackers(s):
+            if checked.ok:
+                click.echo(checked.line, err=True)
+            else:
+                failed = True
+                click.echo(f"supportbot: configuration error: {s.origin_of(checked.key)}: "
+                           f"{checked.key}: {checked.line}", err=True)
+    if problems or failed:
         raise SystemExit(2)
     click.echo(f"settings from {s.source}: ok", err=True)
     click.echo(json.dumps(s.model_dump(mode="json", by_alias=True), indent=2))

@@ -98,7 +98,22 @@ def _list_directly(state: Ctx, client: str | None, statuses: Sequence[TicketStat
 @pass_app
 def tickets_show(app: App, ref: str, as_json: bool) -> None:
     """One ticket with its clocks, classification reasons and events."""
-    emit(app.helpdesk.show(ref), as_json)
+    from adapters.render import ticket_json
+    from adapters.trackers.show import tracker_of
+
+    view = app.helpdesk.show(ref)
+    tracker = tracker_of(app.uow, view.ticket.id)
+    if tracker is None:
+        emit(view, as_json)
+    elif as_json:
+        click.echo(json.dumps({**ticket_json(view), "tracker": tracker}, indent=2))
+    else:
+        from adapters.render import ticket_text
+
+        click.echo(ticket_text(view))
+        click.echo(f"tracker: {tracker['kind']} {tracker['key'] or '(not created yet)'} "
+                   f"{tracker['url']}".rstrip() + (f" - refused: {tracker['error']}"
+                                                   if tracker["error"] else ""))
 
 
 @tickets.command("link")

@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 import adapters.storage.tables as tables
 from adapters.storage.migrate_inbox import one_inbox
 from adapters.storage.migrate_outbox import claim_owner, one_outbox
+from adapters.storage.tracker_tables import TrackerHookRow, TrackerLinkRow
 from bot.errors import StorageError
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -52,6 +53,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: one_outbox,
     10: one_inbox,
     11: claim_owner,
+    12: _create(TrackerLinkRow, TrackerHookRow),
     13: staff_role,
     14: lambda conn: _client_rates(conn),
     16: _create(tables.SlackHomeRow),
@@ -61,6 +63,8 @@ own tables, so upgrading from any version gives the same schema as a fresh datab
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
 10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
+12 the joint trackers' links (``tracker_link``: a ticket's Jira issue, Trello card, Asana task;
+``tracker_hook``: the secrets of Asana's webhook handshakes),
 13 staff have a role (``manager``: told at the escalation ladder's steps that name it),
 14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports,
 16 the Slack App Homes the bot keeps current (``slack_home``)."""
