@@ -115,6 +115,11 @@ class WebStack:
             self.components.append(slack)
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
             self.components.append(twilio_component(self.settings, app.phone, app.uow))
+        if self.settings.dashboard.enabled:  # the staff pages under /staff
+            from adapters.web.dashboard import DashboardComponent
+
+            self.components.append(DashboardComponent(app.db, app.uow, app.helpdesk,
+                                                      self.settings.dashboard))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:

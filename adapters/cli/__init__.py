@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("admin", "run",
             "Run the bot: storage, scheduler and every configured intake, until stopped."),
     "sla": ("sla", "sla", "Deadlines and the arithmetic behind them."),
+    "staff": ("staff", "staff", "Staff sign-in to the dashboard: set a password, list who "
+              "can sign in."),
     "tickets": ("tickets", "tickets", "List, show and act on tickets."),
 }
 """Command name -> (module under ``adapters.cli``, attribute, the short help ``--help`` shows:

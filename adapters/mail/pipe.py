@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from adapters.storage import Database
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 15
 """The schema the rows below are written for (``adapters.storage.database.SCHEMA_VERSION``; a
 test keeps the two equal). Another version: the fast path steps aside."""
 

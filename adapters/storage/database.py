@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
 import adapters.storage.tables as tables
+from adapters.storage import staff_tables
 from adapters.storage.migrate_inbox import one_inbox
 from adapters.storage.migrate_outbox import claim_owner, one_outbox
 from bot.errors import StorageError
@@ -45,12 +46,14 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: one_outbox,
     10: one_inbox,
     11: claim_owner,
+    15: _create(staff_tables.StaffAccountRow, staff_tables.LoginFailureRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
 own tables, so upgrading from any version gives the same schema as a fresh database.
 Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and policy versions
 (7 was reserved and not used), 9 one outbox for every kind (Slack's queue moved in),
-10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner."""
+10 one inbox for every intake (Slack's events moved in), 11 outbox claims name their owner,
+15 the dashboard's staff accounts and failed sign-ins."""
 
 
 def _slack_schema(conn: Connection) -> None:

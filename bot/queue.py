@@ -1,0 +1,126 @@
+"""The staff queue: open tickets, most urgent first, with the filters and search of the
+dashboard. Pure: it orders ticket views that the caller derived at one instant.
+
+A ticket's urgency is its most urgent *open* clock (started, not stopped): the one with the
+least working time left (negative once breached). Tickets with no open clock come last,
+newest first. Working time left, not the due instant, orders the queue: a clock on a 24/7
+policy and one on office hours compare by the work that can still be done before each runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.clocks import ClockState
+from bot.views import TicketView
+
+AT_RISK_SHARE = 0.25
+"""A running clock with less than this share of its target left is at risk."""
+
+
+class Urgency(StrEnum):
+    BREACHED = "breached"
+    AT_RISK = "at-risk"
+    RUNNING = "running"
+    PAUSED = "paused"
+    IDLE = "idle"  # no open clock (all met or not started)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the staff member narrowed the queue to; empty fields match everything."""
+
+    client: str = ""
+    priority: str = ""
+    assignee: str = ""
+    """A staff name, or ``-`` for tickets nobody has."""
+    status: str = ""
+    channel: str = ""
+    search: str = ""
+    """Part of the reference, subject or requester (any case)."""
+
+    def matches(self, view: TicketView) -> bool:
+        t = view.ticket
+        if self.client and (t.client_name or "-") != self.client:
+            return False
+        if self.priority and t.priority.value != self.priority:
+            return False
+        if self.assignee and (t.assignee or "-") != self.assignee:
+            return False
+        if self.status and t.status.value != self.status:
+            return False
+        if self.channel and t.channel.value != self.channel:
+            return False
+        if self.search:
+            needle = self.search.strip().lower()
+            hay = (t.reference.lower(), t.subject.lower(), (t.requester or "").lower())
+            if not any(needle in h for h in hay):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    view: TicketView
+    clock: ClockState | None
+    """The most urgent open clock (None: no open clock)."""
+    urgency: Urgency
+
+    @property
+    def left(self) -> timedelta | None:
+        return self.clock.left if self.clock is not None else None
+
+
+def most_urgent(view: TicketView) -> ClockState | None:
+    """The open clock with the least working time left; a counting clock before a paused one
+    with the same time left."""
+    open_clocks = [c for c in view.clocks.values() if c.open]
+    return min(open_clocks, key=lambda c: (c.left, not c.running), default=None)
+
+
+def urgency(clock: ClockState | None, share: float = AT_RISK_SHARE) -> Urgency:
+    if clock is None:
+        return Urgency.IDLE
+    if clock.breached:
+        return Urgency.BREACHED
+    if not clock.running:
+        return Urgency.PAUSED
+    if clock.left <= clock.target * share:
+        return Urgency.AT_RISK
+    return Urgency.RUNNING
+
+
+def entry(view: TicketView) -> QueueEntry:
+    c = most_urgent(view)
+    return QueueEntry(view, c, urgency(c))
+
+
+def _order(e: QueueEntry) -> tuple[int, float, float]:
+    if e.clock is None:  # last, newest first
+        return (1, 0.0, -e.view.ticket.created_at.timestamp())
+    return (0, e.clock.left.total_seconds(), e.view.ticket.created_at.timestamp())
+
+
+@dataclass(frozen=True)
+class Queue:
+    entries: Sequence[QueueEntry]
+    """The first ``limit`` matching tickets, most urgent first."""
+    matched: int
+    """How many tickets matched the filter (``entries`` may show fewer)."""
+    breached: int
+    at_risk: int
+    now: datetime
+
+
+def build_queue(views: Iterable[TicketView], now: datetime, flt: QueueFilter = QueueFilter(),
+                limit: int = 200) -> Queue:
+    """The open tickets of ``views`` that match ``flt``, most urgent first, at most
+    ``limit`` of them, with the counts of all that matched."""
+    entries = [entry(v) for v in views if v.ticket.active and flt.matches(v)]
+    entries.sort(key=_order)
+    breached = sum(e.urgency == Urgency.BREACHED for e in entries)
+    at_risk = sum(e.urgency == Urgency.AT_RISK for e in entries)
+    return Queue(entries[:limit], len(entries), breached, at_risk, now)
