@@ -5,6 +5,7 @@
 #   dovecot-imapd        the IMAP tests start a private Dovecot
 #   openssl              the TLS tests make their certificates
 #   postgresql           the server binaries of tests/pg_cluster.py (not with PG_URL set)
+#   chromium             the dashboard's browser tests (Playwright drives Debian's chromium)
 set -euo pipefail
 
 need=()
@@ -13,6 +14,7 @@ command -v make >/dev/null || need+=(make)
 "${PY:-python3}" -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 [ -x /usr/lib/dovecot/imap ] || command -v dovecot >/dev/null || need+=(dovecot-imapd)
 command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ -z "${PG_URL:-}" ] && [ -z "${PG_BIN:-}" ] && ! command -v initdb >/dev/null \
     && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   need+=(postgresql)
