@@ -115,11 +115,17 @@ class WebStack:
             self.components.append(slack)
         if app.phone is not None:  # the P1 follow-up calls and on-call paging
             self.components.append(twilio_component(self.settings, app.phone, app.uow))
+        self.open_tickets = None  # kept in memory for /metrics and the queue page
+        if self.settings.web.enabled:
+            from adapters.web.open_tickets import OpenTickets
+
+            self.open_tickets = OpenTickets(app.uow, app.clock, app.helpdesk.policies)
         if self.settings.dashboard.enabled:  # the staff pages under /staff
             from adapters.web.dashboard import DashboardComponent
 
             self.components.append(DashboardComponent(app.db, app.uow, app.helpdesk,
-                                                      self.settings.dashboard))
+                                                      self.settings.dashboard,
+                                                      open_tickets=self.open_tickets))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:
@@ -127,7 +133,8 @@ class WebStack:
 
             w = self.settings.web
             self.server = uvicorn.Server(uvicorn.Config(
-                create_app(self.components, app.db, app.helpdesk, app.metrics),
+                create_app(self.components, app.db, app.helpdesk, app.metrics,
+                           self.open_tickets),
                 host=w.host, port=w.port,
                 log_config=None, access_log=False, lifespan="on"))
 

@@ -9,12 +9,14 @@ policy and one on office hours compare by the work that can still be done before
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.clocks import ClockState
+from bot.ticket import Ticket
 from bot.views import TicketView
 
 AT_RISK_SHARE = 0.25
@@ -98,10 +100,15 @@ def entry(view: TicketView) -> QueueEntry:
     return QueueEntry(view, c, urgency(c))
 
 
-def _order(e: QueueEntry) -> tuple[int, float, float]:
-    if e.clock is None:  # last, newest first
-        return (1, 0.0, -e.view.ticket.created_at.timestamp())
-    return (0, e.clock.left.total_seconds(), e.view.ticket.created_at.timestamp())
+def _key(left: timedelta | None, t: Ticket) -> tuple[int, float, float, int]:
+    """Least working time left first, then the oldest; no open clock last, newest first."""
+    if left is None:
+        return (1, 0.0, -t.created_at.timestamp(), -(t.id or 0))
+    return (0, left.total_seconds(), t.created_at.timestamp(), t.id or 0)
+
+
+def _order(e: QueueEntry) -> tuple[int, float, float, int]:
+    return _key(e.left, e.view.ticket)
 
 
 @dataclass(frozen=True)
@@ -124,3 +131,60 @@ def build_queue(views: Iterable[TicketView], now: datetime, flt: QueueFilter = Q
     breached = sum(e.urgency == Urgency.BREACHED for e in entries)
     at_risk = sum(e.urgency == Urgency.AT_RISK for e in entries)
     return Queue(entries[:limit], len(entries), breached, at_risk, now)
+
+
+# -- the same queue from clocks derived earlier ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A ticket's view derived at ``view.now``, kept until the ticket changes. Between two
+    events nothing but time moves its clocks: a counting clock has used the working time
+    since then on top, the others stand still. So its standing at a later instant needs one
+    ``working_time`` call, not a new derivation from the log."""
+
+    view: TicketView
+
+    def left_at(self, clock: ClockState, now: datetime) -> timedelta:
+        if not clock.running:
+            return clock.left
+        return clock.left - self.view.policy.calendar.working_time(self.view.now, now)
+
+    def standing(self, now: datetime, share: float = AT_RISK_SHARE) -> tuple[timedelta | None,
+                                                                              Urgency]:
+        """The most urgent open clock's working time left at ``now``, and the urgency."""
+        best: tuple[timedelta, bool, ClockState] | None = None
+        for c in self.view.clocks.values():
+            if c.open:
+                left = self.left_at(c, now)
+                if best is None or (left, not c.running) < (best[0], best[1]):
+                    best = (left, not c.running, c)
+        if best is None:
+            return None, Urgency.IDLE
+        left, _, c = best
+        if c.breached or (c.running and left < timedelta(0)):
+            return left, Urgency.BREACHED
+        if not c.running:
+            return left, Urgency.PAUSED
+        return left, Urgency.AT_RISK if left <= c.target * share else Urgency.RUNNING
+
+
+def queue_from_snapshots(snapshots: Iterable[Snapshot], now: datetime,
+                         derive: Callable[[TicketView], TicketView],
+                         flt: QueueFilter = QueueFilter(), limit: int = 200) -> Queue:
+    """``build_queue`` for tickets whose views were derived earlier: ranked by their standing
+    at ``now``; only the ``limit`` shown are derived again at ``now`` (``derive``), so what
+    they show is exact."""
+    ranked: list[tuple[tuple[int, float, float, int], Snapshot]] = []
+    breached = at_risk = 0
+    for s in snapshots:
+        t = s.view.ticket
+        if not (t.active and flt.matches(s.view)):
+            continue
+        left, u = s.standing(now)
+        breached += u == Urgency.BREACHED
+        at_risk += u == Urgency.AT_RISK
+        ranked.append((_key(left, t), s))
+    top = heapq.nsmallest(limit, ranked, key=lambda r: r[0])
+    entries = sorted((entry(derive(s.view)) for _, s in top), key=_order)
+    return Queue(entries, len(ranked), breached, at_risk, now)

@@ -14,9 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.metrics import CONTENT_TYPE, Metrics
-from adapters.storage import Database
+from adapters.storage import Database, UnitOfWorks
 from adapters.web.component import Health, WebComponent
 from adapters.web.metrics import storage_metrics
+from adapters.web.open_tickets import OpenTickets
 from bot.services import Helpdesk
 
 log = logging.getLogger("supportbot.web")
@@ -31,15 +32,18 @@ def storage_health(db: Database) -> Health:
 
 
 def create_app(components: Sequence[WebComponent], db: Database, helpdesk: Helpdesk,
-               metrics: Metrics | None = None) -> Starlette:
+               metrics: Metrics | None = None,
+               open_tickets: OpenTickets | None = None) -> Starlette:
     """The web app: each component's routes, ``/healthz`` and ``/metrics`` (from ``metrics``,
     the app's registry; a registry of its own when none is given). Components start with the
-    app (before it takes requests) and stop with it."""
+    app (before it takes requests) and stop with it. ``open_tickets``: what ``/metrics``
+    counts clocks from (shared with the dashboard's queue; one of its own when not given)."""
     names = [c.name for c in components]
     if len(set(names)) != len(names):
         raise ValueError(f"web components need unique names (got {names})")
     metrics = metrics or Metrics()
-    metrics.source("storage", lambda: storage_metrics(db, helpdesk, helpdesk.clock))
+    tickets = open_tickets or OpenTickets(UnitOfWorks(db), helpdesk.clock, helpdesk.policies)
+    metrics.source("storage", lambda: storage_metrics(db, helpdesk, helpdesk.clock, tickets))
     for c in components:
         metrics.source(c.name, c.metrics)
 

@@ -30,6 +30,7 @@ from adapters.web.component import Health
 from adapters.web.dashboard.auth import Signed, SignIn
 from adapters.web.dashboard.pages import Pages
 from adapters.web.dashboard.sse import EventStream
+from adapters.web.open_tickets import OpenTickets
 from bot.services import Helpdesk
 from config.dashboard import DashboardSettings
 
@@ -51,15 +52,18 @@ class DashboardComponent:
     name = "dashboard"
 
     def __init__(self, db: Database, uow: UnitOfWorks, helpdesk: Helpdesk,
-                 settings: DashboardSettings, *, sse_poll: float = 1.0) -> None:
+                 settings: DashboardSettings, *, open_tickets: OpenTickets | None = None,
+                 sse_poll: float = 1.0) -> None:
+        """``open_tickets``: the ones ``/metrics`` reads too (else one of its own)."""
         self.db = db
         self.uow = uow
         self.settings = settings
         self.accounts = StaffAccounts(db)
         self.signin = SignIn(self.accounts, helpdesk.clock, attempts=settings.login_attempts,
                              window=timedelta(minutes=settings.login_window_minutes))
+        self.open_tickets = open_tickets or OpenTickets(uow, helpdesk.clock, helpdesk.policies)
         self.pages = Pages(helpdesk, self.accounts, self.signin, templates(),
-                           self._messages, self._staff, self._clients,
+                           self._messages, self._staff, self._clients, self.open_tickets,
                            queue_rows=settings.queue_rows)
         self.events = EventStream(db, poll=sse_poll)
 

@@ -27,10 +27,11 @@ from adapters.web.dashboard.present import (
     message_lines,
     queue_line,
 )
+from adapters.web.open_tickets import OpenTickets
 from bot.errors import InvalidAction, NotFound
 from bot.model import Channel, TicketStatus
 from bot.priority import Priority
-from bot.queue import Queue, QueueFilter, build_queue
+from bot.queue import Queue, QueueFilter, queue_from_snapshots
 from bot.services import ACTIVE, Helpdesk
 
 Handler = Callable[[Request, Signed], Awaitable[Response]]
@@ -42,8 +43,9 @@ class Pages:
     def __init__(self, helpdesk: Helpdesk, accounts: StaffAccounts, signin: SignIn,
                  templates: Jinja2Templates, read_messages: Callable[[int], list[Any]],
                  staff_names: Callable[[], list[str]], client_names: Callable[[], list[str]],
-                 *, queue_rows: int = 200) -> None:
+                 open_tickets: OpenTickets, *, queue_rows: int = 200) -> None:
         self.helpdesk = helpdesk
+        self.open_tickets = open_tickets
         self.accounts = accounts
         self.signin = signin
         self.templates = templates
@@ -119,8 +121,10 @@ class Pages:
     # -- the queue ---------------------------------------------------------------------------
 
     def _queue(self, flt: QueueFilter) -> Queue:
-        views = self.helpdesk.list(statuses=ACTIVE, limit=1_000_000)
-        return build_queue(views, self.helpdesk.clock.now(), flt, self.row_limit)
+        """From the open tickets kept in memory (``OpenTickets``), ranked at now; only the
+        rows shown are derived again."""
+        o = self.open_tickets
+        return queue_from_snapshots(o.snapshots(), o.clock.now(), o.derive, flt, self.row_limit)
 
     async def queue(self, request: Request, me: Signed) -> Response:
         flt = _filter(request)

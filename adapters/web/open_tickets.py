@@ -1,0 +1,127 @@
+"""The open tickets, kept in memory between requests and brought up to date from the event
+log: what the queue page and ``/metrics`` read instead of loading and deriving every open
+ticket on each request.
+
+Every change to a ticket appends to the event log (``bot/ticket.py``), whichever process made
+it, so the tickets with events newer than the last one seen are the ones to read again. Ids
+are handed out before commit, so a transaction may commit an id below one seen already: each
+refresh looks back ``LOOK_BACK`` ids, and the whole set is read again every ``full_every``
+seconds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from adapters.storage import Database, UnitOfWorks
+from adapters.storage.tables import ClientRow, EventRow, TicketRow
+from bot.change_requests import ticket_clocks
+from bot.clock import Clock
+from bot.clocks import ClockStatus
+from bot.policies import PolicyBook
+from bot.queue import Snapshot
+from bot.services import ACTIVE
+from bot.ticket import Ticket
+from bot.views import TicketView
+
+LOOK_BACK = 100
+"""Event ids read again at each refresh (a transaction that committed late)."""
+
+
+class OpenTickets:
+    """A snapshot per open ticket; ``snapshots()`` refreshes first. Thread-safe."""
+
+    def __init__(self, uow: UnitOfWorks, clock: Clock, policies: PolicyBook, *,
+                 full_every: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.uow = uow
+        self.db: Database = uow.db
+        self.clock = clock
+        self.policies = policies
+        self.full_every = full_every
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._by_id: dict[int, Snapshot] = {}
+        self._last = -1
+        self._full_at = 0.0
+        self.reads = 0
+        """Tickets read from storage so far (full loads and refreshes)."""
+
+    def view(self, t: Ticket, now: datetime) -> TicketView:
+        policy = self.policies.get(t.policy)
+        return TicketView(t, policy, ticket_clocks(policy, t, now), now)
+
+    def derive(self, v: TicketView) -> TicketView:
+        """``v``'s ticket derived again at the clock's now."""
+        return self.view(v.ticket, self.clock.now())
+
+    def snapshots(self) -> list[Snapshot]:
+        with self._lock:
+            newest = last_event_id(self.db)
+            if self._last < 0 or self._monotonic() - self._full_at >= self.full_every:
+                self._load_all(newest)
+            elif newest > self._last:
+                self._refresh(newest)
+            return list(self._by_id.values())
+
+    def _load_all(self, newest: int) -> None:
+        now = self.clock.now()
+        with self.uow.reader() as uow:
+            tickets = uow.tickets.list(statuses=ACTIVE, limit=100_000_000)
+        self._by_id = {t.id: Snapshot(self.view(t, now)) for t in tickets if t.id is not None}
+        self.reads += len(tickets)
+        self._last, self._full_at = newest, self._monotonic()
+
+    def _refresh(self, newest: int) -> None:
+        now = self.clock.now()
+        with self.uow.reader() as uow:
+            ids = list(uow.session.exec(select(EventRow.ticket_id).where(
+                col(EventRow.id) > self._last - LOOK_BACK).distinct()))
+            tickets = _tickets(uow, ids)
+        for tid in ids:
+            self._by_id.pop(tid, None)
+        for t in tickets:
+            if t.active and t.id is not None:
+                self._by_id[t.id] = Snapshot(self.view(t, now))
+        self.reads += len(tickets)
+        self._last = newest
+
+    # -- what /metrics reads ---------------------------------------------------------------
+
+    def clock_counts(self, now: datetime) -> tuple[int, dict[tuple[str, str], int]]:
+        """Open tickets, and their clocks by (clock, status) at ``now``: a clock counting
+        when its snapshot was taken is breached once its due instant has passed."""
+        counts: dict[tuple[str, str], int] = {}
+        snaps = self.snapshots()
+        for s in snaps:
+            for c in s.view.clocks.values():
+                status = c.status
+                if status == ClockStatus.RUNNING and c.due is not None and now > c.due:
+                    status = ClockStatus.BREACHED
+                key = (c.name, status.value)
+                counts[key] = counts.get(key, 0) + 1
+        return len(snaps), counts
+
+
+def last_event_id(db: Database) -> int:
+    with db.session() as s:
+        return int(s.exec(select(func.max(EventRow.id))).one() or 0)
+
+
+def _tickets(uow: object, ids: Collection[int]) -> Iterable[Ticket]:
+    """The tickets of ``ids``, their events read in bulk (500 ids a statement)."""
+    out: list[Ticket] = []
+    wanted = sorted(set(ids))
+    for k in range(0, len(wanted), 500):
+        rows = list(uow.session.exec(  # type: ignore[attr-defined]
+            select(TicketRow, ClientRow.name).outerjoin(
+                ClientRow, col(ClientRow.id) == col(TicketRow.client_id)).where(
+                col(TicketRow.id).in_(wanted[k:k + 500]))
+            .execution_options(populate_existing=True)))
+        out += uow.tickets.from_rows(rows)  # type: ignore[attr-defined]
+    return out
