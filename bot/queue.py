@@ -136,37 +136,40 @@ def build_queue(views: Iterable[TicketView], now: datetime, flt: QueueFilter = Q
 # -- the same queue from clocks derived earlier ------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """A ticket's view derived at ``view.now``, kept until the ticket changes. Between two
     events nothing but time moves its clocks: a counting clock has used the working time
-    since then on top, the others stand still. So its standing at a later instant needs one
-    ``working_time`` call, not a new derivation from the log."""
+    since then on top, the others stand still. So its standing at a later instant needs the
+    working time since the snapshot (the same for every snapshot of one policy taken at one
+    instant), not a new derivation from the log."""
 
-    view: TicketView
+    __slots__ = ("clocks", "created", "view")
 
-    def left_at(self, clock: ClockState, now: datetime) -> timedelta:
-        if not clock.running:
-            return clock.left
-        return clock.left - self.view.policy.calendar.working_time(self.view.now, now)
+    def __init__(self, view: TicketView) -> None:
+        self.view = view
+        self.clocks = tuple((c.left, c.running, c.breached, c.target)
+                            for c in view.clocks.values() if c.open)
+        """The open clocks: (left, counting, breached, target) at ``view.now``."""
+        self.created = view.ticket.created_at.timestamp()
 
-    def standing(self, now: datetime, share: float = AT_RISK_SHARE) -> tuple[timedelta | None,
-                                                                              Urgency]:
-        """The most urgent open clock's working time left at ``now``, and the urgency."""
-        best: tuple[timedelta, bool, ClockState] | None = None
-        for c in self.view.clocks.values():
-            if c.open:
-                left = self.left_at(c, now)
-                if best is None or (left, not c.running) < (best[0], best[1]):
-                    best = (left, not c.running, c)
+    def standing(self, elapsed: timedelta,
+                 share: float = AT_RISK_SHARE) -> tuple[timedelta | None, Urgency]:
+        """The most urgent open clock's working time left once ``elapsed`` working time has
+        passed since the snapshot, and the urgency."""
+        best: tuple[timedelta, bool, bool, timedelta] | None = None
+        for left, running, breached, target in self.clocks:
+            if running:
+                left -= elapsed
+            if best is None or (left, not running) < (best[0], not best[1]):
+                best = (left, running, breached, target)
         if best is None:
             return None, Urgency.IDLE
-        left, _, c = best
-        if c.breached or (c.running and left < timedelta(0)):
+        left, running, breached, target = best
+        if breached or (running and left < timedelta(0)):
             return left, Urgency.BREACHED
-        if not c.running:
+        if not running:
             return left, Urgency.PAUSED
-        return left, Urgency.AT_RISK if left <= c.target * share else Urgency.RUNNING
+        return left, Urgency.AT_RISK if left <= target * share else Urgency.RUNNING
 
 
 def queue_from_snapshots(snapshots: Iterable[Snapshot], now: datetime,
@@ -177,14 +180,23 @@ def queue_from_snapshots(snapshots: Iterable[Snapshot], now: datetime,
     they show is exact."""
     ranked: list[tuple[tuple[int, float, float, int], Snapshot]] = []
     breached = at_risk = 0
+    elapsed: dict[tuple[int, datetime], timedelta] = {}
+    everything = flt == QueueFilter()
     for s in snapshots:
-        t = s.view.ticket
-        if not (t.active and flt.matches(s.view)):
+        v = s.view
+        t = v.ticket
+        if not (t.active and (everything or flt.matches(v))):
             continue
-        left, u = s.standing(now)
+        cal = v.policy.calendar
+        since = elapsed.get((id(cal), v.now))
+        if since is None:
+            since = elapsed[(id(cal), v.now)] = cal.working_time(v.now, now)
+        left, u = s.standing(since)
         breached += u == Urgency.BREACHED
         at_risk += u == Urgency.AT_RISK
-        ranked.append((_key(left, t), s))
+        key = (1, 0.0, -s.created, -(t.id or 0)) if left is None else \
+            (0, left.total_seconds(), s.created, t.id or 0)
+        ranked.append((key, s))
     top = heapq.nsmallest(limit, ranked, key=lambda r: r[0])
     entries = sorted((entry(derive(s.view)) for _, s in top), key=_order)
     return Queue(entries, len(ranked), breached, at_risk, now)

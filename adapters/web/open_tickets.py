@@ -5,11 +5,12 @@ ticket on each request.
 Every change to a ticket appends to the event log (``bot/ticket.py``), whichever process made
 it, so the tickets with events newer than the last one seen are the ones to read again. Ids
 are handed out before commit, so a transaction may commit an id below one seen already: each
-refresh looks back ``LOOK_BACK`` ids, and the whole set is read again every ``full_every``
-seconds."""
+refresh reads the last ``LOOK_BACK`` ids (and takes those it had not seen), and the whole set
+is read again every ``full_every`` seconds."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -48,6 +49,8 @@ class OpenTickets:
         self._lock = threading.Lock()
         self._by_id: dict[int, Snapshot] = {}
         self._last = -1
+        self._seen: set[int] = set()
+        """Event ids of the look-back window already taken into account."""
         self._full_at = 0.0
         self.reads = 0
         """Tickets read from storage so far (full loads and refreshes)."""
@@ -57,39 +60,54 @@ class OpenTickets:
         return TicketView(t, policy, ticket_clocks(policy, t, now), now)
 
     def derive(self, v: TicketView) -> TicketView:
-        """``v``'s ticket derived again at the clock's now."""
-        return self.view(v.ticket, self.clock.now())
+        """``v``'s ticket derived again (under the same policy) at the clock's now."""
+        now = self.clock.now()
+        return TicketView(v.ticket, v.policy, ticket_clocks(v.policy, v.ticket, now), now)
 
     def snapshots(self) -> list[Snapshot]:
         with self._lock:
-            newest = last_event_id(self.db)
             if self._last < 0 or self._monotonic() - self._full_at >= self.full_every:
-                self._load_all(newest)
-            elif newest > self._last:
-                self._refresh(newest)
+                self._load_all(last_event_id(self.db))
+            else:
+                self._refresh()
             return list(self._by_id.values())
 
     def _load_all(self, newest: int) -> None:
+        """Read every open ticket. The snapshots live until the next full load: they are
+        frozen out of the garbage collector's sight (``gc.freeze``), whose full passes over
+        a hundred thousand tickets' objects would otherwise stall a request now and then."""
+        gc.unfreeze()  # the previous load's snapshots can be collected again
         now = self.clock.now()
         with self.uow.reader() as uow:
             tickets = uow.tickets.list(statuses=ACTIVE, limit=100_000_000)
+            self._seen = set(uow.session.exec(select(EventRow.id).where(
+                col(EventRow.id) > newest - LOOK_BACK, col(EventRow.id) <= newest)))
         self._by_id = {t.id: Snapshot(self.view(t, now)) for t in tickets if t.id is not None}
         self.reads += len(tickets)
         self._last, self._full_at = newest, self._monotonic()
+        del tickets
+        gc.collect()
+        gc.freeze()
 
-    def _refresh(self, newest: int) -> None:
+    def _refresh(self) -> None:
+        """Read again the tickets of the events of the window not seen yet (a late commit
+        below the newest id seen included)."""
         now = self.clock.now()
         with self.uow.reader() as uow:
-            ids = list(uow.session.exec(select(EventRow.ticket_id).where(
-                col(EventRow.id) > self._last - LOOK_BACK).distinct()))
+            window = list(uow.session.exec(select(EventRow.id, EventRow.ticket_id).where(
+                col(EventRow.id) > self._last - LOOK_BACK)))
+            ids = {tid for eid, tid in window if eid not in self._seen}
             tickets = _tickets(uow, ids)
+        self._seen = {eid for eid, _ in window}
+        if not ids:
+            return
         for tid in ids:
             self._by_id.pop(tid, None)
         for t in tickets:
             if t.active and t.id is not None:
                 self._by_id[t.id] = Snapshot(self.view(t, now))
         self.reads += len(tickets)
-        self._last = newest
+        self._last = max(self._last, *self._seen)
 
     # -- what /metrics reads ---------------------------------------------------------------
 
