@@ -125,7 +125,8 @@ class WebStack:
 
             self.components.append(DashboardComponent(app.db, app.uow, app.helpdesk,
                                                       self.settings.dashboard,
-                                                      open_tickets=self.open_tickets))
+                                                      open_tickets=self.open_tickets,
+                                                      app=app))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:

@@ -6,6 +6,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,6 +17,9 @@ from adapters.web.dashboard.auth import hash_password
 from bot.services import Helpdesk
 from config.dashboard import DashboardSettings
 from tests.webserve import serve
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import App
 
 SECRET = "test-session-secret-0123456789abcdef"
 PASSWORDS = {"alice": "alice's long password", "bob": "bob's long password"}
@@ -30,8 +34,9 @@ class Site:
 
 @contextlib.contextmanager
 def dashboard(database: Database, helpdesk: Helpdesk, *, attempts: int = 5,
-              sse_poll: float = 0.2) -> Iterator[Site]:
-    """The dashboard on 127.0.0.1; alice (manager) and bob (staff) have passwords."""
+              sse_poll: float = 0.2, app: App | None = None) -> Iterator[Site]:
+    """The dashboard on 127.0.0.1; alice (manager) and bob (staff) have passwords. With
+    ``app``, its other pages too (clients, reports, outbox, ...)."""
     accounts = StaffAccounts(database)
     now = helpdesk.clock.now()
     accounts.set_password("alice", hash_password(PASSWORDS["alice"]), at=now, role="manager")
@@ -39,7 +44,7 @@ def dashboard(database: Database, helpdesk: Helpdesk, *, attempts: int = 5,
     settings = DashboardSettings(enabled=True, session_secret=SECRET, secure_cookies=False,
                                  login_attempts=attempts)
     component = DashboardComponent(database, UnitOfWorks(database), helpdesk, settings,
-                                   sse_poll=sse_poll)
+                                   sse_poll=sse_poll, app=app)
     with serve(component.routes(), start=component.start, stop=component.stop) as base:
         yield Site(f"{base}/staff", component)
 

@@ -84,3 +84,35 @@ def test_paused_and_breached_tickets_and_the_filters(helpdesk: Helpdesk,
     assert [e.view.reference for e in only.entries] == [p4.reference]
     assert build_queue(helpdesk.list(statuses=ACTIVE), clock.now(),
                        QueueFilter(status="paused")).matched == 1
+
+
+def test_kept_clock_counts_are_the_derived_ones(database: Database, helpdesk: Helpdesk,
+                                                clock: ManualClock) -> None:
+    """What /metrics reports from the kept snapshots, as time passes and tickets change,
+    is what deriving every open ticket at the scrape gives."""
+    rng = random.Random(15)
+    _seed(helpdesk, clock, rng, 30)
+    tickets = OpenTickets(UnitOfWorks(database), clock, helpdesk.policies)
+
+    def derived() -> tuple[int, dict[tuple[str, str], int]]:
+        counts: dict[tuple[str, str], int] = {}
+        views = helpdesk.list(statuses=ACTIVE, limit=1000)
+        for v in views:
+            for c in v.clocks.values():
+                counts[(c.name, c.status.value)] = counts.get((c.name, c.status.value), 0) + 1
+        return len(views), counts
+    for step in range(8):
+        assert tickets.clock_counts(clock.now()) == derived(), f"step {step}"
+        clock.advance(timedelta(hours=rng.choice((1, 3, 9))))
+        open_refs = [v.reference for v in helpdesk.list(statuses=ACTIVE, limit=1000)]
+        ref = rng.choice(open_refs)
+        what = rng.randrange(4)
+        if what == 0:
+            helpdesk.respond(ref, actor="t")
+        elif what == 1:
+            helpdesk.resolve(ref, actor="t")
+        elif what == 2:
+            helpdesk.set_priority(ref, Priority.P1, actor="t", reason="r")
+        else:
+            helpdesk.note(ref, "n", actor="t")
+    assert any(status == "breached" for _, status in derived()[1])

@@ -10,6 +10,7 @@ is read again every ``full_every`` seconds."""
 
 from __future__ import annotations
 
+import bisect
 import gc
 import threading
 import time
@@ -48,6 +49,11 @@ class OpenTickets:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._by_id: dict[int, Snapshot] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+        """Clocks of the snapshots by (clock, status) as derived."""
+        self._due: dict[str, list[float]] = {}
+        """Per clock, the due instants (POSIX) of the counting clocks not breached yet,
+        sorted: those past at a scrape are breached by then."""
         self._last = -1
         self._seen: set[int] = set()
         """Event ids of the look-back window already taken into account."""
@@ -66,11 +72,35 @@ class OpenTickets:
 
     def snapshots(self) -> list[Snapshot]:
         with self._lock:
-            if self._last < 0 or self._monotonic() - self._full_at >= self.full_every:
-                self._load_all(last_event_id(self.db))
-            else:
-                self._refresh()
+            self._sync()
             return list(self._by_id.values())
+
+    def _sync(self) -> None:
+        if self._last < 0 or self._monotonic() - self._full_at >= self.full_every:
+            self._load_all(last_event_id(self.db))
+        else:
+            self._refresh()
+
+    def _put(self, snap: Snapshot) -> None:
+        tid = snap.view.ticket.id
+        assert tid is not None
+        self._drop(tid)
+        self._by_id[tid] = snap
+        for c in snap.view.clocks.values():
+            key = (c.name, c.status.value)
+            self._counts[key] = self._counts.get(key, 0) + 1
+            if c.status == ClockStatus.RUNNING and c.due is not None:
+                bisect.insort(self._due.setdefault(c.name, []), c.due.timestamp())
+
+    def _drop(self, tid: int) -> None:
+        snap = self._by_id.pop(tid, None)
+        if snap is None:
+            return
+        for c in snap.view.clocks.values():
+            self._counts[(c.name, c.status.value)] -= 1
+            if c.status == ClockStatus.RUNNING and c.due is not None:
+                dues = self._due[c.name]
+                del dues[bisect.bisect_left(dues, c.due.timestamp())]
 
     def _load_all(self, newest: int) -> None:
         """Read every open ticket. The snapshots live until the next full load: they are
@@ -82,7 +112,10 @@ class OpenTickets:
             tickets = uow.tickets.list(statuses=ACTIVE, limit=100_000_000)
             self._seen = set(uow.session.exec(select(EventRow.id).where(
                 col(EventRow.id) > newest - LOOK_BACK, col(EventRow.id) <= newest)))
-        self._by_id = {t.id: Snapshot(self.view(t, now)) for t in tickets if t.id is not None}
+        self._by_id, self._counts, self._due = {}, {}, {}
+        for t in tickets:
+            if t.id is not None:
+                self._put(Snapshot(self.view(t, now)))
         self.reads += len(tickets)
         self._last, self._full_at = newest, self._monotonic()
         del tickets
@@ -102,10 +135,10 @@ class OpenTickets:
         if not ids:
             return
         for tid in ids:
-            self._by_id.pop(tid, None)
+            self._drop(tid)
         for t in tickets:
             if t.active and t.id is not None:
-                self._by_id[t.id] = Snapshot(self.view(t, now))
+                self._put(Snapshot(self.view(t, now)))
         self.reads += len(tickets)
         self._last = max(self._last, *self._seen)
 
@@ -113,18 +146,22 @@ class OpenTickets:
 
     def clock_counts(self, now: datetime) -> tuple[int, dict[tuple[str, str], int]]:
         """Open tickets, and their clocks by (clock, status) at ``now``: a clock counting
-        when its snapshot was taken is breached once its due instant has passed."""
-        counts: dict[tuple[str, str], int] = {}
-        snaps = self.snapshots()
-        for s in snaps:
-            for c in s.view.clocks.values():
-                status = c.status
-                if status == ClockStatus.RUNNING and c.due is not None and now > c.due:
-                    status = ClockStatus.BREACHED
-                key = (c.name, status.value)
-                counts[key] = counts.get(key, 0) + 1
-        return len(snaps), counts
-
+        when its snapshot was taken is breached once its due instant has passed. Kept as
+        the snapshots come and go, so a scrape costs a bisection per clock name."""
+        with self._lock:
+            self._sync()
+            counts = {k: n for k, n in self._counts.items() if n}
+            at = now.timestamp()
+            for name, dues in self._due.items():
+                late = bisect.bisect_left(dues, at)  # how many were due before now
+                if late:
+                    running = (name, ClockStatus.RUNNING.value)
+                    counts[running] -= late
+                    breached = (name, ClockStatus.BREACHED.value)
+                    counts[breached] = counts.get(breached, 0) + late
+                    if not counts[running]:
+                        del counts[running]
+            return len(self._by_id), counts
 
 def last_event_id(db: Database) -> int:
     with db.session() as s:

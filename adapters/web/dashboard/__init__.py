@@ -27,6 +27,7 @@ from starlette.templating import Jinja2Templates
 from adapters.storage import Database, UnitOfWorks
 from adapters.storage.staff_accounts import StaffAccounts
 from adapters.web.component import Health
+from adapters.web.dashboard.admin_pages import AdminPages
 from adapters.web.dashboard.auth import Signed, SignIn
 from adapters.web.dashboard.pages import Pages
 from adapters.web.dashboard.sse import EventStream
@@ -36,6 +37,8 @@ from config.dashboard import DashboardSettings
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
+
+    from adapters.bootstrap import App
 
 HERE = Path(__file__).parent
 PREFIX = "/staff"
@@ -53,8 +56,10 @@ class DashboardComponent:
 
     def __init__(self, db: Database, uow: UnitOfWorks, helpdesk: Helpdesk,
                  settings: DashboardSettings, *, open_tickets: OpenTickets | None = None,
-                 sse_poll: float = 1.0) -> None:
-        """``open_tickets``: the ones ``/metrics`` reads too (else one of its own)."""
+                 app: App | None = None, sse_poll: float = 1.0) -> None:
+        """``open_tickets``: the ones ``/metrics`` reads too (else one of its own); ``app``:
+        the services of the clients, reports, reminders, quarantine, outbox and maintenance
+        pages (without it only the queue and the tickets are served)."""
         self.db = db
         self.uow = uow
         self.settings = settings
@@ -66,6 +71,7 @@ class DashboardComponent:
                            self._messages, self._staff, self._clients, self.open_tickets,
                            queue_rows=settings.queue_rows)
         self.events = EventStream(db, poll=sse_poll)
+        self.admin = AdminPages(self.pages, app) if app is not None else None
 
     def _messages(self, ticket_id: int) -> list[Any]:
         with self.uow.reader() as uow:
@@ -97,6 +103,19 @@ class DashboardComponent:
             Route("/tickets/{ref}/{action}", only(p.act), methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
+        if self.admin is not None:
+            a, managers = self.admin, self.admin.managers_only
+            routes += [
+                Route("/clients", only(a.clients), methods=["GET"]),
+                Route("/clients/{name}/report", only(a.client_report), methods=["GET"]),
+                Route("/reports", only(managers(a.reports)), methods=["GET"]),
+                Route("/maintenance", only(managers(a.maintenance)), methods=["GET"]),
+                Route("/reminders", only(a.reminders), methods=["GET"]),
+                Route("/quarantine", only(a.quarantine), methods=["GET"]),
+                Route("/outbox", only(a.outbox), methods=["GET"]),
+                Route("/quarantine/{id:int}/{action}", only(a.mend), methods=["POST"]),
+                Route("/outbox/{id:int}/{action}", only(a.mend), methods=["POST"]),
+            ]
         s = self.settings
         return Starlette(routes=routes, middleware=[Middleware(
             SessionMiddleware, secret_key=s.session_secret.get_secret_value(),
