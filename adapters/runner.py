@@ -136,7 +136,7 @@ class WebStack:
             self.server = uvicorn.Server(uvicorn.Config(
                 create_app(self.components, app.db, app.helpdesk, app.metrics,
                            self.open_tickets),
-                host=w.host, port=w.port,
+                host=w.host, port=w.port, timeout_graceful_shutdown=10,
                 log_config=None, access_log=False, lifespan="on"))
 
     async def start(self, sock: socket.socket | None = None) -> None:
@@ -161,6 +161,10 @@ class WebStack:
             for c in reversed(self.components):
                 await c.stop()
             return
+        for c in self.components:  # end long-lived responses (the dashboard's event streams)
+            quiesce = getattr(c, "quiesce", None)
+            if quiesce is not None:
+                quiesce()
         self.server.should_exit = True
         if self._task is not None:
             await self._task

@@ -147,5 +147,10 @@ class DashboardComponent:
     async def start(self) -> None:
         self.events.closing.clear()
 
+    def quiesce(self) -> None:
+        """The server is stopping: the open event streams end (browsers reconnect to
+        another instance, or when this one is back)."""
+        self.events.closing.set()
+
     async def stop(self) -> None:
         self.events.closing.set()

@@ -5,6 +5,7 @@ so a stream that sees a higher event id tells the page to fetch its rows again."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import func
@@ -45,8 +46,9 @@ class EventStream:
             yield f"retry: 1000\nid: {last}\n\n"
             started = quiet = loop_time()
             while loop_time() - started < self.lifetime and not self.closing.is_set():
-                await asyncio.sleep(self.poll)
-                if await request.is_disconnected():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), timeout=self.poll)
+                if self.closing.is_set() or await request.is_disconnected():
                     return
                 newest = await run_in_threadpool(last_event_id, self.db)
                 if newest > last:
