@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
@@ -29,6 +30,13 @@ def storage_health(db: Database) -> Health:
     except Exception as e:
         return Health(False, str(e))
     return Health(True, db.dialect)
+
+
+def _warm(tickets: OpenTickets) -> None:
+    try:
+        tickets.snapshots()
+    except Exception as e:  # the next request tries again, and says why if it fails too
+        log.warning("reading the open tickets at start failed: %s", e)
 
 
 def create_app(components: Sequence[WebComponent], db: Database, helpdesk: Helpdesk,
@@ -72,6 +80,9 @@ def create_app(components: Sequence[WebComponent], db: Database, helpdesk: Helpd
             for c in components:
                 await c.start()
                 started.append(c)
+            # the first scrape (and queue page) would otherwise read every open ticket
+            threading.Thread(target=_warm, args=(tickets,), name="open-tickets",
+                             daemon=True).start()
             yield
         finally:
             for c in reversed(started):

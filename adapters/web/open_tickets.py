@@ -28,6 +28,7 @@ from bot.clocks import ClockStatus
 from bot.policies import PolicyBook
 from bot.queue import Snapshot
 from bot.services import ACTIVE
+from bot.sla.policy import Policy
 from bot.ticket import Ticket
 from bot.views import TicketView
 
@@ -61,8 +62,14 @@ class OpenTickets:
         self.reads = 0
         """Tickets read from storage so far (full loads and refreshes)."""
 
-    def view(self, t: Ticket, now: datetime) -> TicketView:
-        policy = self.policies.get(t.policy)
+    def view(self, t: Ticket, now: datetime,
+             policies: dict[str, Policy] | None = None) -> TicketView:
+        """``t`` derived at ``now``; ``policies``: those looked up already in this pass (a
+        policy file is looked for on disk at each ``PolicyBook.get``)."""
+        known = {} if policies is None else policies
+        policy = known.get(t.policy)
+        if policy is None:
+            policy = known[t.policy] = self.policies.get(t.policy)
         return TicketView(t, policy, ticket_clocks(policy, t, now), now)
 
     def derive(self, v: TicketView) -> TicketView:
@@ -81,7 +88,9 @@ class OpenTickets:
         else:
             self._refresh()
 
-    def _put(self, snap: Snapshot) -> None:
+    def _put(self, snap: Snapshot, *, sort: bool = True) -> None:
+        """Keep ``snap`` (in place of the ticket's last); ``sort=False`` appends the due
+        instants unsorted (a full load sorts them once at the end)."""
         tid = snap.view.ticket.id
         assert tid is not None
         self._drop(tid)
@@ -90,7 +99,11 @@ class OpenTickets:
             key = (c.name, c.status.value)
             self._counts[key] = self._counts.get(key, 0) + 1
             if c.status == ClockStatus.RUNNING and c.due is not None:
-                bisect.insort(self._due.setdefault(c.name, []), c.due.timestamp())
+                dues = self._due.setdefault(c.name, [])
+                if sort:
+                    bisect.insort(dues, c.due.timestamp())
+                else:
+                    dues.append(c.due.timestamp())
 
     def _drop(self, tid: int) -> None:
         snap = self._by_id.pop(tid, None)
@@ -113,9 +126,12 @@ class OpenTickets:
             self._seen = set(uow.session.exec(select(EventRow.id).where(
                 col(EventRow.id) > newest - LOOK_BACK, col(EventRow.id) <= newest)))
         self._by_id, self._counts, self._due = {}, {}, {}
+        known: dict[str, Policy] = {}
         for t in tickets:
             if t.id is not None:
-                self._put(Snapshot(self.view(t, now)))
+                self._put(Snapshot(self.view(t, now, known)), sort=False)
+        for dues in self._due.values():
+            dues.sort()
         self.reads += len(tickets)
         self._last, self._full_at = newest, self._monotonic()
         del tickets
@@ -136,9 +152,10 @@ class OpenTickets:
             return
         for tid in ids:
             self._drop(tid)
+        known: dict[str, Policy] = {}
         for t in tickets:
             if t.active and t.id is not None:
-                self._put(Snapshot(self.view(t, now)))
+                self._put(Snapshot(self.view(t, now, known)))
         self.reads += len(tickets)
         self._last = max(self._last, *self._seen)
 
