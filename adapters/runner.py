@@ -128,6 +128,18 @@ class WebStack:
             assert tracker is not None
             tracker.sender.outbox.on_delivered = app.metrics.outbox_sent
             self.components.append(tracker)
+        self.open_tickets = None  # kept in memory for /metrics and the queue page
+        if self.settings.web.enabled:
+            from adapters.web.open_tickets import OpenTickets
+
+            self.open_tickets = OpenTickets(app.uow, app.clock, app.helpdesk.policies)
+        if self.settings.dashboard.enabled:  # the staff pages under /staff
+            from adapters.web.dashboard import DashboardComponent
+
+            self.components.append(DashboardComponent(app.db, app.uow, app.helpdesk,
+                                                      self.settings.dashboard,
+                                                      open_tickets=self.open_tickets,
+                                                      app=app))
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         if self.settings.web.enabled:
@@ -135,8 +147,9 @@ class WebStack:
 
             w = self.settings.web
             self.server = uvicorn.Server(uvicorn.Config(
-                create_app(self.components, app.db, app.helpdesk, app.metrics),
-                host=w.host, port=w.port,
+                create_app(self.components, app.db, app.helpdesk, app.metrics,
+                           self.open_tickets),
+                host=w.host, port=w.port, timeout_graceful_shutdown=10,
                 log_config=None, access_log=False, lifespan="on"))
 
     async def start(self, sock: socket.socket | None = None) -> None:
@@ -161,6 +174,10 @@ class WebStack:
             for c in reversed(self.components):
                 await c.stop()
             return
+        for c in self.components:  # end long-lived responses (the dashboard's event streams)
+            quiesce = getattr(c, "quiesce", None)
+            if quiesce is not None:
+                quiesce()
         self.server.should_exit = True
         if self._task is not None:
             await self._task

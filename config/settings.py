@@ -19,6 +19,7 @@ from bot.errors import ConfigError, PolicyError
 from bot.model import Client, Staff
 from bot.schema import config_error, read_toml
 from bot.sla.loader import load_policy
+from config.dashboard import DashboardSettings
 from config.env import ENV_PREFIX, NOT_SETTINGS, apply_env, variable_for
 from config.fields import Section
 from config.sections import (
@@ -61,6 +62,7 @@ class Settings(Section):
     oncall: OnCallSettings = OnCallSettings()
     reminders: ReminderSettings = ReminderSettings()
     client_links: ClientLinkSettings = ClientLinkSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     source: str = Field("defaults", exclude=True)
     _origin: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -136,6 +138,15 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
                                     "Twilio's webhooks (the client's call, pressing 1 on a "
                                     "page) reach the bot on its web app: set web.enabled = "
                                     "true, or twilio.enabled = false"))
+    if settings.dashboard.enabled and len(settings.dashboard.session_secret
+                                          .get_secret_value()) < 32:
+        raise blame(ConfigError(source, "dashboard.session_secret", "an enabled dashboard "
+                                "signs its sessions with it: give 32 random characters or "
+                                "more (python3 -c 'import secrets; "
+                                "print(secrets.token_urlsafe(32))')"))
+    if settings.dashboard.enabled and not settings.web.enabled:
+        raise blame(ConfigError(source, "dashboard.enabled", "the dashboard is served by the "
+                                "web app: set web.enabled = true, or dashboard.enabled = false"))
     slack = settings.slack
     if slack.enabled and slack.mode == "socket" and not slack.app_token.get_secret_value():
         raise blame(ConfigError(source, "slack.app_token", 'slack.mode = "socket" connects '

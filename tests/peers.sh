@@ -5,7 +5,7 @@
 #   dovecot-imapd        the IMAP tests start a private Dovecot
 #   openssl              the TLS tests make their certificates
 #   postgresql           the server binaries of tests/pg_cluster.py (not with PG_URL set)
-#   chromium             the real-browser tests (Playwright drives Debian's, no download)
+#   chromium             the real-browser tests (Playwright drives Debian's chromium, no download)
 set -euo pipefail
 
 need=()

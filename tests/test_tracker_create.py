@@ -46,7 +46,7 @@ def test_a_new_ticket_creates_one_item_with_what_the_tracker_needs(
                    or items[0].get("desc") or items[0].get("notes"))
         assert view.reference in text and "jan@acme.example" in text
         assert "Response due:" in text and "Resolution due:" in text
-        assert f"{'https://bot.provider.example'}/dashboard/tickets/{view.reference}" in text
+        assert f"{'https://bot.provider.example'}/staff/tickets/{view.reference}" in text
         assert view.ticket.id is not None
         found = link(app, view.ticket.id)
         assert found is not None and found.key and found.state == "new"

@@ -46,6 +46,11 @@ enabled = true
 port = {web}
 public_url = "http://127.0.0.1:{web}"
 
+[dashboard]
+enabled = true
+session_secret = "{'s' * 32}"
+secure_cookies = false
+
 [[clients]]
 name = "acme"
 policy = "demo247"
@@ -89,7 +94,7 @@ def test_mail_in_issue_in_jira_done_in_jira_resolves_and_mails_the_client(
         key = issue["key"]
         assert issue["fields"]["summary"] == "[T-1001] Exports fail for every user"
         assert "jo@acme.example" in issue["fields"]["description"]
-        assert f"{public}/dashboard/tickets/T-1001" in issue["fields"]["description"]
+        assert f"{public}/staff/tickets/T-1001" in issue["fields"]["description"]
         wait_for(lambda: any("T-1001" in str(m["Subject"]) for m in relay.handler.messages()),
                  "the acknowledgement")
         shown = cli_json(config, "tickets", "show", "T-1001")

@@ -56,6 +56,7 @@ def settings(database: Database, tracker: dict[str, Any], **extra: Any) -> Setti
     return Settings.model_validate({
         "storage": storage,
         "web": {"enabled": True, "public_url": PUBLIC},
+        "dashboard": {"enabled": True, "session_secret": "s" * 32},  # the items link to it
         "clients": [{"name": "acme", "email_domains": ["acme.example"], "tracker": tracker}],
         "staff": [{"name": "alice", "email": "alice@provider.example"}],
         **extra,

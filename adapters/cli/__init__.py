@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("admin", "run",
             "Run the bot: storage, scheduler and every configured intake, until stopped."),
     "sla": ("sla", "sla", "Deadlines and the arithmetic behind them."),
+    "staff": ("staff", "staff", "Staff sign-in to the dashboard: set a password, list who "
+              "can sign in."),
     "tickets": ("tickets", "tickets", "List, show and act on tickets."),
     "tracker": ("tracker", "tracker_group",
                 "Each client's joint tracker (Jira, Trello, Asana): sync and status."),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, select
 
 import adapters.storage.tables as tables
+from adapters.storage import staff_tables
 from adapters.storage.migrate_inbox import one_inbox
 from adapters.storage.migrate_outbox import claim_owner, one_outbox
 from adapters.storage.tracker_tables import TrackerHookRow, TrackerLinkRow
@@ -56,6 +57,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     12: _create(TrackerLinkRow, TrackerHookRow),
     13: staff_role,
     14: lambda conn: _client_rates(conn),
+    15: _create(staff_tables.StaffAccountRow, staff_tables.LoginFailureRow),
     16: _create(tables.SlackHomeRow),
 }
 """Version -> the step from the version before to it. Append, never edit: each step names its
@@ -67,6 +69,7 @@ Numbers: 3 reminders, 4 reports, 5 Slack, 6 Twilio, 8 maintenance windows and po
 ``tracker_hook``: the secrets of Asana's webhook handshakes),
 13 staff have a role (``manager``: told at the escalation ladder's steps that name it),
 14 clients' hourly rates and Slack contacts, and the invoice figures of sent reports,
+15 the dashboard's staff accounts and failed sign-ins,
 16 the Slack App Homes the bot keeps current (``slack_home``)."""
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from adapters.bootstrap import App
     from adapters.trackers.component import TrackerComponent
 
-DASHBOARD_TICKET_PATH = "/dashboard/tickets/"
+DASHBOARD_TICKET_PATH = "/staff/tickets/"
 """Where the dashboard shows a ticket (its reference appended)."""
 
 
@@ -42,9 +42,10 @@ def tracker_apis(settings: Settings) -> dict[str, TrackerApi]:
 
 
 def link_base(settings: Settings) -> str | None:
+    """The dashboard's ticket page the items link back to, when the dashboard is served."""
     w = settings.web
-    return (w.public_url.rstrip("/") + DASHBOARD_TICKET_PATH) if w.enabled and w.public_url \
-        else None
+    on = w.enabled and w.public_url and settings.dashboard.enabled
+    return (w.public_url.rstrip("/") + DASHBOARD_TICKET_PATH) if on and w.public_url else None
 
 
 def tracker_component(app: App) -> TrackerComponent | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
@@ -14,9 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.metrics import CONTENT_TYPE, Metrics
-from adapters.storage import Database
+from adapters.storage import Database, UnitOfWorks
 from adapters.web.component import Health, WebComponent
 from adapters.web.metrics import storage_metrics
+from adapters.web.open_tickets import OpenTickets
 from bot.services import Helpdesk
 
 log = logging.getLogger("supportbot.web")
@@ -30,16 +32,26 @@ def storage_health(db: Database) -> Health:
     return Health(True, db.dialect)
 
 
+def _warm(tickets: OpenTickets) -> None:
+    try:
+        tickets.snapshots()
+    except Exception as e:  # the next request tries again, and says why if it fails too
+        log.warning("reading the open tickets at start failed: %s", e)
+
+
 def create_app(components: Sequence[WebComponent], db: Database, helpdesk: Helpdesk,
-               metrics: Metrics | None = None) -> Starlette:
+               metrics: Metrics | None = None,
+               open_tickets: OpenTickets | None = None) -> Starlette:
     """The web app: each component's routes, ``/healthz`` and ``/metrics`` (from ``metrics``,
     the app's registry; a registry of its own when none is given). Components start with the
-    app (before it takes requests) and stop with it."""
+    app (before it takes requests) and stop with it. ``open_tickets``: what ``/metrics``
+    counts clocks from (shared with the dashboard's queue; one of its own when not given)."""
     names = [c.name for c in components]
     if len(set(names)) != len(names):
         raise ValueError(f"web components need unique names (got {names})")
     metrics = metrics or Metrics()
-    metrics.source("storage", lambda: storage_metrics(db, helpdesk, helpdesk.clock))
+    tickets = open_tickets or OpenTickets(UnitOfWorks(db), helpdesk.clock, helpdesk.policies)
+    metrics.source("storage", lambda: storage_metrics(db, helpdesk, helpdesk.clock, tickets))
     for c in components:
         metrics.source(c.name, c.metrics)
 
@@ -68,6 +80,9 @@ def create_app(components: Sequence[WebComponent], db: Database, helpdesk: Helpd
             for c in components:
                 await c.start()
                 started.append(c)
+            # the first scrape (and queue page) would otherwise read every open ticket
+            threading.Thread(target=_warm, args=(tickets,), name="open-tickets",
+                             daemon=True).start()
             yield
         finally:
             for c in reversed(started):

@@ -59,3 +59,6 @@ class WebComponent(Protocol):
         ...
 
     async def stop(self) -> None: ...
+
+    # Optional: ``quiesce()``, called when the server begins to stop, before it waits for the
+    # open connections: a component that holds long-lived responses (event streams) ends them.
