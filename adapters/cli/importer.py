@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +23,6 @@ from adapters.cli.options import pass_app
 
 if TYPE_CHECKING:
     from adapters.bootstrap import App
-    from adapters.mail.history import Summary
 
 limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
                             help="look at the first N messages only (a later run goes on)")
@@ -101,29 +100,16 @@ def _import(app: App, source: str, messages: Iterable[bytes], total: int,
         total = min(total, limit)
         messages = islice(messages, limit)
     importer = HistoryImport(app.uow, app.mail.intake, app.clock, source=source)
-    summary = Summary()
-    progress, finish = _progress(total)
-    try:
-        importer.run(messages, summary, progress)
-    except KeyboardInterrupt:
-        finish()
-        click.echo(f"interrupted: {summary.line()}; run the same command again to go on")
-        raise SystemExit(130) from None
-    finish()
-    click.echo(summary.line())
-
-
-def _progress(total: int) -> tuple[Callable[[Summary], None], Callable[[], None]]:
-    """What to call after each message, and at the end."""
     from adapters.cli.progress import Progress
 
-    last: list[Summary] = []
-    bar = Progress(total, unit="msg", what="messages", postfix=lambda: {
-        "taken": last[0].taken, "dup": last[0].duplicates,
-        "quarantined": last[0].quarantined} if last else {})
-
-    def tick(summary: Summary) -> None:
-        last[:] = [summary]
-        bar.advance(summary.seen)
-
-    return tick, bar.close
+    summary = Summary()
+    bar = Progress(unit="msg", what="messages")
+    try:
+        importer.run(messages, summary, lambda s: bar.advance(
+            s.seen, total, taken=s.taken, dup=s.duplicates, quarantined=s.quarantined))
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo(f"interrupted: {summary.line()}; run the same command again to go on")
+        raise SystemExit(130) from None
+    bar.close()
+    click.echo(summary.line())

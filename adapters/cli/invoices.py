@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from adapters.bootstrap import App
-from adapters.cli.options import pass_app
-from bot.errors import InvalidAction
+from adapters.cli.options import pass_app, write_out
 from bot.reports.invoices import COLUMNS, Invoice, InvoiceLine
 
 
@@ -95,14 +93,5 @@ def invoices_export(app: App, fmt: str, client: str | None, period: str | None,
     id, priority, hours, rate, amount, credits, net, currency."""
     lines = app.invoicing.lines(client, period)
     text = _csv(lines) if fmt == "csv" else json.dumps([x.row() for x in lines], indent=2) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(output)
-    except OSError as e:
-        raise InvalidAction(f"cannot write {output}: {e.strerror or e}") from None
-    click.echo(f"{output}: {len(lines)} lines", err=True)
+    if write_out(text, output):
+        click.echo(f"{output}: {len(lines)} lines", err=True)

@@ -105,3 +105,23 @@ def ticket_action(group: click.Group, name: str, help_text: str,
 
     for p in reversed(params):
         p(command)
+
+
+def write_out(text: str, output: Path | None) -> bool:
+    """``text`` to standard output, or to ``output`` whole or not at all (a temporary file
+    beside it, renamed); True when it went to the file."""
+    import sys
+
+    from bot.errors import InvalidAction
+
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return False
+    tmp = output.with_name(output.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(output)
+    except OSError as e:
+        raise InvalidAction(f"cannot write {output}: {e.strerror or e}") from None
+    return True

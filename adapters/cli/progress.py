@@ -9,45 +9,43 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from typing import Any
 
 import click
 
-Postfix = Callable[[], Mapping[str, int]]
-
 
 class Progress:
-    """``advance(done)`` as the work goes, ``close()`` at the end (or on an interruption)."""
+    """``advance(done, total, **figures)`` as the work goes, ``close()`` at the end (or on an
+    interruption). Nothing shows for work of fewer than ``minimum`` items."""
 
-    def __init__(self, total: int, *, unit: str, what: str,
-                 postfix: Postfix | None = None) -> None:
-        self.total = total
+    def __init__(self, *, unit: str, what: str, minimum: int = 0) -> None:
+        self.unit = unit
         self.what = what
-        self.postfix = postfix
+        self.minimum = minimum
         self._done = 0
-        self._step = max(1, total // 10)
-        self._bar = None
-        if sys.stderr.isatty():
+        self._bar: Any = None
+
+    def advance(self, done: int, total: int, **figures: int) -> None:
+        """``done`` of ``total`` are finished (it only grows); ``figures`` are shown beside."""
+        if total < self.minimum:
+            return
+        if self._bar is None and self._done == 0 and sys.stderr.isatty():
             from tqdm import tqdm
 
             # a terminal that reports no size (a bare pty: 0 x 0) would hide the bar
             size = shutil.get_terminal_size()
-            self._bar = tqdm(total=total, unit=unit, file=sys.stderr,
+            self._bar = tqdm(total=total, unit=self.unit, file=sys.stderr,
                              ncols=min(size.columns or 80, 120), nrows=max(size.lines, 2))
-
-    def advance(self, done: int) -> None:
-        """``done`` of ``total`` are finished (it only grows)."""
         step, self._done = done - self._done, done
         if self._bar is not None:
             self._bar.update(step)
-            if self.postfix is not None:
-                self._bar.set_postfix(self.postfix(), refresh=False)
+            if figures:
+                self._bar.set_postfix(figures, refresh=False)
             return
-        if done % self._step == 0 or done == self.total:
-            extra = ""
-            if self.postfix is not None:
-                extra = " (" + ", ".join(f"{k}={v}" for k, v in self.postfix().items()) + ")"
-            click.echo(f"{done}/{self.total} {self.what}{extra}", err=True)
+        if done % max(1, total // 10) == 0 or done == total:
+            extra = " (" + ", ".join(f"{k}={v}" for k, v in figures.items()) + ")" \
+                if figures else ""
+            click.echo(f"{done}/{total} {self.what}{extra}", err=True)
 
     def close(self) -> None:
         if self._bar is not None:

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from adapters.bootstrap import App
-from adapters.cli.options import actor_option, pass_app
+from adapters.cli.options import actor_option, pass_app, write_out
 from adapters.cli.progress import Progress
-from bot.errors import InvalidAction
 from bot.reports import FORMATS, render
 from bot.reports.approval import list_line
 from bot.reports.periods import PeriodError
@@ -38,33 +36,15 @@ def report(app: App, client: str, period: str, fmt: str, output: Path | None) ->
     period not over yet gives a provisional report as of now. The same events and policy
     always give the same bytes; the report names the policy version it used.
     """
-    bar: list[Progress] = []
-
-    def progress(done: int, total: int) -> None:
-        if total < PROGRESS_FROM:
-            return
-        if not bar:
-            bar.append(Progress(total, unit="ticket", what="tickets"))
-        bar[0].advance(done)
-
+    bar = Progress(unit="ticket", what="tickets", minimum=PROGRESS_FROM)
     try:
-        text = render(app.reporting.report(client, period, progress=progress), fmt)
+        text = render(app.reporting.report(client, period, progress=bar.advance), fmt)
     except PeriodError as e:
         raise click.BadParameter(str(e), param_hint="--period") from None
     finally:
-        for b in bar:
-            b.close()
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(output)
-    except OSError as e:
-        raise InvalidAction(f"cannot write {output}: {e.strerror or e}") from None
-    click.echo(f"{output}: {len(text.encode())} bytes")
+        bar.close()
+    if write_out(text, output):
+        click.echo(f"{output}: {len(text.encode())} bytes")
 
 
 @click.group("reports")

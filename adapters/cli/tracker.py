@@ -9,7 +9,6 @@ stopped when run again. ``status`` shows per client what is queued, failed and l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,17 +60,20 @@ def sync(app: App, client: str | None) -> None:
                            link_base=link_base(app.settings))
     with app.uow.reader() as uow:
         todo = TrackerLinks(uow.session).unlinked(clients, NOT_CLOSED)
+    from adapters.cli.progress import Progress
+
     summary = SyncSummary()
-    tick, finish = _progress(len(todo))
+    bar = Progress(unit="ticket", what="tickets")
     try:
         for ticket_id in todo:
             _sync_one(app, sender, ticket_id, summary)
-            tick(summary)
+            bar.advance(summary.seen, len(todo), created=summary.created, found=summary.found,
+                        failed=summary.failed)
     except KeyboardInterrupt:
-        finish()
+        bar.close()
         click.echo(f"interrupted: {summary.line()}; run the same command again to go on")
         raise SystemExit(130) from None
-    finish()
+    bar.close()
     click.echo(summary.line())
     if summary.failed:
         raise SystemExit(1)
@@ -114,22 +116,6 @@ def _ref(ticket_id: int) -> str:
     from bot.model import reference_of
 
     return reference_of(ticket_id)
-
-
-def _progress(total: int) -> tuple[Callable[[SyncSummary], None], Callable[[], None]]:
-    """What to call after each ticket, and at the end (``adapters/cli/progress.py``)."""
-    from adapters.cli.progress import Progress
-
-    last: list[SyncSummary] = []
-    bar = Progress(total, unit="ticket", what="tickets", postfix=lambda: {
-        "created": last[0].created, "found": last[0].found,
-        "failed": last[0].failed} if last else {})
-
-    def tick(s: SyncSummary) -> None:
-        last[:] = [s]
-        bar.advance(s.seen)
-
-    return tick, bar.close
 
 
 @tracker_group.command("status")
