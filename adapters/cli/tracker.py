@@ -65,8 +65,8 @@ def sync(app: App, client: str | None) -> None:
     summary = SyncSummary()
     bar = Progress(unit="ticket", what="tickets")
     try:
-        for ticket_id in todo:
-            _sync_one(app, sender, ticket_id, summary)
+        for ticket_id, client in todo:
+            _sync_one(app, sender, ticket_id, client, summary)
             bar.advance(summary.seen, len(todo), created=summary.created, found=summary.found,
                         failed=summary.failed)
     except KeyboardInterrupt:
@@ -79,14 +79,14 @@ def sync(app: App, client: str | None) -> None:
         raise SystemExit(1)
 
 
-def _sync_one(app: App, sender: TrackerSender, ticket_id: int, summary: SyncSummary) -> None:
+def _sync_one(app: App, sender: TrackerSender, ticket_id: int, client: str,
+              summary: SyncSummary) -> None:
     """Queue (or queue again, if it failed) the ticket's create and deliver it now."""
     from adapters.storage.outbox import OutboxStore
     from adapters.storage.trackers import TrackerLinks
 
     summary.seen += 1
     now = app.clock.now()
-    client = app.helpdesk.show(_ref(ticket_id)).ticket.client_name
     with app.uow() as uow:
         links = TrackerLinks(uow.session)
         row = links.create_row(ticket_id)

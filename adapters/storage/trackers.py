@@ -67,14 +67,16 @@ class TrackerLinks:
             OutboxRow.kind == KIND, OutboxRow.key == f"{ticket_id}:create:{ticket_id}")).first()
         return (int(row[0]), str(row[1])) if row is not None else None
 
-    def unlinked(self, clients: list[str], statuses: tuple[str, ...]) -> list[int]:
-        """Ids of the tickets of ``clients`` in ``statuses`` with no item yet, oldest first."""
-        q = (select(TicketRow.id).join(ClientRow, col(ClientRow.id) == col(TicketRow.client_id))
+    def unlinked(self, clients: list[str], statuses: tuple[str, ...]) -> list[tuple[int, str]]:
+        """(id, client) of the tickets of ``clients`` in ``statuses`` with no item yet, oldest
+        first."""
+        q = (select(TicketRow.id, ClientRow.name)
+             .join(ClientRow, col(ClientRow.id) == col(TicketRow.client_id))
              .outerjoin(TrackerLinkRow, col(TrackerLinkRow.ticket_id) == col(TicketRow.id))
              .where(col(ClientRow.name).in_(clients), col(TicketRow.status).in_(statuses),
                     col(TrackerLinkRow.external_key).is_(None))
              .order_by(col(TicketRow.id)))
-        return [i for i in self.s.exec(q) if i is not None]
+        return [(i, name) for i, name in self.s.exec(q) if i is not None]
 
     def failures(self, limit: int = 20) -> list[tuple[str, int | None, str, str]]:
         """The failed tracker rows, newest first: (client, ticket id, action, error)."""
